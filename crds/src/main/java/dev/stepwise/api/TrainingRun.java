@@ -1,0 +1,25 @@
+package dev.stepwise.api;
+
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
+import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn.Type;
+import io.fabric8.kubernetes.api.model.Namespaced;
+import io.fabric8.kubernetes.client.CustomResource;
+import io.fabric8.kubernetes.model.annotation.Group;
+import io.fabric8.kubernetes.model.annotation.ShortNames;
+import io.fabric8.kubernetes.model.annotation.Version;
+
+/** One resumable training run (SFT or RL) and the workloads it owns. */
+@Group(Constants.GROUP)
+@Version(Constants.VERSION)
+@ShortNames("tr")
+@AdditionalPrinterColumn(name = "Type", jsonPath = ".spec.type", type = Type.STRING)
+@AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = Type.STRING)
+@AdditionalPrinterColumn(name = "Step", jsonPath = ".status.step", type = Type.INTEGER)
+@AdditionalPrinterColumn(name = "Max Steps", jsonPath = ".spec.maxSteps", type = Type.INTEGER)
+@AdditionalPrinterColumn(
+    name = "Latest Checkpoint",
+    jsonPath = ".status.latestCheckpoint",
+    type = Type.INTEGER)
+@AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = Type.DATE)
+public class TrainingRun extends CustomResource<TrainingRunSpec, TrainingRunStatus>
+    implements Namespaced {}

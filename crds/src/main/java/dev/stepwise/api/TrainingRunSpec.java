@@ -1,0 +1,161 @@
+package dev.stepwise.api;
+
+import com.fasterxml.jackson.annotation.JsonIgnore;
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.generator.annotation.Default;
+import io.fabric8.generator.annotation.Min;
+import io.fabric8.generator.annotation.Required;
+import io.fabric8.generator.annotation.ValidationRule;
+
+/** What a user asks for: one training run, its roles, its checkpoints and its storage. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+@ValidationRule(
+    value = "self.type == 'rl' || (!has(self.orchestrator) && !has(self.inference))",
+    message = "orchestrator and inference are only used by rl runs: remove them, or set type: rl")
+@ValidationRule(
+    value = "!has(self.resumeStep) || self.resumeStep < self.maxSteps",
+    message = "resumeStep must be below maxSteps: raise maxSteps to train past the checkpoint")
+public class TrainingRunSpec {
+
+  public static final String DEFAULT_IMAGE = "ghcr.io/stepwise-dev/stepwise-runtime:0.1.0";
+
+  @JsonPropertyDescription(
+      "Kind of training: sft (a trainer alone) or rl (trainer, orchestrator and inference)."
+          + " Cannot be changed after creation.")
+  @Required
+  @ValidationRule(
+      value = "self == oldSelf",
+      message = "type cannot change after creation: create a new TrainingRun instead")
+  private RunType type;
+
+  @JsonPropertyDescription(
+      "Container image of the Stepwise runtime that every pod of the run runs.")
+  @Default(DEFAULT_IMAGE)
+  private String image = DEFAULT_IMAGE;
+
+  @JsonPropertyDescription(
+      "Train until this step (--max-steps). Raise it, together with resumeStep, to continue a"
+          + " finished run.")
+  @Required
+  @Min(1)
+  private Long maxSteps;
+
+  @JsonPropertyDescription(
+      "Checkpointing (--ckpt.*). When unset, nothing is checkpointed and the run cannot resume.")
+  private CkptSpec ckpt;
+
+  @JsonPropertyDescription(
+      "Resume from the checkpoint of this step (--ckpt.resume-step). Patch it to resume a stopped"
+          + " run or to roll back to an earlier checkpoint.")
+  @Min(0)
+  private Long resumeStep;
+
+  @JsonPropertyDescription(
+      "Scale every workload of the run to zero. The run directory and its checkpoints stay.")
+  @Default("false")
+  private Boolean suspend = false;
+
+  @JsonPropertyDescription(
+      "The run directory volume, mounted in every pod at /var/lib/stepwise/run. Cannot be changed"
+          + " after creation.")
+  @ValidationRule(
+      value = "self == oldSelf",
+      message = "storage cannot change after creation: the run directory would be lost")
+  private StorageSpec storage = new StorageSpec();
+
+  @JsonPropertyDescription("The trainer role: ranks, GPUs, resources and TOML configuration.")
+  private TrainerSpec trainer = new TrainerSpec();
+
+  @JsonPropertyDescription("The orchestrator role of an rl run. Not allowed when type is sft.")
+  private OrchestratorSpec orchestrator;
+
+  @JsonPropertyDescription("The inference role of an rl run. Not allowed when type is sft.")
+  private InferenceSpec inference;
+
+  public RunType getType() {
+    return type;
+  }
+
+  public void setType(RunType type) {
+    this.type = type;
+  }
+
+  public String getImage() {
+    return image;
+  }
+
+  public void setImage(String image) {
+    this.image = image;
+  }
+
+  public Long getMaxSteps() {
+    return maxSteps;
+  }
+
+  public void setMaxSteps(Long maxSteps) {
+    this.maxSteps = maxSteps;
+  }
+
+  public CkptSpec getCkpt() {
+    return ckpt;
+  }
+
+  public void setCkpt(CkptSpec ckpt) {
+    this.ckpt = ckpt;
+  }
+
+  public Long getResumeStep() {
+    return resumeStep;
+  }
+
+  public void setResumeStep(Long resumeStep) {
+    this.resumeStep = resumeStep;
+  }
+
+  public Boolean getSuspend() {
+    return suspend;
+  }
+
+  public void setSuspend(Boolean suspend) {
+    this.suspend = suspend;
+  }
+
+  public StorageSpec getStorage() {
+    return storage;
+  }
+
+  public void setStorage(StorageSpec storage) {
+    this.storage = storage;
+  }
+
+  public TrainerSpec getTrainer() {
+    return trainer;
+  }
+
+  public void setTrainer(TrainerSpec trainer) {
+    this.trainer = trainer;
+  }
+
+  public OrchestratorSpec getOrchestrator() {
+    return orchestrator;
+  }
+
+  public void setOrchestrator(OrchestratorSpec orchestrator) {
+    this.orchestrator = orchestrator;
+  }
+
+  public InferenceSpec getInference() {
+    return inference;
+  }
+
+  public void setInference(InferenceSpec inference) {
+    this.inference = inference;
+  }
+
+  /** True when the run should have no running pods. */
+  @JsonIgnore
+  public boolean isSuspended() {
+    return Boolean.TRUE.equals(suspend);
+  }
+}

@@ -1,0 +1,111 @@
+package dev.stepwise.api;
+
+import com.fasterxml.jackson.annotation.JsonInclude;
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.kubernetes.api.model.Condition;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/** What the operator observed of a run. */
+@JsonInclude(JsonInclude.Include.NON_NULL)
+public class TrainingRunStatus {
+
+  @JsonPropertyDescription(
+      "Lifecycle phase: Pending, Running, Resuming, Suspended, Succeeded or Failed.")
+  private RunPhase phase;
+
+  @JsonPropertyDescription("Last training step the trainer reported.")
+  private Long step;
+
+  @JsonPropertyDescription("Step of the newest Ready checkpoint of this run.")
+  private Long latestCheckpoint;
+
+  @JsonPropertyDescription("Step of the checkpoint the current workloads resumed from, if any.")
+  private Long resumedFrom;
+
+  @JsonPropertyDescription("How many times trainer or orchestrator pods restarted in this run.")
+  private Integer restarts;
+
+  @JsonPropertyDescription(
+      "Standard conditions: Ready (every workload is up), Progressing (a change is rolling out),"
+          + " Degraded (the spec cannot be reconciled; the message names the field).")
+  private List<Condition> conditions = new ArrayList<>();
+
+  @JsonPropertyDescription("metadata.generation of the spec this status describes.")
+  private Long observedGeneration;
+
+  public RunPhase getPhase() {
+    return phase;
+  }
+
+  public void setPhase(RunPhase phase) {
+    this.phase = phase;
+  }
+
+  public Long getStep() {
+    return step;
+  }
+
+  public void setStep(Long step) {
+    this.step = step;
+  }
+
+  public Long getLatestCheckpoint() {
+    return latestCheckpoint;
+  }
+
+  public void setLatestCheckpoint(Long latestCheckpoint) {
+    this.latestCheckpoint = latestCheckpoint;
+  }
+
+  public Long getResumedFrom() {
+    return resumedFrom;
+  }
+
+  public void setResumedFrom(Long resumedFrom) {
+    this.resumedFrom = resumedFrom;
+  }
+
+  public Integer getRestarts() {
+    return restarts;
+  }
+
+  public void setRestarts(Integer restarts) {
+    this.restarts = restarts;
+  }
+
+  public List<Condition> getConditions() {
+    return conditions;
+  }
+
+  public void setConditions(List<Condition> conditions) {
+    this.conditions = conditions;
+  }
+
+  public Long getObservedGeneration() {
+    return observedGeneration;
+  }
+
+  public void setObservedGeneration(Long observedGeneration) {
+    this.observedGeneration = observedGeneration;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof TrainingRunStatus s
+        && phase == s.phase
+        && Objects.equals(step, s.step)
+        && Objects.equals(latestCheckpoint, s.latestCheckpoint)
+        && Objects.equals(resumedFrom, s.resumedFrom)
+        && Objects.equals(restarts, s.restarts)
+        && Objects.equals(conditions, s.conditions)
+        && Objects.equals(observedGeneration, s.observedGeneration);
+  }
+
+  @Override
+  public int hashCode() {
+    return Objects.hash(
+        phase, step, latestCheckpoint, resumedFrom, restarts, conditions, observedGeneration);
+  }
+}

@@ -1,0 +1,142 @@
+package dev.stepwise.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.StreamSupport;
+import org.junit.jupiter.api.Test;
+
+/** What `kubectl explain` and `kubectl get` show, and what the API server rejects. */
+class CrdSchemaTest {
+
+  static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
+  static JsonNode version(String file) throws IOException {
+    var dir = Path.of(System.getProperty("stepwise.crds.generated"));
+    return YAML.readTree(dir.resolve(file).toFile()).at("/spec/versions/0");
+  }
+
+  static JsonNode trainingRun() throws IOException {
+    return version("trainingruns.stepwise.dev-v1.yml");
+  }
+
+  @Test
+  void everyFieldOfOurOwnHasADescription() throws IOException {
+    for (var file :
+        List.of("trainingruns.stepwise.dev-v1.yml", "checkpoints.stepwise.dev-v1.yml")) {
+      var schema = version(file).at("/schema/openAPIV3Schema");
+      var missing = new ArrayList<String>();
+      for (var section : List.of("spec", "status")) {
+        collectUndescribed(schema.at("/properties/" + section), section, missing);
+      }
+      assertEquals(List.of(), missing, file + ": fields without description");
+    }
+  }
+
+  /** Walks our own properties; Kubernetes types (ResourceRequirements, Condition) are skipped. */
+  private static void collectUndescribed(JsonNode node, String path, List<String> missing) {
+    node.path("properties")
+        .fields()
+        .forEachRemaining(
+            e -> {
+              var field = path + "." + e.getKey();
+              if (!e.getValue().hasNonNull("description")) {
+                missing.add(field);
+              }
+              if (!e.getKey().equals("resources") && !e.getKey().equals("conditions")) {
+                collectUndescribed(e.getValue(), field, missing);
+              }
+            });
+  }
+
+  @Test
+  void ckptKeepExplainsItself() throws IOException {
+    var keep =
+        trainingRun().at("/schema/openAPIV3Schema/properties/spec/properties/ckpt/properties/keep");
+    assertTrue(keep.path("description").asText().contains("most recent"));
+    assertEquals(1, keep.path("minimum").asInt());
+  }
+
+  @Test
+  void schemaBoundsWhatItCan() throws IOException {
+    var spec = trainingRun().at("/schema/openAPIV3Schema/properties/spec");
+    assertEquals(
+        List.of("rl", "sft"),
+        StreamSupport.stream(spec.at("/properties/type/enum").spliterator(), false)
+            .map(JsonNode::asText)
+            .sorted()
+            .toList());
+    assertEquals(
+        Map.of(
+            "/properties/maxSteps/minimum", 1,
+            "/properties/ckpt/properties/interval/minimum", 1,
+            "/properties/ckpt/properties/keep/minimum", 1,
+            "/properties/resumeStep/minimum", 0,
+            "/properties/trainer/properties/replicas/minimum", 1,
+            "/properties/inference/properties/replicas/minimum", 1),
+        Map.of(
+            "/properties/maxSteps/minimum", spec.at("/properties/maxSteps/minimum").asInt(-9),
+            "/properties/ckpt/properties/interval/minimum",
+                spec.at("/properties/ckpt/properties/interval/minimum").asInt(-9),
+            "/properties/ckpt/properties/keep/minimum",
+                spec.at("/properties/ckpt/properties/keep/minimum").asInt(-9),
+            "/properties/resumeStep/minimum", spec.at("/properties/resumeStep/minimum").asInt(-9),
+            "/properties/trainer/properties/replicas/minimum",
+                spec.at("/properties/trainer/properties/replicas/minimum").asInt(-9),
+            "/properties/inference/properties/replicas/minimum",
+                spec.at("/properties/inference/properties/replicas/minimum").asInt(-9)));
+  }
+
+  @Test
+  void celRuleRejectsRlSectionsOnAnSftRun() throws IOException {
+    var rules =
+        trainingRun().at("/schema/openAPIV3Schema/properties/spec/x-kubernetes-validations");
+    var sftRule =
+        StreamSupport.stream(rules.spliterator(), false)
+            .filter(r -> r.path("rule").asText().contains("has(self.orchestrator)"))
+            .findFirst()
+            .orElseThrow();
+    assertEquals(
+        "self.type == 'rl' || (!has(self.orchestrator) && !has(self.inference))",
+        sftRule.path("rule").asText());
+    assertTrue(sftRule.path("message").asText().contains("only used by rl runs"));
+  }
+
+  @Test
+  void statusSubresourceShortNamesAndColumns() throws IOException {
+    var tr = trainingRun();
+    assertTrue(tr.at("/subresources/status").isObject());
+    assertEquals(
+        List.of("Age", "Latest Checkpoint", "Max Steps", "Phase", "Step", "Type"), columnNames(tr));
+    var ckpt = version("checkpoints.stepwise.dev-v1.yml");
+    assertTrue(ckpt.at("/subresources/status").isObject());
+    assertEquals(List.of("Age", "Phase", "Run", "Size", "Step"), columnNames(ckpt));
+
+    var dir = Path.of(System.getProperty("stepwise.crds.generated"));
+    assertEquals(
+        "tr",
+        YAML.readTree(dir.resolve("trainingruns.stepwise.dev-v1.yml").toFile())
+            .at("/spec/names/shortNames/0")
+            .asText());
+    assertEquals(
+        "ckpt",
+        YAML.readTree(dir.resolve("checkpoints.stepwise.dev-v1.yml").toFile())
+            .at("/spec/names/shortNames/0")
+            .asText());
+  }
+
+  private static List<String> columnNames(JsonNode version) {
+    return StreamSupport.stream(version.path("additionalPrinterColumns").spliterator(), false)
+        .map(c -> c.path("name").asText())
+        .sorted()
+        .toList();
+  }
+}

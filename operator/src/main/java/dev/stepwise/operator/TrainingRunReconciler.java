@@ -1,0 +1,148 @@
+package dev.stepwise.operator;
+
+import dev.stepwise.api.RunType;
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.operator.dependent.InferenceDeploymentDependent;
+import dev.stepwise.operator.dependent.InferenceServiceDependent;
+import dev.stepwise.operator.dependent.OrchestratorDeploymentDependent;
+import dev.stepwise.operator.dependent.RunDataPvcDependent;
+import dev.stepwise.operator.dependent.RunDependent;
+import dev.stepwise.operator.dependent.TrainerServiceDependent;
+import dev.stepwise.operator.dependent.TrainerStatefulSetDependent;
+import dev.stepwise.operator.dependent.TrainingConfigMapDependent;
+import dev.stepwise.operator.status.RunEvents;
+import dev.stepwise.operator.status.RunStatusCalculator;
+import dev.stepwise.operator.status.RunTransitions;
+import dev.stepwise.operator.status.Workload;
+import dev.stepwise.operator.validation.TrainingRunValidator;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
+import io.javaoperatorsdk.operator.api.reconciler.Workflow;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import org.jboss.logging.Logger;
+
+/**
+ * Turns a TrainingRun into its workloads: observe, validate, reconcile the children, report. The
+ * children are created only once the spec passed validation, so a bad spec builds nothing.
+ */
+@ControllerConfiguration(name = "trainingrun")
+@Workflow(
+    explicitInvocation = true,
+    dependents = {
+      @Dependent(name = "config", type = TrainingConfigMapDependent.class),
+      @Dependent(
+          name = "data",
+          type = RunDataPvcDependent.class,
+          activationCondition = RunDataPvcDependent.NoExistingClaim.class),
+      @Dependent(name = "trainer-service", type = TrainerServiceDependent.class),
+      @Dependent(name = "trainer", type = TrainerStatefulSetDependent.class),
+      @Dependent(
+          name = "orchestrator",
+          type = OrchestratorDeploymentDependent.class,
+          activationCondition = RunDependent.RlOnly.class),
+      @Dependent(
+          name = "inference",
+          type = InferenceDeploymentDependent.class,
+          activationCondition = RunDependent.RlOnly.class),
+      @Dependent(
+          name = "inference-service",
+          type = InferenceServiceDependent.class,
+          activationCondition = RunDependent.RlOnly.class)
+    })
+public class TrainingRunReconciler implements Reconciler<TrainingRun> {
+
+  private static final Logger LOG = Logger.getLogger(TrainingRunReconciler.class);
+
+  /** How soon an invalid run is looked at again (a missing claim may appear meanwhile). */
+  static final Duration RECHECK_INVALID = Duration.ofSeconds(30);
+
+  private final TrainingRunValidator validator = new TrainingRunValidator();
+  private final RunEvents events = new RunEvents();
+
+  @Override
+  public UpdateControl<TrainingRun> reconcile(TrainingRun run, Context<TrainingRun> context) {
+    var now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    var previous = run.getStatus();
+    var problem = validator.validate(run, context.getClient());
+    if (problem.isPresent()) {
+      LOG.debugf(
+          "TrainingRun %s/%s not reconciled: %s",
+          run.getMetadata().getNamespace(), run.getMetadata().getName(), problem.get().message());
+      var next = RunStatusCalculator.invalid(run, problem.get(), now);
+      return report(run, context, previous, next, false).rescheduleAfter(RECHECK_INVALID);
+    }
+    var created = context.getSecondaryResource(StatefulSet.class).isEmpty();
+    context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
+    var next = RunStatusCalculator.reconciled(run, observe(run, context), now);
+    return report(run, context, previous, next, created);
+  }
+
+  private UpdateControl<TrainingRun> report(
+      TrainingRun run,
+      Context<TrainingRun> context,
+      TrainingRunStatus previous,
+      TrainingRunStatus next,
+      boolean created) {
+    if (!RunStatusCalculator.changed(run, next)) {
+      return UpdateControl.noUpdate();
+    }
+    for (var transition : RunTransitions.between(previous, next, created)) {
+      events.record(context.getClient(), run, transition.reason(), transition.message());
+    }
+    run.setStatus(next);
+    return UpdateControl.patchStatus(run);
+  }
+
+  /** Ready pods against wanted pods, per workload, from the informer caches. */
+  private static List<Workload> observe(TrainingRun run, Context<TrainingRun> context) {
+    var suspended = run.getSpec().isSuspended();
+    var workloads = new ArrayList<Workload>();
+    var trainer = context.getSecondaryResource(StatefulSet.class);
+    workloads.add(
+        new Workload(
+            Roles.TRAINER.id(),
+            suspended ? 0 : TrainerStatefulSetDependent.worldSize(run),
+            trainer
+                .map(s -> s.getStatus() == null ? null : s.getStatus().getReadyReplicas())
+                .map(TrainingRunReconciler::readyReplicas)
+                .orElse(0)));
+    if (run.getSpec().getType() == RunType.RL) {
+      var deployments = context.getSecondaryResources(Deployment.class);
+      workloads.add(
+          new Workload(
+              Roles.ORCHESTRATOR.id(),
+              suspended ? 0 : 1,
+              ready(deployments, OrchestratorDeploymentDependent.name(run))));
+      workloads.add(
+          new Workload(
+              Roles.INFERENCE.id(),
+              suspended ? 0 : InferenceDeploymentDependent.replicas(run),
+              ready(deployments, InferenceDeploymentDependent.name(run))));
+    }
+    return workloads;
+  }
+
+  private static int ready(Set<Deployment> deployments, String name) {
+    return deployments.stream()
+        .filter(d -> name.equals(d.getMetadata().getName()))
+        .findFirst()
+        .map(d -> readyReplicas(d.getStatus() == null ? null : d.getStatus().getReadyReplicas()))
+        .orElse(0);
+  }
+
+  private static int readyReplicas(Integer ready) {
+    return Optional.ofNullable(ready).orElse(0);
+  }
+}

@@ -1,0 +1,86 @@
+package dev.stepwise.operator.dependent;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import java.util.Iterator;
+import java.util.Map;
+
+/**
+ * Decides whether an existing object already has everything the operator wants on it.
+ *
+ * <p>Only the fields the operator sets count: defaults the API server or other controllers add (a
+ * pod template's {@code terminationMessagePath}, a Service's {@code clusterIP}, extra labels) never
+ * cause a write. Lists must have the desired length, so removing an argument or a volume is seen.
+ * Status and server-owned metadata are ignored.
+ */
+public final class DesiredStateMatcher {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private DesiredStateMatcher() {}
+
+  public static boolean matches(HasMetadata desired, HasMetadata actual) {
+    var want = JSON.valueToTree(desired);
+    var have = JSON.valueToTree(actual);
+    for (Iterator<Map.Entry<String, JsonNode>> it = want.fields(); it.hasNext(); ) {
+      var field = it.next();
+      switch (field.getKey()) {
+        case "status", "apiVersion", "kind" -> {}
+        case "metadata" -> {
+          if (!contains(field.getValue().path("labels"), have.at("/metadata/labels"))
+              || !contains(
+                  field.getValue().path("annotations"), have.at("/metadata/annotations"))) {
+            return false;
+          }
+        }
+        default -> {
+          if (!contains(field.getValue(), have.path(field.getKey()))) {
+            return false;
+          }
+        }
+      }
+    }
+    return true;
+  }
+
+  /** True when every field set in {@code want} has the same value in {@code have}. */
+  static boolean contains(JsonNode want, JsonNode have) {
+    if (want.isMissingNode() || want.isNull()) {
+      return true;
+    }
+    if (want.isObject()) {
+      if (want.isEmpty()) {
+        return true; // the API server drops empty objects
+      }
+      if (!have.isObject()) {
+        return false;
+      }
+      for (Iterator<Map.Entry<String, JsonNode>> it = want.fields(); it.hasNext(); ) {
+        var field = it.next();
+        if (!contains(field.getValue(), have.path(field.getKey()))) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (want.isArray()) {
+      if (want.isEmpty()) {
+        return have.isMissingNode() || have.isNull() || (have.isArray() && have.isEmpty());
+      }
+      if (!have.isArray() || have.size() != want.size()) {
+        return false;
+      }
+      for (int i = 0; i < want.size(); i++) {
+        if (!contains(want.get(i), have.get(i))) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (want.isNumber() && have.isNumber()) {
+      return want.decimalValue().compareTo(have.decimalValue()) == 0;
+    }
+    return want.equals(have);
+  }
+}

@@ -1,0 +1,56 @@
+package dev.stepwise.operator.dependent;
+
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Labels;
+import dev.stepwise.operator.Roles;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
+
+/**
+ * Deployment {@code <run>-orchestrator} (rl only): exactly one orchestrator, replaced (never rolled
+ * alongside an old one) because two would write the same run directory.
+ */
+@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+public class OrchestratorDeploymentDependent extends RunDependent<Deployment> {
+
+  public OrchestratorDeploymentDependent() {
+    super(Deployment.class);
+  }
+
+  public static String name(TrainingRun run) {
+    return run.getMetadata().getName() + "-orchestrator";
+  }
+
+  @Override
+  protected Deployment desired(TrainingRun run, Context<TrainingRun> context) {
+    var orchestrator = run.getSpec().getOrchestrator();
+    var pod =
+        PodTemplates.runtimePod(
+                run,
+                Roles.ORCHESTRATOR,
+                RuntimeArgs.orchestrator(run),
+                orchestrator == null ? null : orchestrator.getResources(),
+                0)
+            .build();
+    return new DeploymentBuilder()
+        .withNewMetadata()
+        .withName(name(run))
+        .withNamespace(run.getMetadata().getNamespace())
+        .withLabels(Labels.of(run, Roles.ORCHESTRATOR.id()))
+        .endMetadata()
+        .withNewSpec()
+        .withReplicas(run.getSpec().isSuspended() ? 0 : 1)
+        .withNewStrategy()
+        .withType("Recreate")
+        .endStrategy()
+        .withNewSelector()
+        .withMatchLabels(Labels.selector(run, Roles.ORCHESTRATOR.id()))
+        .endSelector()
+        .withTemplate(pod)
+        .endSpec()
+        .build();
+  }
+}

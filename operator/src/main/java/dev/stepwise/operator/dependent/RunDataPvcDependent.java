@@ -1,0 +1,83 @@
+package dev.stepwise.operator.dependent;
+
+import dev.stepwise.api.StorageAccessMode;
+import dev.stepwise.api.StorageSpec;
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Labels;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
+import io.fabric8.kubernetes.api.model.Quantity;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.DependentResource;
+import io.javaoperatorsdk.operator.api.reconciler.dependent.GarbageCollected;
+import io.javaoperatorsdk.operator.processing.dependent.Creator;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
+import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
+
+/**
+ * PVC {@code <run>-data}: the run directory. Created once and never rewritten (a claim's spec is
+ * immutable once bound, and the schema forbids changing spec.storage); not created when
+ * spec.storage.existingClaim names a claim of the user's.
+ */
+@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+public class RunDataPvcDependent
+    extends KubernetesDependentResource<PersistentVolumeClaim, TrainingRun>
+    implements Creator<PersistentVolumeClaim, TrainingRun>, GarbageCollected<TrainingRun> {
+
+  public static final String COMPONENT = "data";
+
+  public RunDataPvcDependent() {
+    super(PersistentVolumeClaim.class);
+  }
+
+  public static String name(TrainingRun run) {
+    return run.getMetadata().getName() + "-data";
+  }
+
+  /** The claim every pod of the run mounts: the user's existing claim, or ours. */
+  public static String claimName(TrainingRun run) {
+    var existing = existingClaim(run);
+    return existing != null ? existing : name(run);
+  }
+
+  static String existingClaim(TrainingRun run) {
+    var storage = run.getSpec().getStorage();
+    return storage == null ? null : storage.getExistingClaim();
+  }
+
+  @Override
+  protected PersistentVolumeClaim desired(TrainingRun run, Context<TrainingRun> context) {
+    var storage =
+        run.getSpec().getStorage() != null ? run.getSpec().getStorage() : new StorageSpec();
+    var size = storage.getSize() != null ? storage.getSize() : StorageSpec.DEFAULT_SIZE;
+    var mode =
+        storage.getAccessMode() != null ? storage.getAccessMode() : StorageAccessMode.ReadWriteOnce;
+    return new PersistentVolumeClaimBuilder()
+        .withNewMetadata()
+        .withName(name(run))
+        .withNamespace(run.getMetadata().getNamespace())
+        .withLabels(Labels.of(run, COMPONENT))
+        .endMetadata()
+        .withNewSpec()
+        .withAccessModes(mode.name())
+        .withStorageClassName(storage.getStorageClassName())
+        .withNewResources()
+        .addToRequests("storage", new Quantity(size))
+        .endResources()
+        .endSpec()
+        .build();
+  }
+
+  /** Activation condition: the operator's own claim exists only without an existing claim. */
+  public static class NoExistingClaim implements Condition<PersistentVolumeClaim, TrainingRun> {
+    @Override
+    public boolean isMet(
+        DependentResource<PersistentVolumeClaim, TrainingRun> dependent,
+        TrainingRun run,
+        Context<TrainingRun> context) {
+      return existingClaim(run) == null;
+    }
+  }
+}

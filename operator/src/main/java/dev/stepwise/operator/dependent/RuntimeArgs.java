@@ -1,0 +1,73 @@
+package dev.stepwise.operator.dependent;
+
+import dev.stepwise.api.RunType;
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Roles;
+import java.util.ArrayList;
+import java.util.List;
+
+/** The runtime CLI as the pods of a run call it: {@code stepwise <subcommand> @ file.toml ...}. */
+public final class RuntimeArgs {
+
+  public static final String COMMAND = "stepwise";
+  public static final String CONFIG_DIR = "/etc/stepwise";
+  public static final String RUN_DIR = "/var/lib/stepwise/run";
+  public static final int MASTER_PORT = 29500;
+  public static final int INFERENCE_PORT = 8000;
+
+  private RuntimeArgs() {}
+
+  /** {@code sft ...} for an sft run, {@code trainer ...} for an rl run. */
+  public static List<String> trainer(TrainingRun run) {
+    var subcommand = run.getSpec().getType() == RunType.RL ? "trainer" : "sft";
+    var args = common(subcommand, Roles.TRAINER);
+    args.addAll(steps(run));
+    return args;
+  }
+
+  public static List<String> orchestrator(TrainingRun run) {
+    var args = common("orchestrator", Roles.ORCHESTRATOR);
+    args.addAll(steps(run));
+    args.add("--client.base-url");
+    args.add(InferenceServiceDependent.url(run));
+    return args;
+  }
+
+  public static List<String> inference(TrainingRun run) {
+    var args = common("inference", Roles.INFERENCE);
+    args.add("--server.port");
+    args.add(String.valueOf(INFERENCE_PORT));
+    return args;
+  }
+
+  private static List<String> common(String subcommand, Roles role) {
+    return new ArrayList<>(
+        List.of(subcommand, "@", CONFIG_DIR + "/" + role.configFile(), "--output-dir", RUN_DIR));
+  }
+
+  /** {@code --max-steps} and every {@code --ckpt.*} setting of the spec, in a stable order. */
+  static List<String> steps(TrainingRun run) {
+    var spec = run.getSpec();
+    var args = new ArrayList<>(List.of("--max-steps", String.valueOf(spec.getMaxSteps())));
+    var ckpt = spec.getCkpt();
+    if (ckpt != null) {
+      var before = args.size();
+      if (ckpt.getInterval() != null) {
+        args.addAll(List.of("--ckpt.interval", String.valueOf(ckpt.getInterval())));
+      }
+      if (Boolean.TRUE.equals(ckpt.getSaveAsync())) {
+        args.add("--ckpt.save-async");
+      }
+      if (ckpt.getKeep() != null) {
+        args.addAll(List.of("--ckpt.keep", String.valueOf(ckpt.getKeep())));
+      }
+      if (args.size() == before) {
+        args.add("--ckpt"); // an empty ckpt section: the runtime's defaults (final step only)
+      }
+    }
+    if (spec.getResumeStep() != null) {
+      args.addAll(List.of("--ckpt.resume-step", String.valueOf(spec.getResumeStep())));
+    }
+    return args;
+  }
+}

@@ -1,0 +1,105 @@
+package dev.stepwise.operator.dependent;
+
+import dev.stepwise.api.TrainerSpec;
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Labels;
+import dev.stepwise.operator.Roles;
+import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
+import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.EnvVarBuilder;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
+import java.util.List;
+
+/**
+ * StatefulSet {@code <run>-trainer}: one pod per rank. The pod ordinal is the rank; all ranks start
+ * together (Parallel) because distributed training waits for the whole world.
+ */
+@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
+
+  public TrainerStatefulSetDependent() {
+    super(StatefulSet.class);
+  }
+
+  public static String name(TrainingRun run) {
+    return run.getMetadata().getName() + "-trainer";
+  }
+
+  /** Ranks the spec asks for (WORLD_SIZE), whether or not the run is suspended. */
+  public static int worldSize(TrainingRun run) {
+    var trainer = trainer(run);
+    return trainer.getReplicas() == null ? 1 : trainer.getReplicas();
+  }
+
+  private static TrainerSpec trainer(TrainingRun run) {
+    return run.getSpec().getTrainer() != null ? run.getSpec().getTrainer() : new TrainerSpec();
+  }
+
+  @Override
+  protected StatefulSet desired(TrainingRun run, Context<TrainingRun> context) {
+    var trainer = trainer(run);
+    var pod =
+        PodTemplates.runtimePod(
+                run,
+                Roles.TRAINER,
+                RuntimeArgs.trainer(run),
+                trainer.getResources(),
+                trainer.getGpus())
+            .editSpec()
+            .editFirstContainer()
+            .withEnv(env(run))
+            .withPorts(
+                new ContainerPortBuilder()
+                    .withName("dist")
+                    .withContainerPort(RuntimeArgs.MASTER_PORT)
+                    .build())
+            .endContainer()
+            .endSpec()
+            .build();
+    return new StatefulSetBuilder()
+        .withNewMetadata()
+        .withName(name(run))
+        .withNamespace(run.getMetadata().getNamespace())
+        .withLabels(Labels.of(run, Roles.TRAINER.id()))
+        .endMetadata()
+        .withNewSpec()
+        .withReplicas(run.getSpec().isSuspended() ? 0 : worldSize(run))
+        .withServiceName(TrainerServiceDependent.name(run))
+        .withPodManagementPolicy("Parallel")
+        .withNewSelector()
+        .withMatchLabels(Labels.selector(run, Roles.TRAINER.id()))
+        .endSelector()
+        .withTemplate(pod)
+        .endSpec()
+        .build();
+  }
+
+  /** torchrun's names: RANK from the pod ordinal, WORLD_SIZE, and rank 0's address. */
+  static List<EnvVar> env(TrainingRun run) {
+    return List.of(
+        new EnvVarBuilder()
+            .withName("RANK")
+            .withNewValueFrom()
+            .withNewFieldRef()
+            .withFieldPath("metadata.labels['" + Labels.POD_INDEX + "']")
+            .endFieldRef()
+            .endValueFrom()
+            .build(),
+        new EnvVarBuilder()
+            .withName("WORLD_SIZE")
+            .withValue(String.valueOf(worldSize(run)))
+            .build(),
+        new EnvVarBuilder()
+            .withName("MASTER_ADDR")
+            .withValue(TrainerServiceDependent.masterAddress(run))
+            .build(),
+        new EnvVarBuilder()
+            .withName("MASTER_PORT")
+            .withValue(String.valueOf(RuntimeArgs.MASTER_PORT))
+            .build());
+  }
+}

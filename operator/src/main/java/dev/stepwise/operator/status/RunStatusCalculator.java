@@ -1,0 +1,130 @@
+package dev.stepwise.operator.status;
+
+import dev.stepwise.api.RunPhase;
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.operator.validation.SpecProblem;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.stream.Collectors;
+
+/** Computes the next status of a run from its spec, its observed workloads and its problems. */
+public final class RunStatusCalculator {
+
+  public static final String AS_EXPECTED = "AsExpected";
+  public static final String WORKLOADS_READY = "WorkloadsReady";
+  public static final String WORKLOADS_NOT_READY = "WorkloadsNotReady";
+  public static final String ROLLING_OUT = "RollingOut";
+  public static final String ROLLOUT_COMPLETE = "RolloutComplete";
+  public static final String SUSPENDED = "Suspended";
+
+  private RunStatusCalculator() {}
+
+  /** Status of a run whose spec cannot be reconciled: its workloads were left as they were. */
+  public static TrainingRunStatus invalid(TrainingRun run, SpecProblem problem, String now) {
+    var next = copy(run.getStatus());
+    var gen = run.getMetadata().getGeneration();
+    if (next.getPhase() == null) {
+      next.setPhase(RunPhase.Pending);
+    }
+    var conditions = next.getConditions();
+    conditions =
+        Conditions.set(
+            conditions, Conditions.READY, false, problem.reason(), problem.message(), gen, now);
+    conditions =
+        Conditions.set(
+            conditions,
+            Conditions.PROGRESSING,
+            false,
+            problem.reason(),
+            problem.message(),
+            gen,
+            now);
+    conditions =
+        Conditions.set(
+            conditions, Conditions.DEGRADED, true, problem.reason(), problem.message(), gen, now);
+    next.setConditions(conditions);
+    next.setObservedGeneration(gen);
+    return next;
+  }
+
+  /** Status of a run whose workloads match its spec, given what they report. */
+  public static TrainingRunStatus reconciled(
+      TrainingRun run, List<Workload> workloads, String now) {
+    var next = copy(run.getStatus());
+    var gen = run.getMetadata().getGeneration();
+    var summary = workloads.stream().map(Workload::toString).collect(Collectors.joining(", "));
+    var allReady = workloads.stream().allMatch(Workload::isReady);
+    var conditions = next.getConditions();
+    if (run.getSpec().isSuspended()) {
+      next.setPhase(RunPhase.Suspended);
+      var why = "spec.suspend is true: every workload is scaled to zero; the run directory stays";
+      conditions = Conditions.set(conditions, Conditions.READY, false, SUSPENDED, why, gen, now);
+      conditions =
+          Conditions.set(conditions, Conditions.PROGRESSING, false, SUSPENDED, why, gen, now);
+    } else if (allReady) {
+      next.setPhase(RunPhase.Running);
+      conditions =
+          Conditions.set(
+              conditions, Conditions.READY, true, WORKLOADS_READY, "ready: " + summary, gen, now);
+      conditions =
+          Conditions.set(
+              conditions,
+              Conditions.PROGRESSING,
+              false,
+              ROLLOUT_COMPLETE,
+              "every workload runs generation " + gen,
+              gen,
+              now);
+    } else {
+      next.setPhase(RunPhase.Pending);
+      conditions =
+          Conditions.set(
+              conditions,
+              Conditions.READY,
+              false,
+              WORKLOADS_NOT_READY,
+              "waiting for pods: " + summary,
+              gen,
+              now);
+      conditions =
+          Conditions.set(
+              conditions,
+              Conditions.PROGRESSING,
+              true,
+              ROLLING_OUT,
+              "rolling out generation " + gen + ": " + summary,
+              gen,
+              now);
+    }
+    conditions =
+        Conditions.set(
+            conditions, Conditions.DEGRADED, false, AS_EXPECTED, "the spec is valid", gen, now);
+    next.setConditions(conditions);
+    next.setObservedGeneration(gen);
+    return next;
+  }
+
+  private static TrainingRunStatus copy(TrainingRunStatus status) {
+    var next = new TrainingRunStatus();
+    if (status != null) {
+      next.setPhase(status.getPhase());
+      next.setStep(status.getStep());
+      next.setLatestCheckpoint(status.getLatestCheckpoint());
+      next.setResumedFrom(status.getResumedFrom());
+      next.setRestarts(status.getRestarts());
+      next.setObservedGeneration(status.getObservedGeneration());
+      next.setConditions(
+          status.getConditions() == null
+              ? new ArrayList<>()
+              : new ArrayList<>(status.getConditions()));
+    }
+    return next;
+  }
+
+  /** True when {@code next} differs from what the run's status already says. */
+  public static boolean changed(TrainingRun run, TrainingRunStatus next) {
+    return !Objects.equals(run.getStatus(), next);
+  }
+}

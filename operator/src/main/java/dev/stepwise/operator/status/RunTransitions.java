@@ -1,0 +1,71 @@
+package dev.stepwise.operator.status;
+
+import dev.stepwise.api.RunPhase;
+import dev.stepwise.api.TrainingRunStatus;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/** Which events a change of status deserves: only transitions, never a steady state. */
+public final class RunTransitions {
+
+  /** One event to record. */
+  public record Transition(EventReason reason, String message) {}
+
+  private RunTransitions() {}
+
+  /**
+   * @param created the workloads did not exist before this reconcile
+   * @param previous status before this reconcile (may be null)
+   */
+  public static List<Transition> between(
+      TrainingRunStatus previous, TrainingRunStatus next, boolean created) {
+    var old = previous != null ? previous : new TrainingRunStatus();
+    var events = new ArrayList<Transition>();
+    var wasDegraded = Conditions.isTrue(old.getConditions(), Conditions.DEGRADED);
+    var isDegraded = Conditions.isTrue(next.getConditions(), Conditions.DEGRADED);
+    if (isDegraded) {
+      var degraded = Conditions.find(next.getConditions(), Conditions.DEGRADED).orElseThrow();
+      var oldDegraded = Conditions.find(old.getConditions(), Conditions.DEGRADED);
+      if (!wasDegraded
+          || !Objects.equals(
+              oldDegraded.map(c -> c.getMessage()).orElse(null), degraded.getMessage())) {
+        events.add(new Transition(EventReason.SpecInvalid, degraded.getMessage()));
+      }
+      return events;
+    }
+    if (wasDegraded) {
+      events.add(new Transition(EventReason.SpecValid, "the spec is valid again"));
+    }
+    var gen = next.getObservedGeneration();
+    if (created) {
+      events.add(
+          new Transition(
+              EventReason.WorkloadsCreated, "created the workloads for generation " + gen));
+    } else if (old.getObservedGeneration() != null
+        && !Objects.equals(old.getObservedGeneration(), gen)) {
+      events.add(
+          new Transition(
+              EventReason.WorkloadsUpdated, "applied generation " + gen + " to the workloads"));
+    }
+    var phaseEvents =
+        Map.of(
+            RunPhase.Suspended,
+            new Transition(EventReason.Suspended, "spec.suspend: workloads scaled to zero"));
+    if (next.getPhase() != old.getPhase()) {
+      if (phaseEvents.containsKey(next.getPhase())) {
+        events.add(phaseEvents.get(next.getPhase()));
+      }
+      if (old.getPhase() == RunPhase.Suspended) {
+        events.add(new Transition(EventReason.Unsuspended, "spec.suspend cleared: scaling up"));
+      }
+    }
+    if (!Conditions.isTrue(old.getConditions(), Conditions.READY)
+        && Conditions.isTrue(next.getConditions(), Conditions.READY)) {
+      var ready = Conditions.find(next.getConditions(), Conditions.READY).orElseThrow();
+      events.add(new Transition(EventReason.RunReady, ready.getMessage()));
+    }
+    return events;
+  }
+}

@@ -1,0 +1,89 @@
+package dev.stepwise.operator;
+
+import static org.awaitility.Awaitility.await;
+
+import dev.stepwise.api.TrainingRun;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
+import io.fabric8.kubernetes.api.model.apps.StatefulSetStatusBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/** The example runs as test fixtures, and the parts of a cluster the mock server lacks. */
+final class Fixtures {
+
+  static final Duration TIMEOUT = Duration.ofSeconds(20);
+
+  private Fixtures() {}
+
+  /** examples/{file} as a TrainingRun in {@code namespace}. */
+  static TrainingRun example(String file, String namespace) {
+    var dir = Path.of(System.getProperty("stepwise.examples", "../examples"));
+    try (var in = Files.newInputStream(dir.resolve(file))) {
+      var run = Serialization.unmarshal(in, TrainingRun.class);
+      run.getMetadata().setNamespace(namespace);
+      return run;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static <T extends HasMetadata> T awaitPresent(
+      KubernetesClient client, Class<T> type, String ns, String name) {
+    return await()
+        .atMost(TIMEOUT)
+        .pollInterval(Duration.ofMillis(20))
+        .until(() -> client.resources(type).inNamespace(ns).withName(name).get(), r -> r != null);
+  }
+
+  static TrainingRun awaitRun(
+      KubernetesClient client, TrainingRun run, java.util.function.Predicate<TrainingRun> until) {
+    return await()
+        .atMost(TIMEOUT)
+        .pollInterval(Duration.ofMillis(20))
+        .until(
+            () ->
+                client
+                    .resources(TrainingRun.class)
+                    .inNamespace(run.getMetadata().getNamespace())
+                    .withName(run.getMetadata().getName())
+                    .get(),
+            r -> r != null && r.getStatus() != null && until.test(r));
+  }
+
+  /** Plays the StatefulSet controller and kubelet: reports every wanted trainer pod ready. */
+  static void trainerPodsReady(KubernetesClient client, String ns, String name) {
+    var sts = client.apps().statefulSets().inNamespace(ns).withName(name);
+    var replicas = sts.get().getSpec().getReplicas();
+    sts.editStatus(
+        s -> {
+          s.setStatus(
+              new StatefulSetStatusBuilder()
+                  .withReplicas(replicas)
+                  .withReadyReplicas(replicas)
+                  .build());
+          return s;
+        });
+  }
+
+  /** Plays the Deployment controller and kubelet: reports every wanted pod ready. */
+  static void deploymentPodsReady(KubernetesClient client, String ns, String name) {
+    var deployment = client.apps().deployments().inNamespace(ns).withName(name);
+    var replicas = deployment.get().getSpec().getReplicas();
+    deployment.editStatus(
+        d -> {
+          d.setStatus(
+              new DeploymentStatusBuilder()
+                  .withReplicas(replicas)
+                  .withReadyReplicas(replicas)
+                  .withAvailableReplicas(replicas)
+                  .build());
+          return d;
+        });
+  }
+}

@@ -1,0 +1,77 @@
+package dev.stepwise.operator.dependent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.stepwise.api.CkptSpec;
+import dev.stepwise.api.RunType;
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.api.TrainingRunSpec;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class RuntimeArgsTest {
+
+  static TrainingRun run(RunType type, CkptSpec ckpt, Long resumeStep) {
+    var run = new TrainingRun();
+    run.setMetadata(new ObjectMetaBuilder().withName("r").withNamespace("ns").build());
+    var spec = new TrainingRunSpec();
+    spec.setType(type);
+    spec.setMaxSteps(40L);
+    spec.setCkpt(ckpt);
+    spec.setResumeStep(resumeStep);
+    run.setSpec(spec);
+    return run;
+  }
+
+  @Test
+  void everyCkptSettingBecomesAFlag() {
+    var ckpt = new CkptSpec();
+    ckpt.setInterval(5);
+    ckpt.setSaveAsync(true);
+    ckpt.setKeep(2);
+    assertEquals(
+        List.of(
+            "sft",
+            "@",
+            "/etc/stepwise/trainer.toml",
+            "--output-dir",
+            "/var/lib/stepwise/run",
+            "--max-steps",
+            "40",
+            "--ckpt.interval",
+            "5",
+            "--ckpt.save-async",
+            "--ckpt.keep",
+            "2",
+            "--ckpt.resume-step",
+            "20"),
+        RuntimeArgs.trainer(run(RunType.SFT, ckpt, 20L)));
+  }
+
+  @Test
+  void anEmptyCkptSectionEnablesTheDefaultsAndNoneCheckpointsNothing() {
+    assertEquals(
+        List.of("--max-steps", "40", "--ckpt"),
+        RuntimeArgs.steps(run(RunType.SFT, new CkptSpec(), null)));
+    assertEquals(List.of("--max-steps", "40"), RuntimeArgs.steps(run(RunType.SFT, null, null)));
+  }
+
+  @Test
+  void rlRolesGetTheirSubcommandsAndTheInferenceUrl() {
+    var run = run(RunType.RL, null, null);
+    assertEquals("trainer", RuntimeArgs.trainer(run).get(0));
+    assertEquals(
+        List.of(
+            "orchestrator",
+            "@",
+            "/etc/stepwise/orchestrator.toml",
+            "--output-dir",
+            "/var/lib/stepwise/run",
+            "--max-steps",
+            "40",
+            "--client.base-url",
+            "http://r-inference.ns.svc:8000"),
+        RuntimeArgs.orchestrator(run));
+  }
+}

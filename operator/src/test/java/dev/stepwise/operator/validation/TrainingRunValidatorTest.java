@@ -1,0 +1,25 @@
+package dev.stepwise.operator.validation;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class TrainingRunValidatorTest {
+
+  @Test
+  void validTomlPasses() {
+    assertTrue(
+        TrainingRunValidator.tomlProblem("spec.trainer.config", "[optim]\nlr = 3e-4\n").isEmpty());
+  }
+
+  @Test
+  void malformedTomlNamesFieldAndLine() {
+    var problem =
+        TrainingRunValidator.tomlProblem("spec.orchestrator.config", "a = 1\nb = \n").orElseThrow();
+    assertEquals("InvalidConfig", problem.reason());
+    assertTrue(
+        problem.message().startsWith("spec.orchestrator.config: not valid TOML at line 2"),
+        problem.message());
+  }
+}

@@ -1,0 +1,87 @@
+package dev.stepwise.runtime.checkpoint;
+
+import java.nio.file.Path;
+import java.util.OptionalLong;
+import java.util.regex.Pattern;
+
+/**
+ * The one place that knows the on-disk layout of a run directory, shared by every role (and read by
+ * the operator):
+ *
+ * <pre>
+ * &lt;run&gt;/checkpoints/step_&lt;n&gt;/trainer/        model-rank&lt;r&gt;-of-&lt;w&gt;.safetensors, optimizer-..., *.json
+ * &lt;run&gt;/checkpoints/step_&lt;n&gt;/orchestrator/
+ * &lt;run&gt;/checkpoints/step_&lt;n&gt;/manifest.json   written last: the step is a checkpoint only once it exists
+ * &lt;run&gt;/weights/step_&lt;n&gt;/                    trainer -&gt; inference
+ * &lt;run&gt;/rollouts/step_&lt;n&gt;/                   orchestrator -&gt; trainer
+ * </pre>
+ */
+public final class RunLayout {
+
+  public static final String DEFAULT_CHECKPOINTS = "checkpoints";
+  public static final String MANIFEST = "manifest.json";
+  public static final String TRAINER = "trainer";
+  public static final String ORCHESTRATOR = "orchestrator";
+  private static final Pattern STEP_DIR = Pattern.compile("step_(0|[1-9][0-9]{0,17})");
+
+  private final Path root;
+  private final Path checkpoints;
+
+  public RunLayout(Path root) {
+    this(root, DEFAULT_CHECKPOINTS);
+  }
+
+  /** {@code checkpointsDir} is resolved against {@code root} (an absolute path stays as is). */
+  public RunLayout(Path root, String checkpointsDir) {
+    this.root = root;
+    this.checkpoints = root.resolve(checkpointsDir);
+  }
+
+  public Path root() {
+    return root;
+  }
+
+  public Path checkpointsDir() {
+    return checkpoints;
+  }
+
+  public Path stepDir(long step) {
+    return checkpoints.resolve(stepDirName(step));
+  }
+
+  public Path componentDir(long step, String component) {
+    return stepDir(step).resolve(component);
+  }
+
+  public Path manifest(long step) {
+    return stepDir(step).resolve(MANIFEST);
+  }
+
+  public Path weightsDir(long step) {
+    return root.resolve("weights").resolve(stepDirName(step));
+  }
+
+  public Path rolloutsDir(long step) {
+    return root.resolve("rollouts").resolve(stepDirName(step));
+  }
+
+  public static String stepDirName(long step) {
+    return "step_" + step;
+  }
+
+  /** The step of a {@code step_<n>} directory name, or empty for any other name. */
+  public static OptionalLong parseStep(String dirName) {
+    var m = STEP_DIR.matcher(dirName);
+    return m.matches() ? OptionalLong.of(Long.parseLong(m.group(1))) : OptionalLong.empty();
+  }
+
+  /** A per-rank shard file: {@code model-rank0-of-2.safetensors}. */
+  public static String shardFile(String kind, int rank, int worldSize) {
+    return kind + "-rank" + rank + "-of-" + worldSize + ".safetensors";
+  }
+
+  /** A per-rank JSON state file: {@code rank0-of-2.json}. */
+  public static String rankStateFile(int rank, int worldSize) {
+    return "rank" + rank + "-of-" + worldSize + ".json";
+  }
+}

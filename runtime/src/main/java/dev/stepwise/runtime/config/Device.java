@@ -1,0 +1,7 @@
+package dev.stepwise.runtime.config;
+
+/** Where tensors live. */
+public enum Device {
+  CPU,
+  CUDA
+}

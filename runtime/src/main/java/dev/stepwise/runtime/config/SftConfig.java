@@ -1,0 +1,50 @@
+package dev.stepwise.runtime.config;
+
+/**
+ * Configuration of {@code stepwise sft}: the schema its TOML files and flags are checked against.
+ */
+public record SftConfig(
+    @Doc("Train until this step") @Min(1) int maxSteps,
+    @Doc("Seed of weight init and data") @Min(0) long seed,
+    @Doc("cpu or cuda") Device device,
+    @Doc("Run directory (checkpoints/ goes under it)") String outputDir,
+    @Doc("Intra-op threads of torch and BLAS (pinned: results depend on it)") @Min(1) @Max(256)
+        int threads,
+    @Doc("Model shape") ModelConfig model,
+    @Doc("Reverse-text data") DataConfig data,
+    @Doc("AdamW") OptimConfig optim,
+    @Doc("Learning-rate schedule") SchedulerConfig scheduler,
+    @Doc("Checkpointing") CkptConfig ckpt,
+    @Doc("Held-out evaluation") EvalConfig eval,
+    @Doc("Logging") LogConfig log) {
+
+  public SftConfig {
+    var longest = 2 * data.maxLen() + 3;
+    if (longest > model.maxSeqLen()) {
+      throw new IllegalArgumentException(
+          "model.max-seq-len ("
+              + model.maxSeqLen()
+              + ") is too short for data.max-len "
+              + data.maxLen()
+              + " (needs "
+              + longest
+              + ")");
+    }
+  }
+
+  public static SftConfig defaults() {
+    return new SftConfig(
+        100,
+        42,
+        Device.CPU,
+        ".",
+        1,
+        ModelConfig.defaults(),
+        DataConfig.defaults(),
+        OptimConfig.defaults(),
+        SchedulerConfig.defaults(),
+        null,
+        EvalConfig.defaults(),
+        LogConfig.defaults());
+  }
+}

@@ -1,0 +1,123 @@
+package dev.stepwise.runtime.data;
+
+import dev.stepwise.runtime.config.DataConfig;
+import dev.stepwise.runtime.model.ByteTokenizer;
+import java.util.SplittableRandom;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The reverse-text task: the prompt is a random string, the answer is that string reversed. Every
+ * example is a pure function of (seed, index), and a batch of (seed, step, rank), so a resumed run
+ * needs no data-loader state. About one string in eight belongs to the held-out split (by a hash of
+ * the string itself) and is never trained on.
+ */
+public final class ReverseTextTask {
+
+  private static final long TRAIN_STREAM = 0x5452_4149_4eL;
+  private static final long EVAL_STREAM = 0x4556_414cL;
+  private static final int HELD_OUT_BUCKETS = 8;
+
+  private final DataConfig config;
+  private final long seed;
+
+  public ReverseTextTask(DataConfig config, long seed) {
+    this.config = config;
+    this.seed = seed;
+  }
+
+  public DataConfig config() {
+    return config;
+  }
+
+  /** Longest sequence a batch holds: BOS, text, SEP, reversed text, EOS. */
+  public int sequenceLength() {
+    return 2 * config.maxLen() + 3;
+  }
+
+  /** The {@code index}-th training string (never a held-out one). */
+  public String trainText(long index) {
+    return draw(TRAIN_STREAM, index, false);
+  }
+
+  /** The {@code index}-th held-out string. */
+  public String heldOutText(long index) {
+    return draw(EVAL_STREAM, index, true);
+  }
+
+  public static String reverse(String text) {
+    return new StringBuilder(text).reverse().toString();
+  }
+
+  /** Index of the first example of {@code step} (1-based) for {@code rank}. */
+  public long firstIndex(long step, int rank, int worldSize) {
+    return ((step - 1) * worldSize + rank) * config.batchSize();
+  }
+
+  /** The training batch of {@code step} (1-based) for {@code rank} of {@code worldSize}. */
+  public Batch batch(long step, int rank, int worldSize, Device device) {
+    var b = config.batchSize();
+    var t = sequenceLength();
+    var tokens = new long[b * t];
+    var mask = new float[b * (t - 1)];
+    long answerTokens = 0;
+    long realTokens = 0;
+    var first = firstIndex(step, rank, worldSize);
+    for (var i = 0; i < b; i++) {
+      var text = trainText(first + i);
+      var prompt = ByteTokenizer.encode(text);
+      var answer = ByteTokenizer.encode(reverse(text));
+      var row = i * t;
+      var pos = 0;
+      tokens[row + pos++] = ByteTokenizer.BOS;
+      for (var id : prompt) {
+        tokens[row + pos++] = id;
+      }
+      tokens[row + pos++] = ByteTokenizer.SEP;
+      var answerStart = pos;
+      for (var id : answer) {
+        tokens[row + pos++] = id;
+      }
+      tokens[row + pos++] = ByteTokenizer.EOS;
+      realTokens += pos;
+      // Position p predicts token p+1: the loss covers the answer and its EOS.
+      for (var p = answerStart - 1; p < pos - 1; p++) {
+        mask[i * (t - 1) + p] = 1f;
+        answerTokens++;
+      }
+      while (pos < t) {
+        tokens[row + pos++] = ByteTokenizer.PAD;
+      }
+    }
+    var tokenTensor = torch.tensor(tokens).reshape(b, t).to(device, torch.ScalarType.Long);
+    var maskTensor = torch.tensor(mask).reshape(b, t - 1).to(device, torch.ScalarType.Float);
+    return new Batch(tokenTensor, maskTensor, b, realTokens, answerTokens);
+  }
+
+  private String draw(long stream, long index, boolean heldOut) {
+    var random = new SplittableRandom(mix(mix(seed ^ stream) + index));
+    var alphabet = config.alphabet();
+    while (true) {
+      var length = config.minLen() + random.nextInt(config.maxLen() - config.minLen() + 1);
+      var chars = new char[length];
+      for (var i = 0; i < length; i++) {
+        chars[i] = alphabet.charAt(random.nextInt(alphabet.length()));
+      }
+      var text = new String(chars);
+      if (isHeldOut(text) == heldOut) {
+        return text;
+      }
+    }
+  }
+
+  /** Whether a string belongs to the held-out split (a property of the string, not the seed). */
+  public static boolean isHeldOut(String text) {
+    return Math.floorMod(mix(text.hashCode()), HELD_OUT_BUCKETS) == 0;
+  }
+
+  private static long mix(long z) {
+    z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+    z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+    return z ^ (z >>> 31);
+  }
+}

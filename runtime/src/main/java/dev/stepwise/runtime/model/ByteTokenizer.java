@@ -1,0 +1,34 @@
+package dev.stepwise.runtime.model;
+
+import java.nio.charset.StandardCharsets;
+
+/** Byte-level tokenizer: token ids 0-255 are bytes, then four special tokens. */
+public final class ByteTokenizer {
+
+  public static final int BOS = 256;
+  public static final int SEP = 257;
+  public static final int EOS = 258;
+  public static final int PAD = 259;
+  public static final int VOCAB_SIZE = 260;
+
+  private ByteTokenizer() {}
+
+  public static long[] encode(String text) {
+    var bytes = text.getBytes(StandardCharsets.UTF_8);
+    var ids = new long[bytes.length];
+    for (var i = 0; i < bytes.length; i++) {
+      ids[i] = bytes[i] & 0xff;
+    }
+    return ids;
+  }
+
+  /** Decodes byte tokens, stopping at the first special token. */
+  public static String decode(long[] ids, int from) {
+    var out = new byte[ids.length];
+    var n = 0;
+    for (var i = from; i < ids.length && ids[i] < 256; i++) {
+      out[n++] = (byte) ids[i];
+    }
+    return new String(out, 0, n, StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,134 @@
+package dev.stepwise.runtime.trainer;
+
+import dev.stepwise.runtime.config.OptimConfig;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * AdamW (decoupled weight decay, bias-corrected moments) over named parameters, written from tensor
+ * ops so that its state is plain named tensors: {@code <param>.exp_avg} and {@code
+ * <param>.exp_avg_sq}, plus the step count. That state round-trips bit-exactly through safetensors
+ * and shards by parameter name. Weight decay skips 1-d parameters (norm weights).
+ */
+public final class AdamW {
+
+  private final SortedMap<String, Tensor> params;
+  private final OptimConfig config;
+  private final SortedMap<String, Tensor> expAvg = new TreeMap<>();
+  private final SortedMap<String, Tensor> expAvgSq = new TreeMap<>();
+  private long steps;
+
+  public AdamW(SortedMap<String, Tensor> params, OptimConfig config) {
+    this.params = params;
+    this.config = config;
+    for (var e : params.entrySet()) {
+      expAvg.put(e.getKey(), torch.zeros_like(e.getValue()));
+      expAvgSq.put(e.getKey(), torch.zeros_like(e.getValue()));
+    }
+  }
+
+  public long steps() {
+    return steps;
+  }
+
+  /** Scales all gradients so their global L2 norm is at most {@code maxNorm}; returns the norm. */
+  public double clipGradNorm(double maxNorm) {
+    var sumSquares = 0.0;
+    for (var p : params.values()) {
+      var g = p.grad();
+      if (g.defined()) {
+        var n = (double) g.norm().item_float();
+        sumSquares += n * n;
+      }
+    }
+    var norm = Math.sqrt(sumSquares);
+    if (maxNorm > 0 && norm > maxNorm) {
+      var scale = new Scalar(maxNorm / (norm + 1e-6));
+      for (var p : params.values()) {
+        var g = p.grad();
+        if (g.defined()) {
+          g.mul_(scale);
+        }
+      }
+    }
+    return norm;
+  }
+
+  /** One update with learning rate {@code lr}; parameters without a gradient are skipped. */
+  public void step(double lr) {
+    steps++;
+    var b1 = config.beta1();
+    var b2 = config.beta2();
+    var bias1 = 1 - Math.pow(b1, steps);
+    var bias2 = 1 - Math.pow(b2, steps);
+    try (var noGrad = new NoGradGuard()) {
+      for (var e : params.entrySet()) {
+        var p = e.getValue();
+        var g = p.grad();
+        if (!g.defined()) {
+          continue;
+        }
+        var m = expAvg.get(e.getKey());
+        var v = expAvgSq.get(e.getKey());
+        if (config.weightDecay() > 0 && p.dim() > 1) {
+          p.mul_(new Scalar(1 - lr * config.weightDecay()));
+        }
+        m.mul_(new Scalar(b1));
+        m.add_(g, new Scalar(1 - b1));
+        v.mul_(new Scalar(b2));
+        v.addcmul_(g, g, new Scalar(1 - b2));
+        var denom = v.sqrt();
+        denom.div_(new Scalar(Math.sqrt(bias2)));
+        denom.add_(new Scalar(config.eps()));
+        p.addcdiv_(m, denom, new Scalar(-lr / bias1));
+      }
+    }
+  }
+
+  /** Drops all gradients (undefined, not zero, so a resumed process starts identically). */
+  public void zeroGrad() {
+    for (var p : params.values()) {
+      p.mutable_grad().reset();
+    }
+  }
+
+  /** The optimizer state by name ({@code <param>.exp_avg}, {@code <param>.exp_avg_sq}). */
+  public SortedMap<String, Tensor> state() {
+    var state = new TreeMap<String, Tensor>();
+    expAvg.forEach((k, v) -> state.put(k + ".exp_avg", v));
+    expAvgSq.forEach((k, v) -> state.put(k + ".exp_avg_sq", v));
+    return state;
+  }
+
+  /** Restores state written by {@link #state()}; shapes must match the parameters. */
+  public void load(Map<String, Tensor> state, long steps) {
+    for (var name : params.keySet()) {
+      copyInto(expAvg.get(name), state.get(name + ".exp_avg"), name + ".exp_avg");
+      copyInto(expAvgSq.get(name), state.get(name + ".exp_avg_sq"), name + ".exp_avg_sq");
+    }
+    this.steps = steps;
+  }
+
+  static void copyInto(Tensor target, Tensor source, String name) {
+    if (source == null) {
+      throw new IllegalArgumentException("missing tensor " + name);
+    }
+    if (!java.util.Arrays.equals(target.sizes().vec().get(), source.sizes().vec().get())) {
+      throw new IllegalArgumentException(
+          "tensor "
+              + name
+              + " has shape "
+              + java.util.Arrays.toString(source.sizes().vec().get())
+              + ", the model expects "
+              + java.util.Arrays.toString(target.sizes().vec().get()));
+    }
+    try (var noGrad = new NoGradGuard()) {
+      target.copy_(source);
+    }
+  }
+}

@@ -1,0 +1,254 @@
+package dev.stepwise.runtime.trainer;
+
+import dev.stepwise.runtime.checkpoint.CheckpointException;
+import dev.stepwise.runtime.checkpoint.CheckpointStore;
+import dev.stepwise.runtime.checkpoint.CheckpointWriter;
+import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.config.SftConfig;
+import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.data.ReverseTextTask;
+import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.Transformer;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Supervised fine-tuning on the reverse-text task: the training loop, checkpoint saves and resume.
+ * Single rank for now; the rank/world-size plumbing (data sampler, shard names) is in place for a
+ * data-parallel trainer.
+ */
+public final class SftTrainer {
+
+  /** What a run reports when it ends. */
+  public record Result(
+      Progress progress,
+      long resumedFrom,
+      double firstLoss,
+      double lastLoss,
+      double heldOutAccuracy,
+      Duration trainTime,
+      Duration wallTime) {}
+
+  private final SftConfig config;
+  private final PrintStream log;
+  private final CheckpointWriter.FileListener fileListener;
+  private final int rank = 0;
+  private final int worldSize = 1;
+
+  public SftTrainer(SftConfig config, PrintStream log) {
+    this(config, log, CheckpointWriter.FileListener.NONE);
+  }
+
+  /** {@code fileListener} observes checkpoint files as they are written (tests use it). */
+  public SftTrainer(SftConfig config, PrintStream log, CheckpointWriter.FileListener fileListener) {
+    this.config = config;
+    this.log = log;
+    this.fileListener = fileListener;
+  }
+
+  public Result run() {
+    var wallStart = System.nanoTime();
+    var threads = Threads.pin(config.threads());
+    var device = device(config);
+    var ckpt = config.ckpt();
+    var layout =
+        new RunLayout(
+            Path.of(config.outputDir()), ckpt == null ? RunLayout.DEFAULT_CHECKPOINTS : ckpt.dir());
+    var store = new CheckpointStore(layout);
+    var model = new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, device, config.seed());
+    var optimizer = new AdamW(model.parameters(), config.optim());
+    var schedule = new LrSchedule(config.scheduler(), config.optim().lr());
+    var task = new ReverseTextTask(config.data(), config.seed());
+    var loss = LossFunction.maskedNll();
+    var configToml = TomlWriter.write(config);
+    log.printf(
+        "sft: %,d parameters, %d layers, d-model %d | device %s | threads torch=%d blas=%s%n",
+        model.parameterCount(),
+        config.model().nLayers(),
+        config.model().dModel(),
+        device.str().getString(),
+        threads.torchThreads(),
+        threads.blasThreads());
+
+    var progress = Progress.START;
+    long resumedFrom = -1;
+    if (ckpt != null && ckpt.resumeStep() != null) {
+      resumedFrom = store.resolve(ckpt.resumeStep());
+      var manifest = store.manifest(resumedFrom);
+      CheckpointWriter.checkSizes(layout.stepDir(resumedFrom), manifest);
+      var restored =
+          TrainerCheckpoint.restore(
+              layout.stepDir(resumedFrom),
+              manifest,
+              model.parameters(),
+              optimizer,
+              rank,
+              worldSize);
+      progress = restored.progress();
+      warnOnThreadChange(restored.rankState(), threads);
+      log.printf(
+          "resumed from %s (step %d, %,d samples, %,d tokens)%n",
+          layout.stepDir(resumedFrom),
+          progress.step(),
+          progress.totalSamples(),
+          progress.totalTokens());
+      if (progress.step() > config.maxSteps()) {
+        throw new CheckpointException(
+            "checkpoint step "
+                + progress.step()
+                + " is beyond max-steps "
+                + config.maxSteps()
+                + ": raise --max-steps");
+      }
+    }
+
+    var firstLoss = Double.NaN;
+    var lastLoss = Double.NaN;
+    var trainStart = System.nanoTime();
+    var startStep = progress.step();
+    var progressEvery =
+        config.log().progressInterval() > 0
+            ? config.log().progressInterval()
+            : Math.max(10, (config.maxSteps() - startStep + 9) / 10);
+    try (var saver =
+        ckpt == null
+            ? null
+            : new CheckpointSaver(
+                new CheckpointWriter(layout, fileListener), store, ckpt, resumedFrom, log)) {
+      for (var step = startStep + 1; step <= config.maxSteps(); step++) {
+        var stepStart = System.nanoTime();
+        var lr = schedule.lr(step);
+        double lossValue;
+        double gradNorm;
+        long tokens;
+        int samples;
+        try (var scope = new PointerScope()) {
+          var batch = task.batch(step, rank, worldSize, device);
+          var value = loss.loss(model, batch);
+          value.backward();
+          gradNorm = optimizer.clipGradNorm(config.optim().maxNorm());
+          optimizer.step(lr);
+          optimizer.zeroGrad();
+          lossValue = value.item_float();
+          tokens = batch.tokenCount();
+          samples = batch.samples();
+        }
+        progress = progress.advance(samples, tokens);
+        if (Double.isNaN(firstLoss)) {
+          firstLoss = lossValue;
+        }
+        lastLoss = lossValue;
+        var seconds = (System.nanoTime() - stepStart) / 1e9;
+        if (step % config.log().interval() == 0 || step == config.maxSteps()) {
+          log.printf(
+              "step %d/%d | loss %.4f | lr %.2e | grad-norm %.3f | %,.0f tok/s | %.0f ms%n",
+              step, config.maxSteps(), lossValue, lr, gradNorm, tokens / seconds, seconds * 1000);
+        }
+        if (config.maxSteps() - startStep >= 100 && (step - startStep) % progressEvery == 0) {
+          logProgress(step, startStep, trainStart);
+        }
+        if (saver != null && CheckpointSaver.due(ckpt, step, config.maxSteps())) {
+          saver.save(
+              TrainerCheckpoint.capture(
+                  model.parameters(),
+                  optimizer,
+                  progress,
+                  schedule,
+                  rankState(threads, task, step),
+                  configToml,
+                  rank,
+                  worldSize));
+        }
+        if (config.eval().interval() > 0 && step % config.eval().interval() == 0) {
+          log.printf(
+              "eval step %d | held-out exact-match %.1f%%%n",
+              step, 100 * Evaluator.accuracy(model, task, config.eval().samples(), device));
+        }
+      }
+    }
+    var trainTime = Duration.ofNanos(System.nanoTime() - trainStart);
+    var accuracy = Evaluator.accuracy(model, task, config.eval().samples(), device);
+    if (!Double.isNaN(accuracy)) {
+      log.printf(
+          "held-out exact-match accuracy: %.1f%% (%d strings never trained on)%n",
+          100 * accuracy, config.eval().samples());
+    }
+    var wall = Duration.ofNanos(System.nanoTime() - wallStart);
+    log.printf(
+        "done: step %d | %,d samples | %,d tokens | training %.1f s | wall %.1f s%n",
+        progress.step(),
+        progress.totalSamples(),
+        progress.totalTokens(),
+        trainTime.toMillis() / 1000.0,
+        wall.toMillis() / 1000.0);
+    return new Result(progress, resumedFrom, firstLoss, lastLoss, accuracy, trainTime, wall);
+  }
+
+  private void logProgress(long step, long startStep, long trainStart) {
+    var elapsed = (System.nanoTime() - trainStart) / 1e9;
+    var done = step - startStep;
+    var eta = elapsed / done * (config.maxSteps() - step);
+    log.printf(
+        "progress %.0f%% | step %d/%d | elapsed %s | eta %s%n",
+        100.0 * step / config.maxSteps(), step, config.maxSteps(), clock(elapsed), clock(eta));
+  }
+
+  private static String clock(double seconds) {
+    var s = Math.round(seconds);
+    return s >= 3600
+        ? String.format("%dh%02dm%02ds", s / 3600, s / 60 % 60, s % 60)
+        : String.format("%dm%02ds", s / 60, s % 60);
+  }
+
+  private Map<String, Object> rankState(Threads threads, ReverseTextTask task, long step) {
+    var state = new LinkedHashMap<String, Object>();
+    state.put("rank", rank);
+    state.put("world_size", worldSize);
+    state.put("seed", config.seed());
+    state.put(
+        "threads",
+        Map.of("torch_intra_op", threads.torchThreads(), "openblas", threads.blasThreads()));
+    state.put(
+        "data",
+        Map.of(
+            "sampler",
+            "reverse-text: example i of step s for rank r is f(seed, ((s-1)*W+r)*B+i)",
+            "next_step",
+            step + 1,
+            "next_index",
+            task.firstIndex(step + 1, rank, worldSize)));
+    return state;
+  }
+
+  private void warnOnThreadChange(com.fasterxml.jackson.databind.JsonNode state, Threads now) {
+    var saved = state.path("threads");
+    var torchThreads = saved.path("torch_intra_op").asInt(now.torchThreads());
+    var blas = saved.path("openblas").asText(now.blasThreads());
+    if (torchThreads != now.torchThreads() || !blas.equals(now.blasThreads())) {
+      log.printf(
+          "warning: the checkpoint was written with threads torch=%d blas=%s, now torch=%d"
+              + " blas=%s: the continuation will not be bit-identical%n",
+          torchThreads, blas, now.torchThreads(), now.blasThreads());
+    }
+  }
+
+  private static Device device(SftConfig config) {
+    return switch (config.device()) {
+      case CPU -> new Device("cpu");
+      case CUDA -> {
+        if (!torch.cuda_is_available()) {
+          throw new IllegalStateException(
+              "--device cuda: no CUDA device is available to this build (the default runtime"
+                  + " bundles CPU libtorch)");
+        }
+        yield new Device("cuda");
+      }
+    };
+  }
+}
