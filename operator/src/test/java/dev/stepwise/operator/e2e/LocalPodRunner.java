@@ -211,7 +211,10 @@ public final class LocalPodRunner implements AutoCloseable {
         .kill();
   }
 
-  /** Stops the loop and kills every process; returns within about twice the grace period. */
+  /**
+   * Stops the loop, then every process (SIGTERM, SIGKILL after the grace period); bounded by about
+   * 10 s for the loop plus the grace period plus 5 s.
+   */
   @Override
   public void close() {
     if (closed) {
@@ -249,7 +252,8 @@ public final class LocalPodRunner implements AutoCloseable {
     } catch (KubernetesClientException e) {
       LOG.debugf(
           "local pod runner of %s: API call failed, retrying: %s", namespace, e.getMessage());
-    } catch (RuntimeException e) {
+    } catch (RuntimeException | Error e) {
+      // Never let it escape: the executor would silently stop scheduling the loop.
       LOG.warnf(e, "local pod runner of %s: reconcile failed", namespace);
     }
   }
@@ -337,7 +341,7 @@ public final class LocalPodRunner implements AutoCloseable {
             },
             backoffAfter(pod));
     exit.ifPresent(code -> LOG.infof("pod %s/%s exited with %d", namespace, pod.name, code));
-    if (pod.dueToStart()) {
+    if (pod.dueToStart() && !closed) {
       try {
         pod.start(plan(pod));
         LOG.infof(
