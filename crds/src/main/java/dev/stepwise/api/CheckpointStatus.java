@@ -24,6 +24,12 @@ public class CheckpointStatus {
   @JsonPropertyDescription("When the checkpoint became complete (its manifest.json was written).")
   private String completedAt;
 
+  @JsonPropertyDescription(
+      "Timeline that wrote it. Each accepted resume starts a new timeline of the run; checkpoints"
+          + " of an abandoned timeline are never recovered from, and are replaced when the new"
+          + " timeline writes the same step.")
+  private Long timeline;
+
   @JsonPropertyDescription("Why the checkpoint is in its phase, for humans.")
   private String message;
 
@@ -59,6 +65,14 @@ public class CheckpointStatus {
     this.completedAt = completedAt;
   }
 
+  public Long getTimeline() {
+    return timeline;
+  }
+
+  public void setTimeline(Long timeline) {
+    this.timeline = timeline;
+  }
+
   public String getMessage() {
     return message;
   }
@@ -74,11 +88,12 @@ public class CheckpointStatus {
         && Objects.equals(components, s.components)
         && Objects.equals(sizeBytes, s.sizeBytes)
         && Objects.equals(completedAt, s.completedAt)
+        && Objects.equals(timeline, s.timeline)
         && Objects.equals(message, s.message);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(phase, components, sizeBytes, completedAt, message);
+    return Objects.hash(phase, components, sizeBytes, completedAt, timeline, message);
   }
 }

@@ -24,8 +24,21 @@ public class TrainingRunStatus {
   @JsonPropertyDescription("Step of the checkpoint the current workloads resumed from, if any.")
   private Long resumedFrom;
 
-  @JsonPropertyDescription("How many times trainer or orchestrator pods restarted in this run.")
+  @JsonPropertyDescription(
+      "Timeline of the run's current history: 0 at creation, raised by each accepted resume."
+          + " Recovery after a crash only continues from checkpoints of this timeline (or from"
+          + " resumedFrom).")
+  private Long timeline;
+
+  @JsonPropertyDescription(
+      "How many times a trainer or orchestrator pod recovered from a crash in this run (container"
+          + " restarts, and pods lost outside a resume or a scale-down).")
   private Integer restarts;
+
+  @JsonPropertyDescription(
+      "Bookkeeping for restarts: the trainer and orchestrator pods seen, with their restart"
+          + " counts.")
+  private List<ObservedPod> pods = new ArrayList<>();
 
   @JsonPropertyDescription(
       "Standard conditions: Ready (every workload is up), Progressing (a change is rolling out),"
@@ -67,6 +80,22 @@ public class TrainingRunStatus {
     this.resumedFrom = resumedFrom;
   }
 
+  public Long getTimeline() {
+    return timeline;
+  }
+
+  public void setTimeline(Long timeline) {
+    this.timeline = timeline;
+  }
+
+  public List<ObservedPod> getPods() {
+    return pods;
+  }
+
+  public void setPods(List<ObservedPod> pods) {
+    this.pods = pods;
+  }
+
   public Integer getRestarts() {
     return restarts;
   }
@@ -98,7 +127,9 @@ public class TrainingRunStatus {
         && Objects.equals(step, s.step)
         && Objects.equals(latestCheckpoint, s.latestCheckpoint)
         && Objects.equals(resumedFrom, s.resumedFrom)
+        && Objects.equals(timeline, s.timeline)
         && Objects.equals(restarts, s.restarts)
+        && Objects.equals(pods, s.pods)
         && Objects.equals(conditions, s.conditions)
         && Objects.equals(observedGeneration, s.observedGeneration);
   }
@@ -106,6 +137,14 @@ public class TrainingRunStatus {
   @Override
   public int hashCode() {
     return Objects.hash(
-        phase, step, latestCheckpoint, resumedFrom, restarts, conditions, observedGeneration);
+        phase,
+        step,
+        latestCheckpoint,
+        resumedFrom,
+        timeline,
+        restarts,
+        pods,
+        conditions,
+        observedGeneration);
   }
 }

@@ -23,6 +23,19 @@ public final class Labels {
   /** Hash of a role's TOML on its pod template, so a config change rolls the pods. */
   public static final String CONFIG_HASH_ANNOTATION = "stepwise.dev/config-hash";
 
+  /**
+   * On a Checkpoint: mirrors status.phase, so {@code kubectl get ckpt -l stepwise.dev/phase=Ready}.
+   */
+  public static final String PHASE = "stepwise.dev/phase";
+
+  /** On a Checkpoint: the operator deletes its data (a cleanup Job) before it goes away. */
+  public static final String CHECKPOINT_FINALIZER = "stepwise.dev/checkpoint-data";
+
+  /** Revision labels Kubernetes puts on StatefulSet and ReplicaSet pods. */
+  public static final String CONTROLLER_REVISION = "controller-revision-hash";
+
+  public static final String POD_TEMPLATE_HASH = "pod-template-hash";
+
   /** Set by Kubernetes (1.28+) on StatefulSet pods: the pod ordinal, used as the trainer rank. */
   public static final String POD_INDEX = "apps.kubernetes.io/pod-index";
 

@@ -1,29 +1,45 @@
 package dev.stepwise.operator;
 
+import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.operator.checkpoint.ResumeRequest;
+import dev.stepwise.operator.checkpoint.RetentionPolicy;
+import dev.stepwise.operator.checkpoint.RunCheckpoints;
 import dev.stepwise.operator.dependent.InferenceDeploymentDependent;
 import dev.stepwise.operator.dependent.InferenceServiceDependent;
 import dev.stepwise.operator.dependent.OrchestratorDeploymentDependent;
 import dev.stepwise.operator.dependent.RunDataPvcDependent;
 import dev.stepwise.operator.dependent.RunDependent;
+import dev.stepwise.operator.dependent.RuntimeRoleBindingDependent;
+import dev.stepwise.operator.dependent.RuntimeRoleDependent;
+import dev.stepwise.operator.dependent.RuntimeServiceAccountDependent;
+import dev.stepwise.operator.dependent.TrainerPods;
 import dev.stepwise.operator.dependent.TrainerServiceDependent;
 import dev.stepwise.operator.dependent.TrainerStatefulSetDependent;
 import dev.stepwise.operator.dependent.TrainingConfigMapDependent;
+import dev.stepwise.operator.status.EventReason;
+import dev.stepwise.operator.status.RestartCounter;
 import dev.stepwise.operator.status.RunEvents;
 import dev.stepwise.operator.status.RunStatusCalculator;
 import dev.stepwise.operator.status.RunTransitions;
 import dev.stepwise.operator.status.Workload;
 import dev.stepwise.operator.validation.TrainingRunValidator;
+import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.EventSource;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -42,6 +58,9 @@ import org.jboss.logging.Logger;
     explicitInvocation = true,
     dependents = {
       @Dependent(name = "config", type = TrainingConfigMapDependent.class),
+      @Dependent(name = "runtime-sa", type = RuntimeServiceAccountDependent.class),
+      @Dependent(name = "runtime-role", type = RuntimeRoleDependent.class),
+      @Dependent(name = "runtime-rolebinding", type = RuntimeRoleBindingDependent.class),
       @Dependent(
           name = "data",
           type = RunDataPvcDependent.class,
@@ -68,14 +87,49 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
   /** How soon an invalid run is looked at again (a missing claim may appear meanwhile). */
   static final Duration RECHECK_INVALID = Duration.ofSeconds(30);
 
+  /** How soon a run whose resume was just recorded is reconciled into its workloads. */
+  static final Duration APPLY_RESUME = Duration.ofMillis(50);
+
   private final TrainingRunValidator validator = new TrainingRunValidator();
   private final RunEvents events = new RunEvents();
+
+  @Override
+  public List<EventSource<?, TrainingRun>> prepareEventSources(
+      EventSourceContext<TrainingRun> context) {
+    var checkpoints =
+        InformerEventSourceConfiguration.from(Checkpoint.class, TrainingRun.class)
+            .withSecondaryToPrimaryMapper(
+                (Checkpoint c) ->
+                    c.getSpec() == null || c.getSpec().getTrainingRun() == null
+                        ? Set.of()
+                        : Set.of(
+                            new ResourceID(
+                                c.getSpec().getTrainingRun(), c.getMetadata().getNamespace())))
+            .build();
+    var pods =
+        InformerEventSourceConfiguration.from(Pod.class, TrainingRun.class)
+            .withLabelSelector(Labels.MANAGED_SELECTOR)
+            .withSecondaryToPrimaryMapper(
+                (Pod p) -> {
+                  var run = p.getMetadata().getLabels().get(Labels.TRAINING_RUN);
+                  return run == null
+                      ? Set.of()
+                      : Set.of(new ResourceID(run, p.getMetadata().getNamespace()));
+                })
+            .build();
+    return List.of(
+        new InformerEventSource<>(checkpoints, context), new InformerEventSource<>(pods, context));
+  }
 
   @Override
   public UpdateControl<TrainingRun> reconcile(TrainingRun run, Context<TrainingRun> context) {
     var now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
     var previous = run.getStatus();
-    var problem = validator.validate(run, context.getClient());
+    var checkpoints = RunCheckpoints.of(run, context.getSecondaryResources(Checkpoint.class));
+    var problem =
+        validator
+            .validate(run, context.getClient())
+            .or(() -> ResumeRequest.problem(run, checkpoints));
     if (problem.isPresent()) {
       LOG.debugf(
           "TrainingRun %s/%s not reconciled: %s",
@@ -83,10 +137,47 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
       var next = RunStatusCalculator.invalid(run, problem.get(), now);
       return report(run, context, previous, next, false).rescheduleAfter(RECHECK_INVALID);
     }
+    if (ResumeRequest.isNew(run)) {
+      // Status as write-ahead log: record the resume first; the next reconcile applies it.
+      var accepted = ResumeRequest.accept(run, RunStatusCalculator.resuming(run, now));
+      events.record(
+          context.getClient(),
+          run,
+          EventReason.ResumeAccepted,
+          "resuming from checkpoint step %d (timeline %d): trainer and orchestrator restart,"
+                  .formatted(accepted.getResumedFrom(), accepted.getTimeline())
+              + " inference keeps running");
+      return report(run, context, previous, accepted, false).rescheduleAfter(APPLY_RESUME);
+    }
+    run.setStatus(RunStatusCalculator.progress(run, checkpoints));
     var created = context.getSecondaryResource(StatefulSet.class).isEmpty();
     context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
+    prune(run, checkpoints, context);
+    TrainerPods.deleteOutdated(run, context);
+    var pods = context.getSecondaryResources(Pod.class);
+    var recoveries =
+        RestartCounter.count(
+            run.getStatus().getRestarts(),
+            run.getStatus().getPods(),
+            TrainerPods.observed(pods),
+            TrainerPods.cleanExits(pods));
+    run.getStatus().setRestarts(recoveries.restarts());
+    run.getStatus().setPods(recoveries.pods());
     var next = RunStatusCalculator.reconciled(run, observe(run, context), now);
     return report(run, context, previous, next, created);
+  }
+
+  /** Enforces ckpt.keep: deletes the Checkpoints retention retires (their finalizer cleans up). */
+  private void prune(TrainingRun run, RunCheckpoints checkpoints, Context<TrainingRun> context) {
+    var keep = run.getSpec().getCkpt() == null ? null : run.getSpec().getCkpt().getKeep();
+    for (var old : RetentionPolicy.toDelete(checkpoints, keep, run.getStatus().getResumedFrom())) {
+      context.getClient().resource(old).delete();
+      events.record(
+          context.getClient(),
+          run,
+          EventReason.CheckpointPruned,
+          "ckpt.keep %d: deleted Checkpoint %s".formatted(keep, old.getMetadata().getName()));
+    }
   }
 
   private UpdateControl<TrainingRun> report(
@@ -95,7 +186,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
       TrainingRunStatus previous,
       TrainingRunStatus next,
       boolean created) {
-    if (!RunStatusCalculator.changed(run, next)) {
+    if (!RunStatusCalculator.changed(previous, next)) {
       return UpdateControl.noUpdate();
     }
     for (var transition : RunTransitions.between(previous, next, created)) {
@@ -108,12 +199,13 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
   /** Ready pods against wanted pods, per workload, from the informer caches. */
   private static List<Workload> observe(TrainingRun run, Context<TrainingRun> context) {
     var suspended = run.getSpec().isSuspended();
+    var stopped = RunDependent.trainingStopped(run);
     var workloads = new ArrayList<Workload>();
     var trainer = context.getSecondaryResource(StatefulSet.class);
     workloads.add(
         new Workload(
             Roles.TRAINER.id(),
-            suspended ? 0 : TrainerStatefulSetDependent.worldSize(run),
+            stopped ? 0 : TrainerStatefulSetDependent.worldSize(run),
             trainer
                 .map(s -> s.getStatus() == null ? null : s.getStatus().getReadyReplicas())
                 .map(TrainingRunReconciler::readyReplicas)
@@ -123,7 +215,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
       workloads.add(
           new Workload(
               Roles.ORCHESTRATOR.id(),
-              suspended ? 0 : 1,
+              stopped ? 0 : 1,
               ready(deployments, OrchestratorDeploymentDependent.name(run))));
       workloads.add(
           new Workload(

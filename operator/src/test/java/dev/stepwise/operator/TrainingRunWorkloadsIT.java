@@ -17,8 +17,11 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
@@ -75,7 +78,12 @@ class TrainingRunWorkloadsIT {
             "5",
             "--ckpt.save-async",
             "--ckpt.keep",
-            "2"),
+            "2",
+            "--ckpt.retention",
+            "external",
+            "--ckpt.timeline",
+            "0",
+            "--ckpt.recover"),
         trainer.getArgs());
     var env = trainer.getEnv().stream().collect(Collectors.toMap(EnvVar::getName, e -> e));
     assertEquals(
@@ -88,12 +96,45 @@ class TrainingRunWorkloadsIT {
     assertEquals("29500", env.get("MASTER_PORT").getValue());
     assertEquals(new Quantity("1"), trainer.getResources().getLimits().get("nvidia.com/gpu"));
     assertEquals(
-        Map.of("config", "/etc/stepwise", "run", "/var/lib/stepwise/run"),
+        Map.of("config", "/etc/stepwise", "run", "/var/lib/stepwise/run", "tmp", "/tmp"),
         trainer.getVolumeMounts().stream()
             .collect(Collectors.toMap(m -> m.getName(), m -> m.getMountPath())));
-    var volumes = sts.getSpec().getTemplate().getSpec().getVolumes();
-    assertEquals(r + "-config", volumes.get(0).getConfigMap().getName());
-    assertEquals(r + "-data", volumes.get(1).getPersistentVolumeClaim().getClaimName());
+    var volumes =
+        sts.getSpec().getTemplate().getSpec().getVolumes().stream()
+            .collect(Collectors.toMap(v -> v.getName(), v -> v));
+    assertEquals(r + "-config", volumes.get("config").getConfigMap().getName());
+    assertEquals(r + "-data", volumes.get("run").getPersistentVolumeClaim().getClaimName());
+    assertTrue(volumes.get("tmp").getEmptyDir() != null, "a writable /tmp");
+    assertEquals(r, env.get("STEPWISE_TRAINING_RUN").getValue());
+    assertEquals(run.getMetadata().getUid(), env.get("STEPWISE_RUN_UID").getValue());
+    assertEquals(
+        "metadata.namespace",
+        env.get("STEPWISE_NAMESPACE").getValueFrom().getFieldRef().getFieldPath());
+    var trainerPod = sts.getSpec().getTemplate().getSpec();
+    assertEquals(r + "-runtime", trainerPod.getServiceAccountName());
+    assertEquals(true, trainerPod.getAutomountServiceAccountToken(), "the reporter's token");
+    assertEquals(true, trainerPod.getSecurityContext().getRunAsNonRoot());
+    assertEquals(65532L, trainerPod.getSecurityContext().getRunAsUser());
+    assertEquals("RuntimeDefault", trainerPod.getSecurityContext().getSeccompProfile().getType());
+    assertEquals(false, trainer.getSecurityContext().getAllowPrivilegeEscalation());
+    assertEquals(true, trainer.getSecurityContext().getReadOnlyRootFilesystem());
+    assertEquals(List.of("ALL"), trainer.getSecurityContext().getCapabilities().getDrop());
+
+    var role = awaitPresent(client(), Role.class, ns, r + "-runtime");
+    assertEquals(
+        List.of("checkpoints:get,list,create,update,patch", "checkpoints/status:get,update,patch"),
+        role.getRules().stream()
+            .map(
+                rule ->
+                    String.join(",", rule.getResources()) + ":" + String.join(",", rule.getVerbs()))
+            .toList(),
+        "the runtime may report checkpoints and do nothing else");
+    var binding = awaitPresent(client(), RoleBinding.class, ns, r + "-runtime");
+    assertEquals(r + "-runtime", binding.getSubjects().get(0).getName());
+    assertEquals(
+        false,
+        awaitPresent(client(), ServiceAccount.class, ns, r + "-runtime")
+            .getAutomountServiceAccountToken());
 
     var headless = awaitPresent(client(), Service.class, ns, r + "-trainer");
     assertEquals("None", headless.getSpec().getClusterIP());
@@ -108,6 +149,8 @@ class TrainingRunWorkloadsIT {
         List.of("--client.base-url", "http://" + r + "-inference." + ns + ".svc:8000"),
         orchestratorArgs.subList(orchestratorArgs.size() - 2, orchestratorArgs.size()));
     assertTrue(orchestratorArgs.containsAll(List.of("--max-steps", "20", "--ckpt.keep", "2")));
+    assertEquals(
+        false, orchestrator.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken());
 
     var inference = awaitPresent(client(), Deployment.class, ns, r + "-inference");
     var inferenceContainer = inference.getSpec().getTemplate().getSpec().getContainers().get(0);
@@ -123,6 +166,8 @@ class TrainingRunWorkloadsIT {
         inferenceContainer.getArgs());
     assertEquals(
         new Quantity("1"), inferenceContainer.getResources().getLimits().get("nvidia.com/gpu"));
+    assertEquals(
+        false, inference.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken());
     var inferenceService = awaitPresent(client(), Service.class, ns, r + "-inference");
     assertEquals(8000, inferenceService.getSpec().getPorts().get(0).getPort());
 

@@ -42,7 +42,7 @@ public class OrchestratorDeploymentDependent extends RunDependent<Deployment> {
         .withLabels(Labels.of(run, Roles.ORCHESTRATOR.id()))
         .endMetadata()
         .withNewSpec()
-        .withReplicas(run.getSpec().isSuspended() ? 0 : 1)
+        .withReplicas(trainingStopped(run) ? 0 : 1)
         .withNewStrategy()
         .withType("Recreate")
         .endStrategy()

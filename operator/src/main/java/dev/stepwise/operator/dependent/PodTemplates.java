@@ -4,11 +4,17 @@ import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.Roles;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.PodSecurityContext;
+import io.fabric8.kubernetes.api.model.PodSecurityContextBuilder;
 import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 import io.fabric8.kubernetes.api.model.ResourceRequirementsBuilder;
+import io.fabric8.kubernetes.api.model.SecurityContext;
+import io.fabric8.kubernetes.api.model.SecurityContextBuilder;
+import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeBuilder;
+import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
@@ -22,12 +28,18 @@ final class PodTemplates {
   static final String GPU = "nvidia.com/gpu";
   static final String CONFIG_VOLUME = "config";
   static final String RUN_VOLUME = "run";
+  static final String TMP_VOLUME = "tmp";
+
+  /** The runtime image's non-root user (distroless "nonroot"). */
+  static final long RUNTIME_UID = 65532L;
 
   private PodTemplates() {}
 
   /**
-   * A pod template running {@code stepwise args...} for {@code role}; the caller adds env, ports
-   * and probes to the returned container.
+   * A pod template running {@code stepwise args...} for {@code role}, as the run's ServiceAccount
+   * but without its token (only the trainer mounts it); the caller adds env, ports and probes to
+   * the returned container. Non-root, no privilege escalation, no capabilities, a read-only root
+   * file system with an emptyDir on /tmp (where libtorch's natives are unpacked).
    */
   static PodTemplateSpecBuilder runtimePod(
       TrainingRun run,
@@ -42,7 +54,9 @@ final class PodTemplates {
             .withCommand(RuntimeArgs.COMMAND)
             .withArgs(args)
             .withResources(withGpus(resources, gpus))
+            .withSecurityContext(containerSecurity())
             .withVolumeMounts(
+                tmpMount(),
                 new VolumeMountBuilder()
                     .withName(CONFIG_VOLUME)
                     .withMountPath(RuntimeArgs.CONFIG_DIR)
@@ -59,21 +73,63 @@ final class PodTemplates {
         .addToAnnotations(Labels.CONFIG_HASH_ANNOTATION, configHash(run, role))
         .endMetadata()
         .withNewSpec()
+        .withServiceAccountName(RuntimeServiceAccountDependent.name(run))
+        .withAutomountServiceAccountToken(false)
+        .withSecurityContext(podSecurity())
         .withContainers(container)
         .withVolumes(
+            tmpVolume(),
             new VolumeBuilder()
                 .withName(CONFIG_VOLUME)
                 .withNewConfigMap()
                 .withName(TrainingConfigMapDependent.name(run))
                 .endConfigMap()
                 .build(),
-            new VolumeBuilder()
-                .withName(RUN_VOLUME)
-                .withNewPersistentVolumeClaim()
-                .withClaimName(RunDataPvcDependent.claimName(run))
-                .endPersistentVolumeClaim()
-                .build())
+            runVolume(run))
         .endSpec();
+  }
+
+  /** Non-root (the image's uid 65532, which also owns the run volume), seccomp RuntimeDefault. */
+  static PodSecurityContext podSecurity() {
+    return new PodSecurityContextBuilder()
+        .withRunAsNonRoot(true)
+        .withRunAsUser(RUNTIME_UID)
+        .withRunAsGroup(RUNTIME_UID)
+        .withFsGroup(RUNTIME_UID)
+        .withNewSeccompProfile()
+        .withType("RuntimeDefault")
+        .endSeccompProfile()
+        .build();
+  }
+
+  /** No privilege escalation, no capabilities, a read-only root file system. */
+  static SecurityContext containerSecurity() {
+    return new SecurityContextBuilder()
+        .withAllowPrivilegeEscalation(false)
+        .withReadOnlyRootFilesystem(true)
+        .withNewCapabilities()
+        .withDrop("ALL")
+        .endCapabilities()
+        .build();
+  }
+
+  /** The writable /tmp of a read-only container (the JVM and libtorch's natives need one). */
+  static Volume tmpVolume() {
+    return new VolumeBuilder().withName(TMP_VOLUME).withNewEmptyDir().endEmptyDir().build();
+  }
+
+  static VolumeMount tmpMount() {
+    return new VolumeMountBuilder().withName(TMP_VOLUME).withMountPath("/tmp").build();
+  }
+
+  /** The run directory volume: the run's claim. */
+  static Volume runVolume(TrainingRun run) {
+    return new VolumeBuilder()
+        .withName(RUN_VOLUME)
+        .withNewPersistentVolumeClaim()
+        .withClaimName(RunDataPvcDependent.claimName(run))
+        .endPersistentVolumeClaim()
+        .build();
   }
 
   /** The user's requests and limits plus {@code nvidia.com/gpu: gpus} when gpus > 0. */

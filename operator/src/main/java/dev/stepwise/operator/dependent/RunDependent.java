@@ -1,5 +1,6 @@
 package dev.stepwise.operator.dependent;
 
+import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -18,6 +19,16 @@ public abstract class RunDependent<R extends HasMetadata>
 
   protected RunDependent(Class<R> type) {
     super(type);
+  }
+
+  /**
+   * True when the trainer and orchestrator should have no pods: the run is suspended, or complete
+   * (status.phase Succeeded, decided before the children are reconciled). Inference stays up when
+   * complete, so raising maxSteps continues without a cold start.
+   */
+  public static boolean trainingStopped(TrainingRun run) {
+    return run.getSpec().isSuspended()
+        || (run.getStatus() != null && run.getStatus().getPhase() == RunPhase.Succeeded);
   }
 
   @Override

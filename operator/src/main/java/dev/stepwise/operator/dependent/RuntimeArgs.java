@@ -45,29 +45,37 @@ public final class RuntimeArgs {
         List.of(subcommand, "@", CONFIG_DIR + "/" + role.configFile(), "--output-dir", RUN_DIR));
   }
 
-  /** {@code --max-steps} and every {@code --ckpt.*} setting of the spec, in a stable order. */
+  /**
+   * {@code --max-steps} and every {@code --ckpt.*} setting of the spec, in a stable order, then
+   * where to start: the accepted resume point and timeline from the status (the write-ahead record
+   * of a resume, never spec.resumeStep directly, so a rejected resume changes no pod), and {@code
+   * --ckpt.recover} so a restarted pod continues from its timeline's newest checkpoint. Retention
+   * is the operator's: the runtime gets {@code --ckpt.retention external}.
+   */
   static List<String> steps(TrainingRun run) {
     var spec = run.getSpec();
     var args = new ArrayList<>(List.of("--max-steps", String.valueOf(spec.getMaxSteps())));
     var ckpt = spec.getCkpt();
-    if (ckpt != null) {
-      var before = args.size();
-      if (ckpt.getInterval() != null) {
-        args.addAll(List.of("--ckpt.interval", String.valueOf(ckpt.getInterval())));
-      }
-      if (Boolean.TRUE.equals(ckpt.getSaveAsync())) {
-        args.add("--ckpt.save-async");
-      }
-      if (ckpt.getKeep() != null) {
-        args.addAll(List.of("--ckpt.keep", String.valueOf(ckpt.getKeep())));
-      }
-      if (args.size() == before) {
-        args.add("--ckpt"); // an empty ckpt section: the runtime's defaults (final step only)
-      }
+    if (ckpt == null) {
+      return args;
     }
-    if (spec.getResumeStep() != null) {
-      args.addAll(List.of("--ckpt.resume-step", String.valueOf(spec.getResumeStep())));
+    if (ckpt.getInterval() != null) {
+      args.addAll(List.of("--ckpt.interval", String.valueOf(ckpt.getInterval())));
     }
+    if (Boolean.TRUE.equals(ckpt.getSaveAsync())) {
+      args.add("--ckpt.save-async");
+    }
+    if (ckpt.getKeep() != null) {
+      args.addAll(List.of("--ckpt.keep", String.valueOf(ckpt.getKeep())));
+    }
+    args.addAll(List.of("--ckpt.retention", "external"));
+    var status = run.getStatus();
+    var resumedFrom = status == null ? null : status.getResumedFrom();
+    if (resumedFrom != null && resumedFrom > 0) {
+      args.addAll(List.of("--ckpt.resume-step", String.valueOf(resumedFrom)));
+    }
+    var timeline = status == null || status.getTimeline() == null ? 0 : status.getTimeline();
+    args.addAll(List.of("--ckpt.timeline", String.valueOf(timeline), "--ckpt.recover"));
     return args;
   }
 }

@@ -58,6 +58,7 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
                     .withContainerPort(RuntimeArgs.MASTER_PORT)
                     .build())
             .endContainer()
+            .withAutomountServiceAccountToken(true) // rank 0 reports its checkpoints
             .endSpec()
             .build();
     return new StatefulSetBuilder()
@@ -67,7 +68,7 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
         .withLabels(Labels.of(run, Roles.TRAINER.id()))
         .endMetadata()
         .withNewSpec()
-        .withReplicas(run.getSpec().isSuspended() ? 0 : worldSize(run))
+        .withReplicas(trainingStopped(run) ? 0 : worldSize(run))
         .withServiceName(TrainerServiceDependent.name(run))
         .withPodManagementPolicy("Parallel")
         .withNewSelector()
@@ -78,7 +79,10 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
         .build();
   }
 
-  /** torchrun's names: RANK from the pod ordinal, WORLD_SIZE, and rank 0's address. */
+  /**
+   * torchrun's names: RANK from the pod ordinal, WORLD_SIZE, and rank 0's address; and the run the
+   * Checkpoint reporter speaks for (STEPWISE_TRAINING_RUN, STEPWISE_NAMESPACE, STEPWISE_RUN_UID).
+   */
   static List<EnvVar> env(TrainingRun run) {
     return List.of(
         new EnvVarBuilder()
@@ -100,6 +104,22 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
         new EnvVarBuilder()
             .withName("MASTER_PORT")
             .withValue(String.valueOf(RuntimeArgs.MASTER_PORT))
+            .build(),
+        new EnvVarBuilder()
+            .withName("STEPWISE_TRAINING_RUN")
+            .withValue(run.getMetadata().getName())
+            .build(),
+        new EnvVarBuilder()
+            .withName("STEPWISE_NAMESPACE")
+            .withNewValueFrom()
+            .withNewFieldRef()
+            .withFieldPath("metadata.namespace")
+            .endFieldRef()
+            .endValueFrom()
+            .build(),
+        new EnvVarBuilder()
+            .withName("STEPWISE_RUN_UID")
+            .withValue(run.getMetadata().getUid())
             .build());
   }
 }

@@ -15,7 +15,17 @@ public enum EventReason {
   /** The spec cannot be reconciled; the message names the field. */
   SpecInvalid(true),
   /** A spec that was invalid is valid again. */
-  SpecValid(false);
+  SpecValid(false),
+  /** spec.resumeStep was accepted: trainer and orchestrator restart from that checkpoint. */
+  ResumeAccepted(false),
+  /** spec.resumeStep names no Ready checkpoint: nothing was changed. */
+  ResumeRejected(true),
+  /** ckpt.keep retired a checkpoint (its data is deleted by a cleanup Job). */
+  CheckpointPruned(false),
+  /** A Ready checkpoint at maxSteps: the run is complete. */
+  RunSucceeded(false),
+  /** A trainer or orchestrator pod crashed or was lost; it recovers from the latest checkpoint. */
+  PodRecovering(true);
 
   private final boolean warning;
 

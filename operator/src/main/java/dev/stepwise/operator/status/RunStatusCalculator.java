@@ -3,6 +3,7 @@ package dev.stepwise.operator.status;
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.operator.checkpoint.RunCheckpoints;
 import dev.stepwise.operator.validation.SpecProblem;
 import java.util.ArrayList;
 import java.util.List;
@@ -18,6 +19,8 @@ public final class RunStatusCalculator {
   public static final String ROLLING_OUT = "RollingOut";
   public static final String ROLLOUT_COMPLETE = "RolloutComplete";
   public static final String SUSPENDED = "Suspended";
+  public static final String COMPLETED = "Completed";
+  public static final String RESUMING = "Resuming";
 
   private RunStatusCalculator() {}
 
@@ -49,6 +52,45 @@ public final class RunStatusCalculator {
     return next;
   }
 
+  /** The run's status as a resume is accepted: the spec is valid, a rollout begins. */
+  public static TrainingRunStatus resuming(TrainingRun run, String now) {
+    var next = copy(run.getStatus());
+    var gen = run.getMetadata().getGeneration();
+    var why = "resuming from step " + run.getSpec().getResumeStep();
+    var conditions = next.getConditions();
+    conditions = Conditions.set(conditions, Conditions.PROGRESSING, true, RESUMING, why, gen, now);
+    conditions =
+        Conditions.set(
+            conditions, Conditions.DEGRADED, false, AS_EXPECTED, "the spec is valid", gen, now);
+    next.setConditions(conditions);
+    next.setObservedGeneration(gen);
+    return next;
+  }
+
+  /**
+   * The status the children are reconciled against: the run's progress from its Ready Checkpoints
+   * of the current timeline (step, latestCheckpoint) and whether it is complete (phase Succeeded: a
+   * Ready checkpoint at maxSteps), which scales trainer and orchestrator to zero. Raising maxSteps
+   * makes a Succeeded run incomplete again.
+   */
+  public static TrainingRunStatus progress(TrainingRun run, RunCheckpoints checkpoints) {
+    var next = copy(run.getStatus());
+    if (next.getTimeline() == null) {
+      next.setTimeline(0L);
+    }
+    var latest = checkpoints.latestOfTimeline(next.getTimeline(), next.getResumedFrom());
+    next.setStep(latest);
+    next.setLatestCheckpoint(latest);
+    var complete =
+        !run.getSpec().isSuspended() && latest != null && latest >= run.getSpec().getMaxSteps();
+    if (complete) {
+      next.setPhase(RunPhase.Succeeded);
+    } else if (next.getPhase() == RunPhase.Succeeded) {
+      next.setPhase(RunPhase.Pending);
+    }
+    return next;
+  }
+
   /** Status of a run whose workloads match its spec, given what they report. */
   public static TrainingRunStatus reconciled(
       TrainingRun run, List<Workload> workloads, String now) {
@@ -57,7 +99,15 @@ public final class RunStatusCalculator {
     var summary = workloads.stream().map(Workload::toString).collect(Collectors.joining(", "));
     var allReady = workloads.stream().allMatch(Workload::isReady);
     var conditions = next.getConditions();
-    if (run.getSpec().isSuspended()) {
+    if (next.getPhase() == RunPhase.Succeeded) {
+      var why =
+          "trained to step %d (maxSteps): trainer and orchestrator scaled to zero; raise maxSteps"
+                  .formatted(next.getStep())
+              + " to continue";
+      conditions = Conditions.set(conditions, Conditions.READY, true, COMPLETED, why, gen, now);
+      conditions =
+          Conditions.set(conditions, Conditions.PROGRESSING, false, COMPLETED, why, gen, now);
+    } else if (run.getSpec().isSuspended()) {
       next.setPhase(RunPhase.Suspended);
       var why = "spec.suspend is true: every workload is scaled to zero; the run directory stays";
       conditions = Conditions.set(conditions, Conditions.READY, false, SUSPENDED, why, gen, now);
@@ -78,7 +128,7 @@ public final class RunStatusCalculator {
               gen,
               now);
     } else {
-      next.setPhase(RunPhase.Pending);
+      next.setPhase(next.getPhase() == RunPhase.Resuming ? RunPhase.Resuming : RunPhase.Pending);
       conditions =
           Conditions.set(
               conditions,
@@ -106,14 +156,18 @@ public final class RunStatusCalculator {
     return next;
   }
 
-  private static TrainingRunStatus copy(TrainingRunStatus status) {
+  /** A copy of {@code status} (a new, empty one when null) that can be changed freely. */
+  public static TrainingRunStatus copy(TrainingRunStatus status) {
     var next = new TrainingRunStatus();
     if (status != null) {
       next.setPhase(status.getPhase());
       next.setStep(status.getStep());
       next.setLatestCheckpoint(status.getLatestCheckpoint());
       next.setResumedFrom(status.getResumedFrom());
+      next.setTimeline(status.getTimeline());
       next.setRestarts(status.getRestarts());
+      next.setPods(
+          status.getPods() == null ? new ArrayList<>() : new ArrayList<>(status.getPods()));
       next.setObservedGeneration(status.getObservedGeneration());
       next.setConditions(
           status.getConditions() == null
@@ -123,8 +177,8 @@ public final class RunStatusCalculator {
     return next;
   }
 
-  /** True when {@code next} differs from what the run's status already says. */
-  public static boolean changed(TrainingRun run, TrainingRunStatus next) {
-    return !Objects.equals(run.getStatus(), next);
+  /** True when {@code next} differs from {@code previous}, the status the API server has. */
+  public static boolean changed(TrainingRunStatus previous, TrainingRunStatus next) {
+    return !Objects.equals(previous, next);
   }
 }

@@ -2,6 +2,7 @@ package dev.stepwise.operator.status;
 
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.operator.checkpoint.ResumeRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -31,7 +32,11 @@ public final class RunTransitions {
       if (!wasDegraded
           || !Objects.equals(
               oldDegraded.map(c -> c.getMessage()).orElse(null), degraded.getMessage())) {
-        events.add(new Transition(EventReason.SpecInvalid, degraded.getMessage()));
+        var reason =
+            ResumeRequest.CHECKPOINT_NOT_FOUND.equals(degraded.getReason())
+                ? EventReason.ResumeRejected
+                : EventReason.SpecInvalid;
+        events.add(new Transition(reason, degraded.getMessage()));
       }
       return events;
     }
@@ -52,7 +57,11 @@ public final class RunTransitions {
     var phaseEvents =
         Map.of(
             RunPhase.Suspended,
-            new Transition(EventReason.Suspended, "spec.suspend: workloads scaled to zero"));
+            new Transition(EventReason.Suspended, "spec.suspend: workloads scaled to zero"),
+            RunPhase.Succeeded,
+            new Transition(
+                EventReason.RunSucceeded,
+                "checkpoint at step " + next.getStep() + " is Ready: the run is complete"));
     if (next.getPhase() != old.getPhase()) {
       if (phaseEvents.containsKey(next.getPhase())) {
         events.add(phaseEvents.get(next.getPhase()));
@@ -60,6 +69,17 @@ public final class RunTransitions {
       if (old.getPhase() == RunPhase.Suspended) {
         events.add(new Transition(EventReason.Unsuspended, "spec.suspend cleared: scaling up"));
       }
+    }
+    var restarts = next.getRestarts() == null ? 0 : next.getRestarts();
+    var oldRestarts = old.getRestarts() == null ? 0 : old.getRestarts();
+    if (restarts > oldRestarts) {
+      events.add(
+          new Transition(
+              EventReason.PodRecovering,
+              "a trainer or orchestrator pod restarted (%d recoveries so far); it continues from"
+                      .formatted(restarts)
+                  + " the latest checkpoint of timeline "
+                  + next.getTimeline()));
     }
     if (!Conditions.isTrue(old.getConditions(), Conditions.READY)
         && Conditions.isTrue(next.getConditions(), Conditions.READY)) {

@@ -6,6 +6,7 @@ import dev.stepwise.api.CkptSpec;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunSpec;
+import dev.stepwise.api.TrainingRunStatus;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -44,15 +45,51 @@ class RuntimeArgsTest {
             "--ckpt.save-async",
             "--ckpt.keep",
             "2",
+            "--ckpt.retention",
+            "external",
             "--ckpt.resume-step",
-            "20"),
-        RuntimeArgs.trainer(run(RunType.SFT, ckpt, 20L)));
+            "20",
+            "--ckpt.timeline",
+            "3",
+            "--ckpt.recover"),
+        RuntimeArgs.trainer(resumed(run(RunType.SFT, ckpt, 20L), 20L, 3L)));
+  }
+
+  static TrainingRun resumed(TrainingRun run, Long from, Long timeline) {
+    var status = new TrainingRunStatus();
+    status.setResumedFrom(from);
+    status.setTimeline(timeline);
+    run.setStatus(status);
+    return run;
+  }
+
+  @Test
+  void theResumePointComesFromTheStatusNeverFromTheSpecAlone() {
+    var ckpt = new CkptSpec();
+    assertEquals(
+        List.of(
+            "--max-steps",
+            "40",
+            "--ckpt.retention",
+            "external",
+            "--ckpt.timeline",
+            "0",
+            "--ckpt.recover"),
+        RuntimeArgs.steps(run(RunType.SFT, ckpt, 20L)),
+        "a resume not yet accepted (status) changes no argument");
   }
 
   @Test
   void anEmptyCkptSectionEnablesTheDefaultsAndNoneCheckpointsNothing() {
     assertEquals(
-        List.of("--max-steps", "40", "--ckpt"),
+        List.of(
+            "--max-steps",
+            "40",
+            "--ckpt.retention",
+            "external",
+            "--ckpt.timeline",
+            "0",
+            "--ckpt.recover"),
         RuntimeArgs.steps(run(RunType.SFT, new CkptSpec(), null)));
     assertEquals(List.of("--max-steps", "40"), RuntimeArgs.steps(run(RunType.SFT, null, null)));
   }

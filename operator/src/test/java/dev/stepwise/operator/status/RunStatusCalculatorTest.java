@@ -30,7 +30,7 @@ class RunStatusCalculatorTest {
     var first = RunStatusCalculator.reconciled(run, List.of(new Workload("trainer", 1, 0)), "T1");
     run.setStatus(first);
     var second = RunStatusCalculator.reconciled(run, List.of(new Workload("trainer", 1, 0)), "T2");
-    assertFalse(RunStatusCalculator.changed(run, second));
+    assertFalse(RunStatusCalculator.changed(run.getStatus(), second));
     assertEquals(
         "T1",
         Conditions.find(second.getConditions(), "Ready").orElseThrow().getLastTransitionTime());
@@ -42,7 +42,7 @@ class RunStatusCalculatorTest {
     run.setStatus(
         RunStatusCalculator.reconciled(run, List.of(new Workload("trainer", 1, 0)), "T1"));
     var ready = RunStatusCalculator.reconciled(run, List.of(new Workload("trainer", 1, 1)), "T2");
-    assertTrue(RunStatusCalculator.changed(run, ready));
+    assertTrue(RunStatusCalculator.changed(run.getStatus(), ready));
     assertEquals(RunPhase.Running, ready.getPhase());
     var condition = Conditions.find(ready.getConditions(), "Ready").orElseThrow();
     assertEquals("True", condition.getStatus());

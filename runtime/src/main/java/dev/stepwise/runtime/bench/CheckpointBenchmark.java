@@ -154,7 +154,9 @@ public final class CheckpointBenchmark {
             Boolean.TRUE.equals(async),
             2,
             null,
-            CkptConfig.Retention.LOCAL);
+            CkptConfig.Retention.LOCAL,
+            0,
+            false);
     var layout = new RunLayout(dir);
     var quiet = new PrintStream(OutputStream.nullOutputStream());
     var times = new double[config.steps()];

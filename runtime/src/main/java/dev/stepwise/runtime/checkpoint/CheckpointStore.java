@@ -1,12 +1,14 @@
 package dev.stepwise.runtime.checkpoint;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stepwise.runtime.config.CkptConfig;
 import dev.stepwise.runtime.config.ResumeStep;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
@@ -21,6 +23,9 @@ import java.util.stream.Stream;
 public final class CheckpointStore {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  static final String DELETED_MARK = ".deleted-";
+  static final String REPLACED_MARK = ".replaced-";
 
   private final RunLayout layout;
 
@@ -60,6 +65,99 @@ public final class CheckpointStore {
     }
     manifest(request.step());
     return request.step();
+  }
+
+  /**
+   * Where a run starts, given its checkpoint config: with {@code recover}, the newest complete
+   * checkpoint of {@code ckpt.timeline} beyond the resume step (beyond 0 when there is none), so a
+   * restarted pod continues where its timeline got to and never from another timeline's
+   * checkpoints; otherwise (or when there is none yet) the resume step; empty for a fresh start.
+   */
+  public OptionalLong resolveStart(CkptConfig ckpt) {
+    if (ckpt == null) {
+      return OptionalLong.empty();
+    }
+    var request = ckpt.resumeStep();
+    if (ckpt.recover()) {
+      var floor = request == null || request.latest() ? 0 : request.step();
+      var recovered = latestOfTimeline(ckpt.timeline(), floor);
+      if (recovered.isPresent()) {
+        return recovered;
+      }
+    }
+    return request == null ? OptionalLong.empty() : OptionalLong.of(resolve(request));
+  }
+
+  /** The newest complete checkpoint written by {@code timeline} with a step above {@code after}. */
+  public OptionalLong latestOfTimeline(long timeline, long after) {
+    var steps = completeSteps();
+    for (var i = steps.size() - 1; i >= 0 && steps.get(i) > after; i--) {
+      var manifest = readManifest(steps.get(i));
+      if (manifest != null && manifest.timeline() == timeline) {
+        return OptionalLong.of(steps.get(i));
+      }
+    }
+    return OptionalLong.empty();
+  }
+
+  /** What {@link #deleteCheckpoint} did. */
+  public enum Deletion {
+    /** The step directory was renamed to a hidden tombstone and deleted. */
+    DELETED,
+    /** There is no such step directory (already deleted). */
+    ABSENT,
+    /** The directory has no valid manifest: possibly a save in flight, so it was left alone. */
+    INCOMPLETE,
+    /** The checkpoint there now belongs to another timeline (it was replaced): left alone. */
+    OTHER_TIMELINE
+  }
+
+  /**
+   * Deletes the complete checkpoint at {@code step} (only if written by {@code timeline}, when
+   * given): renames the step directory to a hidden tombstone first, so it stops being a checkpoint
+   * at once, then deletes the tombstone. Also removes tombstones a crash left behind.
+   */
+  public Deletion deleteCheckpoint(long step, OptionalLong timeline) {
+    var dir = layout.stepDir(step);
+    try {
+      sweepTombstones();
+      if (!Files.isDirectory(dir)) {
+        return Deletion.ABSENT;
+      }
+      var manifest = readManifest(step);
+      if (manifest == null) {
+        return Deletion.INCOMPLETE;
+      }
+      if (timeline.isPresent() && manifest.timeline() != timeline.getAsLong()) {
+        return Deletion.OTHER_TIMELINE;
+      }
+      var tombstone =
+          layout
+              .checkpointsDir()
+              .resolve("." + RunLayout.stepDirName(step) + DELETED_MARK + System.nanoTime());
+      Files.move(dir, tombstone, StandardCopyOption.ATOMIC_MOVE);
+      AtomicFiles.fsyncDir(layout.checkpointsDir());
+      deleteTree(tombstone);
+      return Deletion.DELETED;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot delete " + dir, e);
+    }
+  }
+
+  private void sweepTombstones() throws IOException {
+    var dir = layout.checkpointsDir();
+    if (!Files.isDirectory(dir)) {
+      return;
+    }
+    try (var list = Files.list(dir)) {
+      for (var p : list.toList()) {
+        var name = p.getFileName().toString();
+        if (name.startsWith(".step_")
+            && (name.contains(DELETED_MARK) || name.contains(REPLACED_MARK))) {
+          deleteTree(p);
+        }
+      }
+    }
   }
 
   /** The manifest of a complete checkpoint, or a {@link CheckpointException} saying why not. */
@@ -127,6 +225,12 @@ public final class CheckpointStore {
     try (Stream<Path> walk = Files.walk(dir)) {
       for (var p : walk.sorted(Comparator.reverseOrder()).toList()) {
         Files.deleteIfExists(p);
+      }
+    } catch (NoSuchFileException deletedMeanwhile) {
+      // another process deleted it first
+    } catch (UncheckedIOException e) {
+      if (!(e.getCause() instanceof NoSuchFileException)) {
+        throw e.getCause();
       }
     }
   }

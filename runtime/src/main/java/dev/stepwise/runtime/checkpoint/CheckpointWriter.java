@@ -4,13 +4,16 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.TreeMap;
 
 /**
@@ -36,40 +39,153 @@ public final class CheckpointWriter {
     FileListener NONE = file -> {};
   }
 
+  /**
+   * Parts of a step written by other processes (the RL orchestrator's): awaited, placed into the
+   * directory being completed, and listed in its manifest.
+   */
+  @FunctionalInterface
+  public interface ExternalParts {
+    Map<String, Manifest.Component> collect(long step, Path dir) throws IOException;
+
+    ExternalParts NONE = (step, dir) -> Map.of();
+  }
+
   private final RunLayout layout;
   private final FileListener listener;
+  private final ExternalParts externalParts;
 
   public CheckpointWriter(RunLayout layout) {
     this(layout, FileListener.NONE);
   }
 
   public CheckpointWriter(RunLayout layout, FileListener listener) {
-    this.layout = layout;
-    this.listener = listener;
+    this(layout, listener, ExternalParts.NONE);
   }
 
-  /** Writes the given components of {@code step} and then its manifest. */
+  public CheckpointWriter(RunLayout layout, FileListener listener, ExternalParts externalParts) {
+    this.layout = layout;
+    this.listener = listener;
+    this.externalParts = externalParts;
+  }
+
+  /** Writes the given components of {@code step} (timeline 0) and then its manifest. */
   public Manifest write(long step, int worldSize, Map<String, List<ComponentFile>> components)
       throws IOException {
+    return write(step, worldSize, 0, components);
+  }
+
+  /**
+   * Writes the given components of {@code step} and then its manifest, stamped with {@code
+   * timeline}. A step that is already a complete checkpoint (say, of an abandoned timeline) is
+   * replaced atomically: the new copy is written under a hidden staging directory, the old one is
+   * renamed away, the new one renamed into place, and the old one deleted; readers see the old
+   * checkpoint or the new one, never a mix.
+   */
+  public Manifest write(
+      long step, int worldSize, long timeline, Map<String, List<ComponentFile>> components)
+      throws IOException {
     var stepDir = layout.stepDir(step);
-    // Re-saving a step (a new timeline after a resume) first demotes the old copy to incomplete.
-    Files.deleteIfExists(layout.manifest(step));
-    Files.createDirectories(stepDir);
+    if (!Files.exists(layout.manifest(step))) {
+      return writeInto(stepDir, step, worldSize, timeline, components);
+    }
+    var staging = stagingDir(step);
+    CheckpointStore.deleteTree(staging);
+    var manifest = writeInto(staging, step, worldSize, timeline, components);
+    swapIn(step, staging);
+    return manifest;
+  }
+
+  private Path stagingDir(long step) {
+    return layout.checkpointsDir().resolve("." + RunLayout.stepDirName(step) + ".staging");
+  }
+
+  /** Replaces the complete checkpoint of {@code step} with the one staged in {@code staging}. */
+  private void swapIn(long step, Path staging) throws IOException {
+    var stepDir = layout.stepDir(step);
+    var name = RunLayout.stepDirName(step);
+    var replaced =
+        layout
+            .checkpointsDir()
+            .resolve("." + name + CheckpointStore.REPLACED_MARK + System.nanoTime());
+    try {
+      Files.move(stepDir, replaced, StandardCopyOption.ATOMIC_MOVE);
+    } catch (NoSuchFileException deletedMeanwhile) {
+      replaced = null; // `stepwise checkpoint delete` took the old copy away first
+    }
+    Files.move(staging, stepDir, StandardCopyOption.ATOMIC_MOVE);
+    AtomicFiles.fsyncDir(layout.checkpointsDir());
+    if (replaced != null) {
+      CheckpointStore.deleteTree(replaced);
+    }
+  }
+
+  /**
+   * Where one rank of a multi-rank save of {@code step} writes its files: the step directory, or a
+   * staging directory when the step is already a complete checkpoint (then {@link #commit} swaps it
+   * in, as {@link #write} does). Every rank decides before rank 0 commits, so all agree.
+   */
+  public Path rankTarget(long step) {
+    return Files.exists(layout.manifest(step)) ? stagingDir(step) : layout.stepDir(step);
+  }
+
+  /** One rank's files of a multi-rank save, each written atomically under {@code dir}. */
+  public SortedMap<String, Manifest.Component> writeFiles(
+      Path dir, Map<String, List<ComponentFile>> components) throws IOException {
+    Files.createDirectories(dir);
     var entries = new TreeMap<String, Manifest.Component>();
     for (var component : new TreeMap<>(components).entrySet()) {
-      var dir = layout.componentDir(step, component.getKey());
-      Files.createDirectories(dir);
+      var componentDir = dir.resolve(component.getKey());
+      Files.createDirectories(componentDir);
       var files = new ArrayList<Manifest.FileEntry>();
       for (var file : component.getValue()) {
-        var target = dir.resolve(file.name());
+        var target = componentDir.resolve(file.name());
         var written = AtomicFiles.write(target, file.body());
         files.add(
             new Manifest.FileEntry(
                 component.getKey() + "/" + file.name(), written.size(), written.sha256()));
         listener.written(target);
       }
+      AtomicFiles.fsyncDir(componentDir);
       entries.put(component.getKey(), new Manifest.Component(files));
     }
+    return entries;
+  }
+
+  /**
+   * Completes a multi-rank save (rank 0, once every rank's {@link #writeFiles} into {@code dir} =
+   * {@link #rankTarget} is done): writes the manifest listing all ranks' files, then swaps a staged
+   * replacement into place.
+   */
+  public Manifest commit(
+      long step, int worldSize, long timeline, Path dir, Map<String, Manifest.Component> entries)
+      throws IOException {
+    var manifest = writeManifest(dir, step, worldSize, timeline, entries);
+    if (!dir.equals(layout.stepDir(step))) {
+      swapIn(step, dir);
+    }
+    return manifest;
+  }
+
+  private Manifest writeInto(
+      Path stepDir,
+      long step,
+      int worldSize,
+      long timeline,
+      Map<String, List<ComponentFile>> components)
+      throws IOException {
+    var entries = writeFiles(stepDir, components);
+    return writeManifest(stepDir, step, worldSize, timeline, entries);
+  }
+
+  private Manifest writeManifest(
+      Path stepDir,
+      long step,
+      int worldSize,
+      long timeline,
+      Map<String, Manifest.Component> entries)
+      throws IOException {
+    entries = new TreeMap<>(entries);
+    entries.putAll(externalParts.collect(step, stepDir));
     AtomicFiles.fsyncDir(stepDir);
     var manifest =
         new Manifest(
@@ -78,10 +194,12 @@ public final class CheckpointWriter {
             step,
             worldSize,
             Instant.now().truncatedTo(ChronoUnit.MILLIS).toString(),
-            new LinkedHashMap<>(entries));
-    AtomicFiles.write(layout.manifest(step), JSON.writeValueAsBytes(manifest));
-    AtomicFiles.fsyncDir(layout.checkpointsDir());
-    listener.written(layout.manifest(step));
+            new LinkedHashMap<>(entries),
+            timeline);
+    var manifestFile = stepDir.resolve(RunLayout.MANIFEST);
+    AtomicFiles.write(manifestFile, JSON.writeValueAsBytes(manifest));
+    AtomicFiles.fsyncDir(stepDir.getParent());
+    listener.written(manifestFile);
     return manifest;
   }
 

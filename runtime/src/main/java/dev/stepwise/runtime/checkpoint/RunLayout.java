@@ -22,6 +22,13 @@ public final class RunLayout {
   public static final String MANIFEST = "manifest.json";
   public static final String TRAINER = "trainer";
   public static final String ORCHESTRATOR = "orchestrator";
+
+  /** Completion marker of a published {@code weights/step_<n>} or {@code rollouts/step_<n>}. */
+  public static final String PUBLISHED = "published.json";
+
+  /** Completion marker of one role's part of a checkpoint, written by that role last. */
+  public static final String PART_COMPLETE = "part-complete.json";
+
   private static final Pattern STEP_DIR = Pattern.compile("step_(0|[1-9][0-9]{0,17})");
 
   private final Path root;
@@ -65,6 +72,11 @@ public final class RunLayout {
     return root.resolve("rollouts").resolve(stepDirName(step));
   }
 
+  /** The completion marker of {@code component}'s part of checkpoint {@code step}. */
+  public Path partMarker(long step, String component) {
+    return componentDir(step, component).resolve(PART_COMPLETE);
+  }
+
   public static String stepDirName(long step) {
     return "step_" + step;
   }
@@ -78,6 +90,14 @@ public final class RunLayout {
   /** A per-rank shard file: {@code model-rank0-of-2.safetensors}. */
   public static String shardFile(String kind, int rank, int worldSize) {
     return kind + "-rank" + rank + "-of-" + worldSize + ".safetensors";
+  }
+
+  /**
+   * Which shard file holds each tensor of {@code kind} (Hugging Face's {@code weight_map} format):
+   * {@code model.safetensors.index.json}.
+   */
+  public static String shardIndexFile(String kind) {
+    return kind + ".safetensors.index.json";
   }
 
   /** A per-rank JSON state file: {@code rank0-of-2.json}. */

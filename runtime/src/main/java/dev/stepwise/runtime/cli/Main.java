@@ -2,6 +2,8 @@ package dev.stepwise.runtime.cli;
 
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.config.ConfigException;
+import dev.stepwise.runtime.dist.PeerLostException;
+import dev.stepwise.runtime.orchestrator.InferenceClient;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;
@@ -19,7 +21,11 @@ public final class Main {
       commands:
         sft            supervised fine-tuning (reverse-text on a small transformer)
         bench          checkpoint throughput and async-save stall, measured against baselines
-        rl, trainer, orchestrator, inference   (not in this build yet)
+        checkpoint     checkpoint delete --output-dir DIR --step N: delete one checkpoint's data
+        rl             RL: starts trainer, orchestrator and inference as child processes
+        trainer        the RL trainer role (reads rollouts/, publishes weights/)
+        orchestrator   the RL orchestrator role (rollouts from inference, rewards, advantages)
+        inference      the stateless OpenAI-compatible inference server
 
       Run 'stepwise <command> --help' for its options.
       """;
@@ -39,12 +45,13 @@ public final class Main {
     var rest = args.subList(1, args.size());
     try {
       return switch (command) {
-        case "sft" -> SftCommand.run(rest, out);
+        case "sft" -> SftCommand.run(rest, out, err);
         case "bench" -> BenchCommand.run(rest, out);
-        case "rl", "trainer", "orchestrator", "inference" -> {
-          err.println("error: '" + command + "' is not implemented in this build yet");
-          yield USAGE;
-        }
+        case "checkpoint" -> CheckpointCommand.run(rest, out);
+        case "rl" -> RlCommand.run(rest, out, err);
+        case "trainer" -> TrainerCommand.run(rest, out);
+        case "orchestrator" -> OrchestratorCommand.run(rest, out);
+        case "inference" -> InferenceCommand.run(rest, out);
         default -> {
           err.println("error: unknown command '" + command + "'");
           err.print(USAGE_TEXT);
@@ -57,6 +64,12 @@ public final class Main {
       }
       return USAGE;
     } catch (CheckpointException e) {
+      err.println("error: " + e.getMessage());
+      return 1;
+    } catch (PeerLostException e) {
+      err.println("error: " + e.getMessage());
+      return 1;
+    } catch (InferenceClient.InferenceException | java.io.UncheckedIOException e) {
       err.println("error: " + e.getMessage());
       return 1;
     }

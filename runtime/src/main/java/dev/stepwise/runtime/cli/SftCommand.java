@@ -1,22 +1,36 @@
 package dev.stepwise.runtime.cli;
 
+import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.config.CommandLine;
+import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.SftConfig;
 import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.dist.DistEnv;
+import dev.stepwise.runtime.dist.Launcher;
+import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.trainer.SftTrainer;
 import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
-/** {@code stepwise sft}: parse and validate the config, then train. */
+/**
+ * {@code stepwise sft}: parse and validate the config, then train, as one rank of the job the
+ * environment describes; {@code --nproc N} instead starts N local ranks, like torchrun.
+ */
 final class SftCommand {
 
   private SftCommand() {}
 
-  static int run(List<String> args, PrintStream out) {
-    var parsed = CommandLine.parse(SftConfig.class, args);
+  static int run(List<String> args, PrintStream out, PrintStream err) {
+    var rest = new ArrayList<>(args);
+    var nproc = Launch.takeNproc(rest);
+    var parsed = CommandLine.parse(SftConfig.class, rest);
     if (parsed.help()) {
-      out.println("usage: stepwise sft [@ config.toml ...] [--key value ...] [--dry-run]");
+      out.println(
+          "usage: stepwise sft [@ config.toml ...] [--key value ...] [--dry-run] [--nproc N]");
       out.println();
+      out.println("--nproc N starts N data-parallel ranks on this machine (like torchrun).");
       out.println("TOML files merge left to right; flags override them. Keys (TOML = flag):");
       out.print(CommandLine.help(SftConfig.class));
       return 0;
@@ -25,7 +39,44 @@ final class SftCommand {
       out.print(TomlWriter.write(parsed.config()));
       return 0;
     }
-    new SftTrainer(parsed.config(), out).run();
+    if (nproc > 0) {
+      return Launcher.launch(nproc, "sft", rest, out, err);
+    }
+    var config = parsed.config();
+    var env = DistEnv.fromEnvironment();
+    try (var group = ProcessGroup.join(env, Duration.ofSeconds(config.dist().timeoutSeconds()))) {
+      new SftTrainer(config, out, CheckpointWriter.FileListener.NONE, group).run();
+    }
     return 0;
+  }
+
+  /** The launcher flag, which is not part of any config. */
+  static final class Launch {
+
+    private Launch() {}
+
+    /** Removes {@code --nproc N} from {@code args}; returns N, or 0 when absent. */
+    static int takeNproc(List<String> args) {
+      var at = args.indexOf("--nproc");
+      if (at < 0) {
+        return 0;
+      }
+      if (at + 1 >= args.size()) {
+        throw new ConfigException("--nproc: expected a number of ranks");
+      }
+      var raw = args.get(at + 1);
+      int n;
+      try {
+        n = Integer.parseInt(raw);
+      } catch (NumberFormatException e) {
+        throw new ConfigException("--nproc: '" + raw + "' is not a number of ranks");
+      }
+      if (n < 1 || n > 256) {
+        throw new ConfigException("--nproc: " + n + " is out of range (1..256)");
+      }
+      args.remove(at + 1);
+      args.remove(at);
+      return n;
+    }
   }
 }

@@ -7,8 +7,11 @@ public record CkptConfig(
     @Doc("Write checkpoints in the background while training continues") boolean saveAsync,
     @Doc("Keep only the K most recent checkpoints on disk") @Min(1) Integer keep,
     @Doc("Resume from this step (or latest)") ResumeStep resumeStep,
-    @Doc("Who enforces keep: local (this process) or external (the operator)")
-        Retention retention) {
+    @Doc("Who enforces keep: local (this process) or external (the operator)") Retention retention,
+    @Doc("Timeline stamped in each manifest; a resume to an earlier step starts a new one") @Min(0)
+        long timeline,
+    @Doc("At start, continue from the newest complete checkpoint of this timeline if any")
+        boolean recover) {
 
   /** Who deletes old checkpoints. */
   public enum Retention {
@@ -17,6 +20,6 @@ public record CkptConfig(
   }
 
   public static CkptConfig defaults() {
-    return new CkptConfig("checkpoints", null, false, null, null, Retention.LOCAL);
+    return new CkptConfig("checkpoints", null, false, null, null, Retention.LOCAL, 0, false);
   }
 }

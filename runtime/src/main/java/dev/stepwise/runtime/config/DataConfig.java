@@ -5,7 +5,8 @@ public record DataConfig(
     @Doc("Shortest string to reverse") @Min(1) @Max(1000) int minLen,
     @Doc("Longest string to reverse") @Min(1) @Max(1000) int maxLen,
     @Doc("Characters the strings are drawn from") String alphabet,
-    @Doc("Sequences per step (per rank)") @Min(1) @Max(65536) int batchSize) {
+    @Doc("Sequences per step (the global batch, split evenly across ranks)") @Min(1) @Max(65536)
+        int batchSize) {
 
   public DataConfig {
     if (minLen > maxLen) {

@@ -16,7 +16,9 @@ public record SftConfig(
     @Doc("Learning-rate schedule") SchedulerConfig scheduler,
     @Doc("Checkpointing") CkptConfig ckpt,
     @Doc("Held-out evaluation") EvalConfig eval,
-    @Doc("Logging") LogConfig log) {
+    @Doc("Logging") LogConfig log,
+    @Doc("Data parallelism (ranks come from RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT)")
+        DistConfig dist) {
 
   public SftConfig {
     var longest = 2 * data.maxLen() + 3;
@@ -45,6 +47,7 @@ public record SftConfig(
         SchedulerConfig.defaults(),
         null,
         EvalConfig.defaults(),
-        LogConfig.defaults());
+        LogConfig.defaults(),
+        DistConfig.defaults());
   }
 }

@@ -49,14 +49,33 @@ public final class ReverseTextTask {
     return new StringBuilder(text).reverse().toString();
   }
 
-  /** Index of the first example of {@code step} (1-based) for {@code rank}. */
-  public long firstIndex(long step, int rank, int worldSize) {
-    return ((step - 1) * worldSize + rank) * config.batchSize();
+  /**
+   * Sequences per rank: {@code batch-size} is the global batch, split evenly, so the examples of a
+   * step do not depend on the world size.
+   */
+  public int rankBatchSize(int worldSize) {
+    if (config.batchSize() % worldSize != 0) {
+      throw new IllegalArgumentException(
+          "data.batch-size "
+              + config.batchSize()
+              + " (the global batch) does not split evenly across "
+              + worldSize
+              + " ranks");
+    }
+    return config.batchSize() / worldSize;
   }
 
-  /** The training batch of {@code step} (1-based) for {@code rank} of {@code worldSize}. */
+  /** Index of the first example of {@code step} (1-based) for {@code rank}. */
+  public long firstIndex(long step, int rank, int worldSize) {
+    return ((step - 1) * worldSize + rank) * rankBatchSize(worldSize);
+  }
+
+  /**
+   * The training batch of {@code step} (1-based) for {@code rank} of {@code worldSize}: that rank's
+   * slice of the step's global batch.
+   */
   public Batch batch(long step, int rank, int worldSize, Device device) {
-    var b = config.batchSize();
+    var b = rankBatchSize(worldSize);
     var t = sequenceLength();
     var tokens = new long[b * t];
     var mask = new float[b * (t - 1)];

@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.TreeSet;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.AllreduceOptions;
@@ -29,6 +30,7 @@ public final class ProcessGroup implements AutoCloseable {
 
   private static final String PREFIX = "stepwise/";
   private static final Duration ROLL_CALL = Duration.ofSeconds(3);
+  private static final Pattern NATIVE_LOCATION = Pattern.compile("^\\[[^\\]]*:\\d+\\]\\s*");
 
   private final DistEnv env;
   private final Duration timeout;
@@ -52,7 +54,9 @@ public final class ProcessGroup implements AutoCloseable {
     return new ProcessGroup(DistEnv.SINGLE, Duration.ofSeconds(60), null, null, null);
   }
 
-  /** Joins the job {@code env} describes (rank 0 hosts the store); waits at most {@code timeout}. */
+  /**
+   * Joins the job {@code env} describes (rank 0 hosts the store); waits at most {@code timeout}.
+   */
   public static ProcessGroup join(DistEnv env, Duration timeout) {
     if (!env.distributed()) {
       return single();
@@ -145,8 +149,8 @@ public final class ProcessGroup implements AutoCloseable {
   }
 
   /**
-   * Every rank's value under {@code key}, by rank, waiting at most the timeout for the last one. On a
-   * single process, returns {@code own}.
+   * Every rank's value under {@code key}, by rank, waiting at most the timeout for the last one. On
+   * a single process, returns {@code own}.
    */
   public List<byte[]> gather(String key, byte[] own) {
     if (!distributed()) {
@@ -205,9 +209,9 @@ public final class ProcessGroup implements AutoCloseable {
   }
 
   /**
-   * Names the ranks that are gone. With two ranks it is the other one; otherwise a roll call through
-   * the store: the survivors check in, and whoever has not within a few seconds is lost. If the
-   * store itself is unreachable, rank 0 (its host) is gone.
+   * Names the ranks that are gone. With two ranks it is the other one; otherwise a roll call
+   * through the store: the survivors check in, and whoever has not within a few seconds is lost. If
+   * the store itself is unreachable, rank 0 (its host) is gone.
    */
   private String lostRanks() {
     if (worldSize() == 2) {
@@ -246,11 +250,12 @@ public final class ProcessGroup implements AutoCloseable {
     return String.join(", ", parts);
   }
 
-  /** The first line of a native error (the rest is a C++ stack). */
+  /** The first line of a native error (the rest is a C++ stack), without its source location. */
   static String firstLine(Throwable e) {
     var message = String.valueOf(e.getMessage()).strip();
     var newline = message.indexOf('\n');
-    return newline < 0 ? message : message.substring(0, newline).strip();
+    var line = newline < 0 ? message : message.substring(0, newline).strip();
+    return NATIVE_LOCATION.matcher(line).replaceFirst("");
   }
 
   /**

@@ -99,7 +99,9 @@ public final class SequenceMatcher {
       bestj--;
       bestSize++;
     }
-    while (besti + bestSize < ahi && bestj + bestSize < bhi && a[besti + bestSize] == b[bestj + bestSize]) {
+    while (besti + bestSize < ahi
+        && bestj + bestSize < bhi
+        && a[besti + bestSize] == b[bestj + bestSize]) {
       bestSize++;
     }
     return new int[] {besti, bestj, bestSize};

@@ -105,6 +105,18 @@ public final class AdamW {
     return state;
   }
 
+  /**
+   * The parameter an optimizer state tensor belongs to: {@code a.b.weight.exp_avg} -> {@code
+   * a.b.weight}.
+   */
+  public static String parameterOf(String stateName) {
+    var dot = stateName.lastIndexOf('.');
+    if (dot <= 0) {
+      throw new IllegalArgumentException("not an optimizer state name: " + stateName);
+    }
+    return stateName.substring(0, dot);
+  }
+
   /** Restores state written by {@link #state()}; shapes must match the parameters. */
   public void load(Map<String, Tensor> state, long steps) {
     for (var name : params.keySet()) {

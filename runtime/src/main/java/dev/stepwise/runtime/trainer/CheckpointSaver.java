@@ -1,19 +1,27 @@
 package dev.stepwise.runtime.trainer;
 
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
+import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CkptConfig;
+import dev.stepwise.runtime.dist.ProcessGroup;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.function.Consumer;
 
 /**
  * Writes trainer snapshots, inline or on a background thread ({@code ckpt.save-async}), and applies
@@ -22,12 +30,18 @@ import java.util.concurrent.Future;
  */
 public final class CheckpointSaver implements AutoCloseable {
 
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final TypeReference<TreeMap<String, Manifest.Component>> COMPONENTS =
+      new TypeReference<>() {};
+
   private final CheckpointWriter writer;
   private final CheckpointStore store;
   private final CkptConfig config;
   private final long protectedStep;
   private final PrintStream log;
+  private final Consumer<Manifest> completed;
   private final ExecutorService background;
+  private final ProcessGroup group;
   private Future<?> pending;
 
   public CheckpointSaver(
@@ -36,6 +50,35 @@ public final class CheckpointSaver implements AutoCloseable {
       CkptConfig config,
       long protectedStep,
       PrintStream log) {
+    this(writer, store, config, protectedStep, log, manifest -> {});
+  }
+
+  /** {@code completed} is told of each checkpoint once it is complete (the Checkpoint reporter). */
+  public CheckpointSaver(
+      CheckpointWriter writer,
+      CheckpointStore store,
+      CkptConfig config,
+      long protectedStep,
+      PrintStream log,
+      Consumer<Manifest> completed) {
+    this(writer, store, config, protectedStep, log, completed, ProcessGroup.single());
+  }
+
+  /**
+   * With several ranks in {@code group}, each writes its own shard files, and rank 0 writes the
+   * manifest once every rank has reported its files (through the group's store), then tells {@code
+   * completed} and applies retention.
+   */
+  public CheckpointSaver(
+      CheckpointWriter writer,
+      CheckpointStore store,
+      CkptConfig config,
+      long protectedStep,
+      PrintStream log,
+      Consumer<Manifest> completed,
+      ProcessGroup group) {
+    this.group = group;
+    this.completed = completed;
     this.writer = writer;
     this.store = store;
     this.config = config;
@@ -70,8 +113,16 @@ public final class CheckpointSaver implements AutoCloseable {
     var started = System.nanoTime();
     try {
       var manifest =
-          writer.write(
-              snapshot.step(), snapshot.worldSize(), Map.of(RunLayout.TRAINER, snapshot.files()));
+          group.distributed()
+              ? writeShards(snapshot)
+              : writer.write(
+                  snapshot.step(),
+                  snapshot.worldSize(),
+                  config.timeline(),
+                  Map.of(RunLayout.TRAINER, snapshot.files()));
+      if (manifest == null) {
+        return; // not rank 0: the step completes when rank 0 writes the manifest
+      }
       var millis = (System.nanoTime() - started) / 1e6;
       log.printf(
           "checkpoint %s written: %.2f MB in %.0f ms%s%n",
@@ -79,11 +130,14 @@ public final class CheckpointSaver implements AutoCloseable {
           manifest.totalBytes() / 1e6,
           millis,
           background == null ? "" : " (background)");
+      completed.accept(manifest);
     } catch (IOException e) {
       throw new CheckpointException(
           "cannot write checkpoint " + store.layout().stepDir(snapshot.step()) + ": " + e, e);
     }
-    if (config.keep() != null && config.retention() == CkptConfig.Retention.LOCAL) {
+    if (config.keep() != null
+        && config.retention() == CkptConfig.Retention.LOCAL
+        && group.rank() == 0) {
       var keepSafe = new HashSet<Long>(List.of(snapshot.step()));
       if (protectedStep >= 0) {
         keepSafe.add(protectedStep);
@@ -93,6 +147,36 @@ public final class CheckpointSaver implements AutoCloseable {
         log.println("checkpoint retention (keep " + config.keep() + "): deleted steps " + deleted);
       }
     }
+  }
+
+  /**
+   * Writes this rank's files, reports them to rank 0 and, on rank 0, waits for every rank's report
+   * (bounded by the group timeout) and writes the manifest; returns it on rank 0, null elsewhere.
+   */
+  private Manifest writeShards(TrainerCheckpoint.Snapshot snapshot) throws IOException {
+    var step = snapshot.step();
+    var dir = writer.rankTarget(step);
+    var mine = writer.writeFiles(dir, Map.of(RunLayout.TRAINER, snapshot.files()));
+    var key = "checkpoint/" + RunLayout.stepDirName(step);
+    var report = JSON.writeValueAsBytes(mine);
+    group.publish(key, report);
+    if (group.rank() != 0) {
+      return null;
+    }
+    var files = new TreeMap<String, List<Manifest.FileEntry>>();
+    for (var bytes : group.gather(key, report)) {
+      Map<String, Manifest.Component> part = JSON.readValue(bytes, COMPONENTS);
+      part.forEach(
+          (component, entries) ->
+              files.computeIfAbsent(component, c -> new ArrayList<>()).addAll(entries.files()));
+    }
+    var components = new TreeMap<String, Manifest.Component>();
+    files.forEach(
+        (component, entries) -> {
+          entries.sort(Comparator.comparing(Manifest.FileEntry::path));
+          components.put(component, new Manifest.Component(entries));
+        });
+    return writer.commit(step, snapshot.worldSize(), config.timeline(), dir, components);
   }
 
   /** Waits for the background save in flight, rethrowing its failure. */

@@ -4,24 +4,32 @@ import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.SftConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.data.ReverseTextTask;
+import dev.stepwise.runtime.dist.GradientSync;
+import dev.stepwise.runtime.dist.ProcessGroup;
+import dev.stepwise.runtime.k8s.CheckpointReporter;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Transformer;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
 
 /**
  * Supervised fine-tuning on the reverse-text task: the training loop, checkpoint saves and resume.
- * Single rank for now; the rank/world-size plumbing (data sampler, shard names) is in place for a
- * data-parallel trainer.
+ * Data parallel over the ranks of a {@link ProcessGroup}: each rank trains on its slice of the
+ * global batch, gradients are all-reduced ({@link GradientSync}), and every rank keeps the whole
+ * model and optimizer; checkpoints are sharded across ranks and reload at any world size. Only rank
+ * 0 logs steps and evaluates.
  */
 public final class SftTrainer {
 
@@ -38,8 +46,9 @@ public final class SftTrainer {
   private final SftConfig config;
   private final PrintStream log;
   private final CheckpointWriter.FileListener fileListener;
-  private final int rank = 0;
-  private final int worldSize = 1;
+  private final ProcessGroup group;
+  private final int rank;
+  private final int worldSize;
 
   public SftTrainer(SftConfig config, PrintStream log) {
     this(config, log, CheckpointWriter.FileListener.NONE);
@@ -47,8 +56,20 @@ public final class SftTrainer {
 
   /** {@code fileListener} observes checkpoint files as they are written (tests use it). */
   public SftTrainer(SftConfig config, PrintStream log, CheckpointWriter.FileListener fileListener) {
+    this(config, log, fileListener, ProcessGroup.single());
+  }
+
+  /** One rank of a data-parallel run over {@code group}; ranks other than 0 log nothing. */
+  public SftTrainer(
+      SftConfig config,
+      PrintStream log,
+      CheckpointWriter.FileListener fileListener,
+      ProcessGroup group) {
     this.config = config;
-    this.log = log;
+    this.group = group;
+    this.rank = group.rank();
+    this.worldSize = group.worldSize();
+    this.log = rank == 0 ? log : new PrintStream(OutputStream.nullOutputStream());
     this.fileListener = fileListener;
   }
 
@@ -65,6 +86,14 @@ public final class SftTrainer {
     var optimizer = new AdamW(model.parameters(), config.optim());
     var schedule = new LrSchedule(config.scheduler(), config.optim().lr());
     var task = new ReverseTextTask(config.data(), config.seed());
+    if (config.data().batchSize() % worldSize != 0) {
+      throw new ConfigException(
+          "data.batch-size: "
+              + config.data().batchSize()
+              + " (the global batch) does not split evenly across WORLD_SIZE="
+              + worldSize
+              + " ranks");
+    }
     var loss = LossFunction.maskedNll();
     var configToml = TomlWriter.write(config);
     log.printf(
@@ -75,11 +104,17 @@ public final class SftTrainer {
         device.str().getString(),
         threads.torchThreads(),
         threads.blasThreads());
+    if (group.distributed()) {
+      log.printf(
+          "data parallel: %d ranks (gloo), %d sequences per rank of a global batch of %d%n",
+          worldSize, task.rankBatchSize(worldSize), config.data().batchSize());
+    }
 
     var progress = Progress.START;
     long resumedFrom = -1;
-    if (ckpt != null && ckpt.resumeStep() != null) {
-      resumedFrom = store.resolve(ckpt.resumeStep());
+    var start = store.resolveStart(ckpt);
+    if (start.isPresent()) {
+      resumedFrom = start.getAsLong();
       var manifest = store.manifest(resumedFrom);
       CheckpointWriter.checkSizes(layout.stepDir(resumedFrom), manifest);
       var restored =
@@ -91,6 +126,11 @@ public final class SftTrainer {
               rank,
               worldSize);
       progress = restored.progress();
+      if (manifest.worldSize() != worldSize) {
+        log.printf(
+            "resharded: the checkpoint was written by %d rank(s), this run has %d%n",
+            manifest.worldSize(), worldSize);
+      }
       warnOnThreadChange(restored.rankState(), threads);
       log.printf(
           "resumed from %s (step %d, %,d samples, %,d tokens)%n",
@@ -108,6 +148,17 @@ public final class SftTrainer {
       }
     }
 
+    if (resumedFrom >= 0 && progress.step() == config.maxSteps()) {
+      log.printf("step %d is already complete: nothing to train%n", progress.step());
+      var wall = Duration.ofNanos(System.nanoTime() - wallStart);
+      return new Result(
+          progress, resumedFrom, Double.NaN, Double.NaN, Double.NaN, Duration.ZERO, wall);
+    }
+    var reporter =
+        ckpt == null
+            ? Optional.<CheckpointReporter>empty()
+            : CheckpointReporter.fromEnvironment(layout, log);
+    long allReduceNanos = 0;
     var firstLoss = Double.NaN;
     var lastLoss = Double.NaN;
     var trainStart = System.nanoTime();
@@ -120,7 +171,13 @@ public final class SftTrainer {
         ckpt == null
             ? null
             : new CheckpointSaver(
-                new CheckpointWriter(layout, fileListener), store, ckpt, resumedFrom, log)) {
+                new CheckpointWriter(layout, fileListener),
+                store,
+                ckpt,
+                resumedFrom,
+                log,
+                manifest -> reporter.ifPresent(r -> r.accept(manifest)),
+                group)) {
       for (var step = startStep + 1; step <= config.maxSteps(); step++) {
         var stepStart = System.nanoTime();
         var lr = schedule.lr(step);
@@ -132,12 +189,22 @@ public final class SftTrainer {
           var batch = task.batch(step, rank, worldSize, device);
           var value = loss.loss(model, batch);
           value.backward();
+          var reduceStart = System.nanoTime();
+          var reduced =
+              GradientSync.allReduce(
+                  group,
+                  model.parameters(),
+                  value.item_float(),
+                  batch.lossTokens(),
+                  batch.tokenCount(),
+                  step);
+          allReduceNanos += System.nanoTime() - reduceStart;
           gradNorm = optimizer.clipGradNorm(config.optim().maxNorm());
           optimizer.step(lr);
           optimizer.zeroGrad();
-          lossValue = value.item_float();
-          tokens = batch.tokenCount();
-          samples = batch.samples();
+          lossValue = reduced.loss();
+          tokens = reduced.tokens();
+          samples = batch.samples() * worldSize;
         }
         progress = progress.advance(samples, tokens);
         if (Double.isNaN(firstLoss)) {
@@ -165,15 +232,25 @@ public final class SftTrainer {
                   rank,
                   worldSize));
         }
-        if (config.eval().interval() > 0 && step % config.eval().interval() == 0) {
+        if (rank == 0 && config.eval().interval() > 0 && step % config.eval().interval() == 0) {
           log.printf(
               "eval step %d | held-out exact-match %.1f%%%n",
               step, 100 * Evaluator.accuracy(model, task, config.eval().samples(), device));
         }
       }
     }
+    reporter.ifPresent(CheckpointReporter::close);
+    // Every rank's shards are reported before anyone leaves; rank 0's store outlives the others.
+    group.barrier("end of training");
     var trainTime = Duration.ofNanos(System.nanoTime() - trainStart);
-    var accuracy = Evaluator.accuracy(model, task, config.eval().samples(), device);
+    if (group.distributed() && progress.step() > startStep) {
+      log.printf(
+          "all-reduce: %.1f ms per step, %.0f%% of training time%n",
+          allReduceNanos / 1e6 / (progress.step() - startStep),
+          100.0 * allReduceNanos / Math.max(1, trainTime.toNanos()));
+    }
+    var accuracy =
+        rank == 0 ? Evaluator.accuracy(model, task, config.eval().samples(), device) : Double.NaN;
     if (!Double.isNaN(accuracy)) {
       log.printf(
           "held-out exact-match accuracy: %.1f%% (%d strings never trained on)%n",

@@ -9,6 +9,7 @@ import dev.stepwise.runtime.checkpoint.CheckpointWriter.ComponentFile;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Safetensors;
+import dev.stepwise.runtime.dist.ShardPlan;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -30,6 +31,12 @@ import org.bytedeco.pytorch.global.torch;
  * The trainer's part of a checkpoint ({@code step_<n>/trainer/}): per-rank model and optimizer
  * shards in safetensors, and small JSON files for progress, the LR scheduler and the per-rank state
  * that makes a continuation exact (CPU generator state, data position, thread counts).
+ *
+ * <p>Ranks hold replicas of the whole state (data parallel), but each saves a disjoint part of it,
+ * as a {@link ShardPlan} assigns whole parameters (with their optimizer state) to ranks; rank 0
+ * also saves the shard indexes ({@code model.safetensors.index.json}, {@code weight_map} format)
+ * and the shared JSON files. Restoring reads every shard of the world size the checkpoint was
+ * written at and reassembles the full state, so a checkpoint of N ranks loads at M.
  */
 public final class TrainerCheckpoint {
 
@@ -104,10 +111,24 @@ public final class TrainerCheckpoint {
       int rank,
       int worldSize) {
     try (var noGrad = new NoGradGuard()) {
+      var plan = ShardPlan.of(sizes(parameters), worldSize);
+      var owned = plan.ownedBy(rank);
       var model = new TreeMap<String, Tensor>();
-      parameters.forEach((k, v) -> model.put(k, hostCopy(v)));
+      parameters.forEach(
+          (k, v) -> {
+            if (owned.contains(k)) {
+              model.put(k, hostCopy(v));
+            }
+          });
       var optim = new TreeMap<String, Tensor>();
-      optimizer.state().forEach((k, v) -> optim.put(k, hostCopy(v)));
+      optimizer
+          .state()
+          .forEach(
+              (k, v) -> {
+                if (owned.contains(AdamW.parameterOf(k))) {
+                  optim.put(k, hostCopy(v));
+                }
+              });
       var scheduler = new LinkedHashMap<String, Object>();
       var sc = schedule.config();
       scheduler.put("type", sc.type().name().toLowerCase(java.util.Locale.ROOT));
@@ -122,20 +143,50 @@ public final class TrainerCheckpoint {
       state.put("rng", Map.of("cpu_generator_state", generatorState()));
       var json = new LinkedHashMap<String, byte[]>();
       try {
-        json.put(PROGRESS, JSON.writeValueAsBytes(progress));
-        json.put(SCHEDULER, JSON.writeValueAsBytes(scheduler));
         json.put(RunLayout.rankStateFile(rank, worldSize), JSON.writeValueAsBytes(state));
+        if (rank == 0) {
+          json.put(PROGRESS, JSON.writeValueAsBytes(progress));
+          json.put(SCHEDULER, JSON.writeValueAsBytes(scheduler));
+          json.put(CONFIG, configToml.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+          json.put(
+              RunLayout.shardIndexFile("model"),
+              JSON.writeValueAsBytes(index(plan, parameters.keySet(), false)));
+          json.put(
+              RunLayout.shardIndexFile("optimizer"),
+              JSON.writeValueAsBytes(index(plan, optimizer.state().keySet(), true)));
+        }
       } catch (IOException e) {
         throw new IllegalStateException(e);
       }
-      json.put(CONFIG, configToml.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       return new Snapshot(progress.step(), rank, worldSize, model, optim, json);
     }
   }
 
+  private static Map<String, Long> sizes(Map<String, Tensor> parameters) {
+    var sizes = new TreeMap<String, Long>();
+    parameters.forEach((k, v) -> sizes.put(k, v.numel()));
+    return sizes;
+  }
+
+  private static Map<String, Object> index(
+      ShardPlan plan, java.util.Collection<String> names, boolean optimizerState) {
+    var weightMap = new TreeMap<String, String>();
+    for (var name : names) {
+      var owner = plan.owner(optimizerState ? AdamW.parameterOf(name) : name);
+      weightMap.put(
+          name,
+          RunLayout.shardFile(optimizerState ? "optimizer" : "model", owner, plan.worldSize()));
+    }
+    var index = new LinkedHashMap<String, Object>();
+    index.put("metadata", Map.of("world_size", Integer.toString(plan.worldSize())));
+    index.put("weight_map", weightMap);
+    return index;
+  }
+
   /**
-   * Loads {@code trainerDir} into the live state after checking every file against the manifest
-   * (size and SHA-256). Restores the CPU generator state last.
+   * Loads a checkpoint into the live state after checking every file against the manifest (size and
+   * SHA-256). A checkpoint written by another number of ranks is resharded: all its shards are read
+   * and reassembled. Restores the CPU generator state last.
    */
   public static Restored restore(
       Path stepDir,
@@ -144,14 +195,9 @@ public final class TrainerCheckpoint {
       AdamW optimizer,
       int rank,
       int worldSize) {
-    if (manifest.worldSize() != worldSize) {
-      throw new CheckpointException(
-          stepDir
-              + " was written by "
-              + manifest.worldSize()
-              + " ranks; resharding to "
-              + worldSize
-              + " is not supported yet");
+    var savedWorld = manifest.worldSize();
+    if (savedWorld < 1) {
+      throw new CheckpointException(stepDir + ": the manifest has world_size " + savedWorld);
     }
     var component = manifest.components().get(RunLayout.TRAINER);
     if (component == null) {
@@ -160,11 +206,20 @@ public final class TrainerCheckpoint {
     var expected = new TreeMap<String, Manifest.FileEntry>();
     component.files().forEach(f -> expected.put(f.path(), f));
     try {
-      var model = readTensors(stepDir, expected, RunLayout.shardFile("model", rank, worldSize));
-      var optim = readTensors(stepDir, expected, RunLayout.shardFile("optimizer", rank, worldSize));
+      var model = new TreeMap<String, Tensor>();
+      var optim = new TreeMap<String, Tensor>();
+      for (var r = 0; r < savedWorld; r++) {
+        putDisjoint(stepDir, model, readTensors(stepDir, expected, shard("model", r, savedWorld)));
+        putDisjoint(
+            stepDir, optim, readTensors(stepDir, expected, shard("optimizer", r, savedWorld)));
+      }
       var progress = JSON.readValue(readVerified(stepDir, expected, PROGRESS), Progress.class);
+      // At another world size the data position follows from the step alone (global batches);
+      // the generator state is the same on every rank, so rank 0's serves for new ranks.
+      var stateRank = rank < savedWorld ? rank : 0;
       var rankState =
-          JSON.readTree(readVerified(stepDir, expected, RunLayout.rankStateFile(rank, worldSize)));
+          JSON.readTree(
+              readVerified(stepDir, expected, RunLayout.rankStateFile(stateRank, savedWorld)));
       if (!model.keySet().equals(parameters.keySet())) {
         throw new CheckpointException(
             stepDir
@@ -186,6 +241,20 @@ public final class TrainerCheckpoint {
       throw new CheckpointException(stepDir + ": " + e.getMessage(), e);
     } catch (IOException e) {
       throw new CheckpointException(stepDir + ": cannot load: " + e.getMessage(), e);
+    }
+  }
+
+  private static String shard(String kind, int rank, int worldSize) {
+    return RunLayout.shardFile(kind, rank, worldSize);
+  }
+
+  private static void putDisjoint(
+      Path stepDir, Map<String, Tensor> into, Map<String, Tensor> shard) {
+    for (var e : shard.entrySet()) {
+      if (into.put(e.getKey(), e.getValue()) != null) {
+        throw new CheckpointException(
+            stepDir + ": tensor " + e.getKey() + " is in more than one shard: corrupt");
+      }
     }
   }
 

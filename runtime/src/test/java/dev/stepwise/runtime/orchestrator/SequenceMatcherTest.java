@@ -5,10 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import org.junit.jupiter.api.Test;
 
 /**
- * The reward against Python. Every expected value below was computed on this machine with
- * {@code python3 -c "import difflib; print(repr(difflib.SequenceMatcher(None, a, b).ratio()))"}
- * for the same (a, b); the long pairs also show difflib's autojunk heuristic at work (without it
- * Python gives the value in the trailing comment).
+ * The reward against Python. Every expected value below was computed on this machine with {@code
+ * python3 -c "import difflib; print(repr(difflib.SequenceMatcher(None, a, b).ratio()))"} for the
+ * same (a, b); the long pairs also show difflib's autojunk heuristic at work (without it Python
+ * gives the value in the trailing comment).
  */
 class SequenceMatcherTest {
 
@@ -41,6 +41,8 @@ class SequenceMatcherTest {
     assertRatio(0.0, alphabet, alphabet.substring(5) + "!"); // 0.9854368932038835
     // Below 200 elements nothing is popular: 199 copies of 'a' still match.
     assertRatio(1.0, "a".repeat(199), "a".repeat(199));
+    // From 200 on 'a' is popular, but an empty best match still extends from the range start.
+    assertRatio(1.0, "a".repeat(200), "a".repeat(200));
   }
 
   @Test

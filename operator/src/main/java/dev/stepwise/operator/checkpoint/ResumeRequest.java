@@ -1,0 +1,58 @@
+package dev.stepwise.operator.checkpoint;
+
+import dev.stepwise.api.RunPhase;
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.operator.validation.SpecProblem;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * A resume asked for by patching {@code spec.resumeStep}: when it is new, whether it can be
+ * accepted, and the status that records its acceptance before any pod changes.
+ */
+public final class ResumeRequest {
+
+  public static final String CHECKPOINT_NOT_FOUND = "CheckpointNotFound";
+
+  private ResumeRequest() {}
+
+  /** spec.resumeStep names a step the current workloads did not resume from. */
+  public static boolean isNew(TrainingRun run) {
+    var requested = run.getSpec().getResumeStep();
+    var status = run.getStatus();
+    return requested != null
+        && !Objects.equals(requested, status == null ? null : status.getResumedFrom());
+  }
+
+  /** Why a new resume cannot be accepted: no Ready Checkpoint at that step (0 needs none). */
+  public static Optional<SpecProblem> problem(TrainingRun run, RunCheckpoints checkpoints) {
+    if (!isNew(run)) {
+      return Optional.empty();
+    }
+    var step = run.getSpec().getResumeStep();
+    if (step == 0 || checkpoints.isReady(step)) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        new SpecProblem(
+            "spec.resumeStep",
+            CHECKPOINT_NOT_FOUND,
+            "no Ready checkpoint at step %d of run %s; Ready steps: %s"
+                .formatted(step, run.getMetadata().getName(), checkpoints.describeReady())));
+  }
+
+  /**
+   * The status that accepts the resume: a new timeline, the step resumed from, phase Resuming. The
+   * timeline is the spec's generation, so a reconcile that still sees the old status (a stale
+   * cache) computes the same timeline again instead of starting yet another one.
+   */
+  public static TrainingRunStatus accept(TrainingRun run, TrainingRunStatus status) {
+    var generation = run.getMetadata().getGeneration();
+    var old = status.getTimeline() == null ? 0 : status.getTimeline();
+    status.setTimeline(generation != null ? generation : old + 1);
+    status.setResumedFrom(run.getSpec().getResumeStep());
+    status.setPhase(RunPhase.Resuming);
+    return status;
+  }
+}

@@ -1,0 +1,40 @@
+package dev.stepwise.operator.checkpoint;
+
+import dev.stepwise.api.Checkpoint;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Which Checkpoints {@code ckpt.keep} retires: among the run's Ready, unpinned ones, newest first
+ * (by completion time, then step), those beyond {@code keep}. Never a pinned one ({@code
+ * spec.retain}), never the one the run resumed from, never one that is not Ready (still being
+ * written, or already being deleted). Pinned ones do not count toward {@code keep}.
+ */
+public final class RetentionPolicy {
+
+  private static final Comparator<Checkpoint> NEWEST_FIRST =
+      Comparator.comparing(
+              (Checkpoint c) -> Objects.requireNonNullElse(c.getStatus().getCompletedAt(), ""))
+          .thenComparing(c -> c.getSpec().getStep())
+          .reversed();
+
+  private RetentionPolicy() {}
+
+  /**
+   * @param keep {@code spec.ckpt.keep}; null keeps everything
+   * @param resumedFrom {@code status.resumedFrom}, protected; may be null
+   */
+  public static List<Checkpoint> toDelete(
+      RunCheckpoints checkpoints, Integer keep, Long resumedFrom) {
+    if (keep == null) {
+      return List.of();
+    }
+    return checkpoints.ready().stream()
+        .filter(c -> !Boolean.TRUE.equals(c.getSpec().getRetain()))
+        .sorted(NEWEST_FIRST)
+        .skip(keep)
+        .filter(c -> !Objects.equals(c.getSpec().getStep(), resumedFrom))
+        .toList();
+  }
+}

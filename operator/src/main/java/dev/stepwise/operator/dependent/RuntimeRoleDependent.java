@@ -1,0 +1,54 @@
+package dev.stepwise.operator.dependent;
+
+import dev.stepwise.api.Checkpoint;
+import dev.stepwise.api.Constants;
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Labels;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBuilder;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
+
+/**
+ * Role {@code <run>-runtime}: what the run's trainer may do through the API, and nothing more:
+ * create and update Checkpoints and their status (rank 0 reports each complete checkpoint). No
+ * delete: retention and deletion belong to the operator alone. RBAC cannot limit {@code create} to
+ * names, so the rule covers the namespace's Checkpoints.
+ */
+@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+public class RuntimeRoleDependent extends RunDependent<Role> {
+
+  public RuntimeRoleDependent() {
+    super(Role.class);
+  }
+
+  public static String name(TrainingRun run) {
+    return RuntimeServiceAccountDependent.name(run);
+  }
+
+  @Override
+  protected Role desired(TrainingRun run, Context<TrainingRun> context) {
+    var plural = HasMetadata.getPlural(Checkpoint.class);
+    return new RoleBuilder()
+        .withNewMetadata()
+        .withName(name(run))
+        .withNamespace(run.getMetadata().getNamespace())
+        .withLabels(Labels.of(run, RuntimeServiceAccountDependent.COMPONENT))
+        .endMetadata()
+        .withRules(
+            new PolicyRuleBuilder()
+                .withApiGroups(Constants.GROUP)
+                .withResources(plural)
+                .withVerbs("get", "list", "create", "update", "patch")
+                .build(),
+            new PolicyRuleBuilder()
+                .withApiGroups(Constants.GROUP)
+                .withResources(plural + "/status")
+                .withVerbs("get", "update", "patch")
+                .build())
+        .build();
+  }
+}

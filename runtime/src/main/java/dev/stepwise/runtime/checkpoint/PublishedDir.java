@@ -1,0 +1,156 @@
+package dev.stepwise.runtime.checkpoint;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * The hand-off directories between roles ({@code weights/step_<n>}, {@code rollouts/step_<n>}):
+ * written under a temporary name, each file fsynced, the marker {@code published.json} written
+ * last, then renamed into place. A directory without its marker is never read.
+ *
+ * <p>The marker records {@code started_from}, the step the writing process started (or resumed)
+ * from. After a resume to step s, a reader accepts a directory of a step beyond s only if it was
+ * written by a process that also started from s: what an earlier timeline left there is stale.
+ */
+public final class PublishedDir {
+
+  private static final ObjectMapper JSON =
+      new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** The contents of {@code published.json}. */
+  public record Marker(
+      @JsonProperty("step") long step,
+      @JsonProperty("started_from") long startedFrom,
+      @JsonProperty("created") String created,
+      @JsonProperty("files") List<Manifest.FileEntry> files) {}
+
+  private PublishedDir() {}
+
+  /**
+   * Publishes {@code files} (name to body, in order) as {@code target}, replacing what was there.
+   */
+  public static Marker publish(
+      Path target, long step, long startedFrom, LinkedHashMap<String, AtomicFiles.Body> files)
+      throws IOException {
+    var parent = target.getParent();
+    Files.createDirectories(parent);
+    var tmp = parent.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+    CheckpointStore.deleteTree(tmp);
+    Files.createDirectories(tmp);
+    var entries = new ArrayList<Manifest.FileEntry>();
+    for (var file : files.entrySet()) {
+      var written = AtomicFiles.write(tmp.resolve(file.getKey()), file.getValue());
+      entries.add(new Manifest.FileEntry(file.getKey(), written.size(), written.sha256()));
+    }
+    var marker =
+        new Marker(
+            step,
+            startedFrom,
+            Instant.now().truncatedTo(ChronoUnit.MILLIS).toString(),
+            List.copyOf(entries));
+    AtomicFiles.write(tmp.resolve(RunLayout.PUBLISHED), JSON.writeValueAsBytes(marker));
+    AtomicFiles.fsyncDir(tmp);
+    if (Files.exists(target)) {
+      delete(target);
+    }
+    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE);
+    AtomicFiles.fsyncDir(parent);
+    return marker;
+  }
+
+  /**
+   * The marker of a published directory, or empty when it is missing, unpublished or unreadable.
+   */
+  public static Optional<Marker> marker(Path dir) {
+    try {
+      var marker = JSON.readValue(dir.resolve(RunLayout.PUBLISHED).toFile(), Marker.class);
+      return marker.files() == null ? Optional.empty() : Optional.of(marker);
+    } catch (IOException e) {
+      return Optional.empty();
+    }
+  }
+
+  /**
+   * The marker of {@code dir} if a reader that started from {@code startedFrom} may use it: any
+   * published step up to {@code startedFrom}, beyond it only one written by the same timeline.
+   */
+  public static Optional<Marker> usable(Path dir, long step, long startedFrom) {
+    return marker(dir)
+        .filter(m -> m.step() == step)
+        .filter(m -> step <= startedFrom || m.startedFrom() == startedFrom);
+  }
+
+  /** Reads a file of a published directory, checking it against the marker's size and SHA-256. */
+  public static byte[] readVerified(Path dir, Marker marker, String name) throws IOException {
+    var entry =
+        marker.files().stream()
+            .filter(f -> f.path().equals(name))
+            .findFirst()
+            .orElseThrow(
+                () -> new IOException(dir + ": " + RunLayout.PUBLISHED + " lists no " + name));
+    var bytes = Files.readAllBytes(dir.resolve(name));
+    var sha = HexFormat.of().formatHex(AtomicFiles.sha256().digest(bytes));
+    if (bytes.length != entry.size() || !sha.equals(entry.sha256())) {
+      throw new IOException(
+          dir.resolve(name) + " does not match " + RunLayout.PUBLISHED + ": corrupt");
+    }
+    return bytes;
+  }
+
+  /** Deletes a published directory, its marker first so a half-deleted one is never read. */
+  public static void delete(Path dir) throws IOException {
+    Files.deleteIfExists(dir.resolve(RunLayout.PUBLISHED));
+    AtomicFiles.fsyncDir(dir);
+    CheckpointStore.deleteTree(dir);
+  }
+
+  /** Deletes the {@code step_<n>} directories under {@code parent} that {@code which} selects. */
+  public static List<Long> deleteSteps(Path parent, java.util.function.LongPredicate which) {
+    var deleted = new ArrayList<Long>();
+    if (!Files.isDirectory(parent)) {
+      return deleted;
+    }
+    try (var list = Files.list(parent)) {
+      for (var dir : list.toList()) {
+        var step = RunLayout.parseStep(dir.getFileName().toString());
+        if (step.isPresent() && which.test(step.getAsLong())) {
+          delete(dir);
+          deleted.add(step.getAsLong());
+        }
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot clean " + parent, e);
+    }
+    return deleted;
+  }
+
+  /** Steps published under {@code parent}, ascending. */
+  public static List<Long> publishedSteps(Path parent) {
+    if (!Files.isDirectory(parent)) {
+      return List.of();
+    }
+    try (var list = Files.list(parent)) {
+      return list.map(p -> RunLayout.parseStep(p.getFileName().toString()))
+          .filter(OptionalLong::isPresent)
+          .map(OptionalLong::getAsLong)
+          .sorted()
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

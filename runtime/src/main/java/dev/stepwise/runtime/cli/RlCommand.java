@@ -1,0 +1,170 @@
+package dev.stepwise.runtime.cli;
+
+import dev.stepwise.runtime.config.CommandLine;
+import dev.stepwise.runtime.config.ConfigException;
+import dev.stepwise.runtime.config.InferenceConfig;
+import dev.stepwise.runtime.config.OrchestratorConfig;
+import dev.stepwise.runtime.config.RlTrainerConfig;
+import dev.stepwise.runtime.rl.RlLauncher;
+import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+/**
+ * {@code stepwise rl --trainer @ train.toml --orchestrator @ orch.toml [--inference @ infer.toml]
+ * --max-steps N --ckpt ...}: validates the three roles' configs, then runs them as child JVMs.
+ * {@code --max-steps}, {@code --output-dir} and {@code --ckpt*} go to the trainer and the
+ * orchestrator ({@code --output-dir} also to inference); {@code --<role>.<key> VALUE} goes to one
+ * role; {@code --client.base-url URL} uses an inference server that is already running instead of
+ * starting one.
+ */
+final class RlCommand {
+
+  private static final List<String> ROLES = List.of("trainer", "orchestrator", "inference");
+
+  private RlCommand() {}
+
+  static int run(List<String> args, PrintStream out, PrintStream err) {
+    var roleArgs = new LinkedHashMap<String, List<String>>();
+    ROLES.forEach(r -> roleArgs.put(r, new ArrayList<>()));
+    var shared = new ArrayList<String>();
+    String externalUrl = null;
+    String outputDir = null;
+    var problems = new ArrayList<String>();
+    for (var i = 0; i < args.size(); i++) {
+      var arg = args.get(i);
+      if (arg.equals("--help") || arg.equals("-h")) {
+        out.print(HELP);
+        return 0;
+      }
+      var name = arg.startsWith("--") ? arg.substring(2) : null;
+      var hasValue = i + 1 < args.size() && !args.get(i + 1).startsWith("--");
+      if (name != null && ROLES.contains(name)) {
+        var files = 0;
+        while (i + 1 < args.size() && args.get(i + 1).startsWith("@")) {
+          var at = args.get(++i);
+          if (at.equals("@") && i + 1 < args.size()) {
+            roleArgs.get(name).addAll(List.of("@", args.get(++i)));
+          } else {
+            roleArgs.get(name).add(at);
+          }
+          files++;
+        }
+        if (files == 0) {
+          problems.add("--" + name + ": expected '@ file.toml' after it");
+        }
+      } else if (name != null
+          && name.indexOf('.') > 0
+          && ROLES.contains(name.substring(0, name.indexOf('.')))) {
+        var role = name.substring(0, name.indexOf('.'));
+        roleArgs.get(role).add("--" + name.substring(role.length() + 1));
+        if (hasValue) {
+          roleArgs.get(role).add(args.get(++i));
+        }
+      } else if ("client.base-url".equals(name) && hasValue) {
+        externalUrl = args.get(++i);
+      } else if ("output-dir".equals(name) && hasValue) {
+        outputDir = args.get(++i);
+        shared.addAll(List.of(arg, outputDir));
+      } else if ("max-steps".equals(name) && hasValue) {
+        shared.addAll(List.of(arg, args.get(++i)));
+      } else if (name != null
+          && (name.equals("ckpt") || name.startsWith("ckpt.") || name.startsWith("no-ckpt."))) {
+        shared.add(arg);
+        if (hasValue) {
+          shared.add(args.get(++i));
+        }
+      } else {
+        problems.add(
+            arg
+                + ": unknown rl option (role files: --trainer/--orchestrator/--inference @ FILE;"
+                + " role keys: --<role>.<key>; shared: --max-steps, --output-dir, --ckpt.*,"
+                + " --client.base-url)");
+      }
+    }
+    if (!problems.isEmpty()) {
+      throw new ConfigException(problems);
+    }
+    var trainerArgs = new ArrayList<>(roleArgs.get("trainer"));
+    trainerArgs.addAll(shared);
+    var orchestratorArgs = new ArrayList<>(roleArgs.get("orchestrator"));
+    orchestratorArgs.addAll(shared);
+    var inferenceArgs = new ArrayList<>(roleArgs.get("inference"));
+    if (outputDir != null) {
+      inferenceArgs.addAll(List.of("--output-dir", outputDir));
+    }
+    // Validate every role here, so a typo fails before any process starts.
+    validate("trainer", RlTrainerConfig.class, trainerArgs);
+    var inference =
+        externalUrl == null ? validate("inference", InferenceConfig.class, inferenceArgs) : null;
+    var baseUrl =
+        externalUrl != null ? externalUrl : "http://127.0.0.1:" + inference.server().port();
+    orchestratorArgs.addAll(List.of("--client.base-url", baseUrl));
+    validate("orchestrator", OrchestratorConfig.class, orchestratorArgs);
+
+    // Extract the native libraries once, before several JVMs would race to do it.
+    org.bytedeco.javacpp.Loader.load(org.bytedeco.pytorch.global.torch.class);
+    var env = new HashMap<String, String>();
+    env.putIfAbsent("OMP_WAIT_POLICY", System.getenv().getOrDefault("OMP_WAIT_POLICY", "PASSIVE"));
+    env.putIfAbsent(
+        "OPENBLAS_NUM_THREADS", System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "1"));
+    var inferenceRole =
+        externalUrl == null
+            ? new RlLauncher.Role("inference", java("inference", inferenceArgs), env)
+            : null;
+    if (externalUrl != null) {
+      out.println(
+          "rl: using the inference server at " + externalUrl + " (not started, not stopped)");
+    }
+    var workers =
+        List.of(
+            new RlLauncher.Role("trainer", java("trainer", trainerArgs), env),
+            new RlLauncher.Role("orchestrator", java("orchestrator", orchestratorArgs), env));
+    return new RlLauncher(out, err, Duration.ofMinutes(2))
+        .run(inferenceRole, baseUrl + "/health", workers);
+  }
+
+  private static <T extends Record> T validate(String role, Class<T> type, List<String> args) {
+    try {
+      return CommandLine.parse(type, args).config();
+    } catch (ConfigException e) {
+      throw new ConfigException(e.problems().stream().map(p -> role + ": " + p).toList());
+    }
+  }
+
+  /** The command line of a child JVM running {@code stepwise <subcommand> args}. */
+  static List<String> java(String subcommand, List<String> args) {
+    var command = new ArrayList<String>();
+    command.add(ProcessHandle.current().info().command().orElse("java"));
+    for (var option :
+        java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+      if (option.startsWith("-Xmx")
+          || option.startsWith("-Djava.library")
+          || option.startsWith("-Dorg.bytedeco")) {
+        command.add(option);
+      }
+    }
+    command.add("-cp");
+    command.add(System.getProperty("java.class.path"));
+    command.add(Main.class.getName());
+    command.add(subcommand);
+    command.addAll(args);
+    return command;
+  }
+
+  private static final String HELP =
+      """
+      usage: stepwise rl --trainer @ train.toml --orchestrator @ orch.toml [--inference @ infer.toml]
+                         [--max-steps N] [--output-dir DIR] [--ckpt ...] [--client.base-url URL]
+                         [--trainer.<key> V] [--orchestrator.<key> V] [--inference.<key> V]
+
+      Starts inference (unless --client.base-url names a running one), the trainer and the
+      orchestrator as child processes; output lines are prefixed with the role. --max-steps,
+      --output-dir and --ckpt.* are shared by the trainer and the orchestrator. If a role fails,
+      the others are stopped and rl exits non-zero naming the role.
+      Resume: the same command with --max-steps 20 --ckpt.resume-step 10.
+      """;
+}

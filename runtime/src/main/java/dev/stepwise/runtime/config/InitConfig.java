@@ -1,0 +1,17 @@
+package dev.stepwise.runtime.config;
+
+/** Where an RL run's policy starts: the model weights of a complete checkpoint (no optimizer). */
+public record InitConfig(
+    @Doc("A complete checkpoint step directory, e.g. sft-run/checkpoints/step_600")
+        String checkpoint) {
+
+  public InitConfig {
+    if (checkpoint == null || checkpoint.isBlank()) {
+      throw new IllegalArgumentException("checkpoint must name a checkpoint step directory");
+    }
+  }
+
+  public static InitConfig defaults() {
+    return new InitConfig("checkpoints/step_0");
+  }
+}

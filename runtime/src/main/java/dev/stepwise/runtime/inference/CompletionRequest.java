@@ -1,0 +1,143 @@
+package dev.stepwise.runtime.inference;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.stepwise.runtime.model.ByteTokenizer;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A validated {@code POST /v1/completions} body. {@code prompt} is a string, a list of strings, a
+ * list of token ids or a list of token-id lists (as in OpenAI's API); a string prompt {@code s} is
+ * encoded as {@code BOS s SEP}, the byte-level model's prompt template.
+ */
+record CompletionRequest(
+    List<long[]> prompts, int n, int maxTokens, double temperature, long seed, boolean seeded) {
+
+  static CompletionRequest parse(JsonNode body, int maxCompletions, int maxSeqLen) {
+    if (body == null || !body.isObject()) {
+      throw new BadRequest(400, null, "the request body must be a JSON object");
+    }
+    var prompts = prompts(body.get("prompt"));
+    var n = intField(body, "n", 1, 1, maxCompletions);
+    var maxTokens = intField(body, "max_tokens", 16, 1, Integer.MAX_VALUE);
+    var temperature = 1.0;
+    var t = body.get("temperature");
+    if (t != null && !t.isNull()) {
+      if (!t.isNumber() || t.asDouble() < 0 || t.asDouble() > 10 || Double.isNaN(t.asDouble())) {
+        throw new BadRequest(400, "temperature", "temperature must be a number in [0, 10]");
+      }
+      temperature = t.asDouble();
+    }
+    var s = body.get("seed");
+    var seeded = s != null && !s.isNull();
+    if (seeded && !(s.isIntegralNumber() && s.canConvertToLong())) {
+      throw new BadRequest(400, "seed", "seed must be an integer");
+    }
+    var seed = seeded ? s.asLong() : System.nanoTime();
+    if ((long) prompts.size() * n > maxCompletions) {
+      throw new BadRequest(
+          400,
+          "n",
+          prompts.size()
+              + " prompts x n="
+              + n
+              + " exceeds this server's "
+              + maxCompletions
+              + " completions per request");
+    }
+    for (var i = 0; i < prompts.size(); i++) {
+      var length = prompts.get(i).length;
+      if (length + maxTokens > maxSeqLen) {
+        throw new BadRequest(
+            400,
+            "max_tokens",
+            "prompt "
+                + i
+                + " has "
+                + length
+                + " tokens; with max_tokens "
+                + maxTokens
+                + " it exceeds the model's context of "
+                + maxSeqLen
+                + " tokens");
+      }
+    }
+    return new CompletionRequest(prompts, n, maxTokens, temperature, seed, seeded);
+  }
+
+  private static List<long[]> prompts(JsonNode prompt) {
+    if (prompt == null || prompt.isNull()) {
+      throw new BadRequest(400, "prompt", "prompt is required");
+    }
+    var out = new ArrayList<long[]>();
+    if (prompt.isTextual()) {
+      out.add(template(prompt.asText()));
+    } else if (prompt.isArray() && prompt.size() > 0) {
+      if (prompt.get(0).isIntegralNumber()) {
+        out.add(tokenIds(prompt, "prompt"));
+      } else {
+        for (var i = 0; i < prompt.size(); i++) {
+          var item = prompt.get(i);
+          if (item.isTextual()) {
+            out.add(template(item.asText()));
+          } else if (item.isArray() && item.size() > 0) {
+            out.add(tokenIds(item, "prompt[" + i + "]"));
+          } else {
+            throw new BadRequest(
+                400,
+                "prompt",
+                "prompt[" + i + "] must be a string or a non-empty list of token ids");
+          }
+        }
+      }
+    } else {
+      throw new BadRequest(
+          400, "prompt", "prompt must be a string, a list of strings or (lists of) token ids");
+    }
+    return out;
+  }
+
+  private static long[] template(String text) {
+    var bytes = ByteTokenizer.encode(text);
+    var ids = new long[bytes.length + 2];
+    ids[0] = ByteTokenizer.BOS;
+    System.arraycopy(bytes, 0, ids, 1, bytes.length);
+    ids[ids.length - 1] = ByteTokenizer.SEP;
+    return ids;
+  }
+
+  private static long[] tokenIds(JsonNode array, String where) {
+    var ids = new long[array.size()];
+    for (var i = 0; i < ids.length; i++) {
+      var v = array.get(i);
+      if (!v.isIntegralNumber() || v.asLong() < 0 || v.asLong() >= ByteTokenizer.VOCAB_SIZE) {
+        throw new BadRequest(
+            400,
+            "prompt",
+            where + "[" + i + "] must be a token id in [0, " + ByteTokenizer.VOCAB_SIZE + ")");
+      }
+      ids[i] = v.asLong();
+    }
+    return ids;
+  }
+
+  private static int intField(JsonNode body, String name, int fallback, int min, int max) {
+    var v = body.get(name);
+    if (v == null || v.isNull()) {
+      return fallback;
+    }
+    if (!v.canConvertToInt() || !v.isIntegralNumber() || v.asInt() < min || v.asInt() > max) {
+      throw new BadRequest(
+          400,
+          name,
+          name
+              + " must be an integer in ["
+              + min
+              + ", "
+              + (max == Integer.MAX_VALUE ? "..." : max)
+              + "], got "
+              + v);
+    }
+    return v.asInt();
+  }
+}

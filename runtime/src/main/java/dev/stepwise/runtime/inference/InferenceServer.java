@@ -1,0 +1,249 @@
+package dev.stepwise.runtime.inference;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import dev.stepwise.runtime.checkpoint.CheckpointException;
+import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.config.InferenceConfig;
+import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.Transformer;
+import dev.stepwise.runtime.rl.PolicyWeights;
+import dev.stepwise.runtime.trainer.Threads;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+
+/**
+ * The stateless inference server: OpenAI-compatible {@code POST /v1/completions}, {@code GET
+ * /health}, and {@code POST /update_weights {"step": n}}, which loads {@code weights/step_<n>} from
+ * the run directory. A failed update (missing, unpublished or corrupt weights) changes nothing: the
+ * old weights keep serving. One model, so requests are served one at a time.
+ */
+public final class InferenceServer implements AutoCloseable {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final InferenceConfig config;
+  private final PrintStream log;
+  private final RunLayout layout;
+  private final Object modelLock = new Object();
+  private Transformer model;
+  private Device device;
+  private volatile Long weightsStep;
+  private HttpServer server;
+  private ExecutorService executor;
+
+  public InferenceServer(InferenceConfig config, PrintStream log) {
+    this.config = config;
+    this.log = log;
+    this.layout = new RunLayout(Path.of(config.outputDir()));
+  }
+
+  /** Builds the model and starts listening; returns the port (useful with port 0). */
+  public int start() throws IOException {
+    Threads.pin(config.threads());
+    device =
+        new Device(config.device() == dev.stepwise.runtime.config.Device.CUDA ? "cuda" : "cpu");
+    model = new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, device, config.seed());
+    server =
+        HttpServer.create(
+            new InetSocketAddress(config.server().host(), config.server().port()), 64);
+    executor = Executors.newFixedThreadPool(4);
+    server.setExecutor(executor);
+    server.createContext("/health", ex -> handle(ex, "GET", this::health));
+    server.createContext("/v1/completions", ex -> handle(ex, "POST", this::completions));
+    server.createContext("/update_weights", ex -> handle(ex, "POST", this::updateWeights));
+    server.createContext(
+        "/",
+        ex ->
+            handle(
+                ex,
+                null,
+                body -> {
+                  throw new BadRequest(
+                      404, null, "no such endpoint: " + ex.getRequestURI().getPath());
+                }));
+    server.start();
+    var port = server.getAddress().getPort();
+    log.printf(
+        "inference: listening on %s:%d | %,d parameters | run directory %s%n",
+        config.server().host(), port, model.parameterCount(), layout.root().toAbsolutePath());
+    return port;
+  }
+
+  public Long weightsStep() {
+    return weightsStep;
+  }
+
+  @FunctionalInterface
+  private interface Handler {
+    ObjectNode handle(JsonNode body) throws IOException;
+  }
+
+  private void handle(HttpExchange exchange, String method, Handler handler) throws IOException {
+    int status = 200;
+    ObjectNode response;
+    try {
+      if (method != null && !method.equals(exchange.getRequestMethod())) {
+        exchange.getResponseHeaders().add("Allow", method);
+        throw new BadRequest(
+            405, null, exchange.getRequestURI().getPath() + " accepts " + method + " only");
+      }
+      JsonNode body = null;
+      if ("POST".equals(method)) {
+        var bytes = exchange.getRequestBody().readAllBytes();
+        try {
+          body = JSON.readTree(bytes);
+        } catch (JsonProcessingException e) {
+          throw new BadRequest(
+              400, null, "the request body is not valid JSON: " + e.getOriginalMessage());
+        }
+      }
+      response = handler.handle(body);
+    } catch (BadRequest e) {
+      status = e.status();
+      response =
+          error(
+              e.getMessage(), e.param(), status >= 500 ? "server_error" : "invalid_request_error");
+    } catch (RuntimeException e) {
+      status = 500;
+      response = error(String.valueOf(e.getMessage()), null, "server_error");
+      log.println("inference: " + exchange.getRequestURI().getPath() + " failed: " + e);
+    }
+    var bytes = JSON.writeValueAsBytes(response);
+    exchange.getResponseHeaders().set("Content-Type", "application/json");
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (var out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  private static ObjectNode error(String message, String param, String type) {
+    var root = JSON.createObjectNode();
+    var error = root.putObject("error");
+    error.put("message", message);
+    error.put("type", type);
+    error.put("param", param);
+    error.putNull("code");
+    return root;
+  }
+
+  private ObjectNode health(JsonNode body) {
+    var out = JSON.createObjectNode();
+    out.put("status", "ok");
+    out.put("weights_step", weightsStep);
+    return out;
+  }
+
+  private ObjectNode updateWeights(JsonNode body) {
+    if (body == null || !body.isObject()) {
+      throw new BadRequest(400, null, "the request body must be a JSON object");
+    }
+    var s = body.get("step");
+    if (s == null || !s.isIntegralNumber() || s.asLong() < 0) {
+      throw new BadRequest(400, "step", "step must be a non-negative integer");
+    }
+    var step = s.asLong();
+    var started = System.nanoTime();
+    if (!Files.isDirectory(layout.weightsDir(step))) {
+      throw new BadRequest(
+          404,
+          "step",
+          "no weights for step " + step + " in " + layout.weightsDir(step).getParent());
+    }
+    synchronized (modelLock) {
+      try (var scope = new PointerScope()) {
+        var tensors = PolicyWeights.read(layout, step);
+        PolicyWeights.copyInto(model.parameters(), tensors, layout.weightsDir(step).toString());
+      } catch (CheckpointException e) {
+        throw new BadRequest(409, "step", e.getMessage() + "; still serving step " + weightsStep);
+      }
+      weightsStep = step;
+    }
+    log.printf(
+        "inference: loaded weights of step %d in %.0f ms%n",
+        step, (System.nanoTime() - started) / 1e6);
+    var out = JSON.createObjectNode();
+    out.put("step", step);
+    return out;
+  }
+
+  private ObjectNode completions(JsonNode body) {
+    var request =
+        CompletionRequest.parse(body, config.server().maxCompletions(), config.model().maxSeqLen());
+    var started = System.nanoTime();
+    var rows = new ArrayList<Sampler.Row>();
+    for (var p = 0; p < request.prompts().size(); p++) {
+      for (var j = 0; j < request.n(); j++) {
+        var index = (long) p * request.n() + j;
+        rows.add(new Sampler.Row(request.prompts().get(p), Sampler.rowSeed(request.seed(), index)));
+      }
+    }
+    java.util.List<Sampler.Completion> completions;
+    Long servedStep;
+    synchronized (modelLock) {
+      try (var scope = new PointerScope()) {
+        completions =
+            Sampler.sample(model, device, rows, request.maxTokens(), request.temperature());
+      }
+      servedStep = weightsStep;
+    }
+    var out = JSON.createObjectNode();
+    out.put("id", "cmpl-" + Long.toHexString(request.seed()));
+    out.put("object", "text_completion");
+    out.put("created", System.currentTimeMillis() / 1000);
+    out.put("model", servedStep == null ? "stepwise-init" : "stepwise-step-" + servedStep);
+    out.put("weights_step", servedStep);
+    var choices = out.putArray("choices");
+    long promptTokens = 0;
+    long completionTokens = 0;
+    for (var i = 0; i < completions.size(); i++) {
+      var c = completions.get(i);
+      var choice = choices.addObject();
+      choice.put("index", i);
+      choice.put("text", ByteTokenizer.decode(c.tokens(), 0));
+      choice.put("finish_reason", c.stopped() ? "stop" : "length");
+      var ids = choice.putArray("token_ids");
+      var logprobs = choice.putObject("logprobs");
+      var tokenLogprobs = logprobs.putArray("token_logprobs");
+      for (var k = 0; k < c.tokens().length; k++) {
+        ids.add(c.tokens()[k]);
+        tokenLogprobs.add(c.logProbs()[k]);
+      }
+      promptTokens += rows.get(i).prompt().length;
+      completionTokens += c.tokens().length;
+    }
+    var usage = out.putObject("usage");
+    usage.put("prompt_tokens", promptTokens);
+    usage.put("completion_tokens", completionTokens);
+    usage.put("total_tokens", promptTokens + completionTokens);
+    var seconds = (System.nanoTime() - started) / 1e9;
+    log.printf(
+        "inference: %d completions, %,d tokens in %.0f ms (%,.0f tok/s) with weights of step %s%n",
+        completions.size(),
+        completionTokens,
+        seconds * 1000,
+        completionTokens / seconds,
+        servedStep);
+    return out;
+  }
+
+  @Override
+  public void close() {
+    if (server != null) {
+      server.stop(0);
+      executor.shutdownNow();
+    }
+  }
+}

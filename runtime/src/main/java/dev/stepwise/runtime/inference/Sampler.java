@@ -1,0 +1,163 @@
+package dev.stepwise.runtime.inference;
+
+import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.Policy;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * Batched sampling. Rows whose prompts have the same length share one forward pass per token; each
+ * row draws its uniforms from its own stream, seeded from (request seed, row), so a completion
+ * depends only on the weights, its prompt, the seed and its row, not on how rows were batched.
+ */
+public final class Sampler {
+
+  /** One row to complete. */
+  public record Row(long[] prompt, long seed) {}
+
+  /** A completion: its tokens (EOS included when it stopped), their log-probs, why it ended. */
+  public record Completion(long[] tokens, float[] logProbs, boolean stopped) {}
+
+  private Sampler() {}
+
+  public static List<Completion> sample(
+      Policy policy,
+      org.bytedeco.pytorch.Device device,
+      List<Row> rows,
+      int maxTokens,
+      double temperature) {
+    var out = new Completion[rows.size()];
+    var byLength = new TreeMap<Integer, List<Integer>>();
+    for (var i = 0; i < rows.size(); i++) {
+      byLength.computeIfAbsent(rows.get(i).prompt().length, k -> new ArrayList<>()).add(i);
+    }
+    try (var noGrad = new NoGradGuard()) {
+      for (var group : byLength.entrySet()) {
+        var members = group.getValue();
+        var results =
+            sampleGroup(policy, device, rows, members, group.getKey(), maxTokens, temperature);
+        for (var k = 0; k < members.size(); k++) {
+          out[members.get(k)] = results.get(k);
+        }
+      }
+    }
+    return List.of(out);
+  }
+
+  private static List<Completion> sampleGroup(
+      Policy policy,
+      org.bytedeco.pytorch.Device device,
+      List<Row> rows,
+      List<Integer> members,
+      int promptLength,
+      int maxTokens,
+      double temperature) {
+    var g = members.size();
+    var vocab = ByteTokenizer.VOCAB_SIZE;
+    var flat = new long[g * promptLength];
+    var random = new SplittableRandom[g];
+    for (var k = 0; k < g; k++) {
+      var row = rows.get(members.get(k));
+      System.arraycopy(row.prompt(), 0, flat, k * promptLength, promptLength);
+      random[k] = new SplittableRandom(row.seed());
+    }
+    var seq = torch.tensor(flat).reshape(g, promptLength).to(device, torch.ScalarType.Long);
+    var tokens = new long[g][maxTokens];
+    var logProbs = new float[g][maxTokens];
+    var lengths = new int[g];
+    var stopped = new boolean[g];
+    var active = g;
+    var probs = new float[g * vocab];
+    for (var t = 0; t < maxTokens && active > 0; t++) {
+      var len = seq.size(1);
+      var last = policy.logits(seq).narrow(1, len - 1, 1).squeeze(1);
+      var scaled = temperature > 0 ? last.div(new Scalar(temperature)) : last;
+      var lp =
+          scaled
+              .log_softmax(1)
+              .to(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float)
+              .contiguous();
+      new FloatPointer(lp.data_ptr()).capacity(probs.length).get(probs);
+      var next = new long[g];
+      for (var k = 0; k < g; k++) {
+        if (stopped[k]) {
+          next[k] = ByteTokenizer.PAD;
+          continue;
+        }
+        var base = k * vocab;
+        var token =
+            temperature > 0
+                ? draw(probs, base, vocab, random[k].nextDouble())
+                : argmax(probs, base, vocab);
+        next[k] = token;
+        tokens[k][lengths[k]] = token;
+        logProbs[k][lengths[k]] = probs[base + token];
+        lengths[k]++;
+        if (token == ByteTokenizer.EOS) {
+          stopped[k] = true;
+          active--;
+        }
+      }
+      if (active > 0 && t + 1 < maxTokens) {
+        var column = torch.tensor(next).reshape(g, 1).to(device, torch.ScalarType.Long);
+        seq = torch.cat(new TensorVector(seq, column), 1);
+      }
+    }
+    var results = new ArrayList<Completion>(g);
+    for (var k = 0; k < g; k++) {
+      results.add(
+          new Completion(
+              java.util.Arrays.copyOf(tokens[k], lengths[k]),
+              java.util.Arrays.copyOf(logProbs[k], lengths[k]),
+              stopped[k]));
+    }
+    return results;
+  }
+
+  /** Inverse-CDF draw from log-probabilities {@code lp[base, base+n)} with uniform {@code u}. */
+  static int draw(float[] lp, int base, int n, double u) {
+    var total = 0.0;
+    for (var i = 0; i < n; i++) {
+      total += Math.exp(lp[base + i]);
+    }
+    var target = u * total;
+    var cumulative = 0.0;
+    var lastPositive = 0;
+    for (var i = 0; i < n; i++) {
+      var p = Math.exp(lp[base + i]);
+      if (p > 0) {
+        lastPositive = i;
+      }
+      cumulative += p;
+      if (target < cumulative) {
+        return i;
+      }
+    }
+    return lastPositive;
+  }
+
+  static int argmax(float[] lp, int base, int n) {
+    var best = 0;
+    for (var i = 1; i < n; i++) {
+      if (lp[base + i] > lp[base + best]) {
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  /** A row's seed: a hash of the request seed and the row index (SplitMix64 finaliser). */
+  public static long rowSeed(long seed, long row) {
+    var z = seed * 0x9e3779b97f4a7c15L + row + 0x632be59bd9b4e019L;
+    z = (z ^ (z >>> 30)) * 0xbf58476d1ce4e5b9L;
+    z = (z ^ (z >>> 27)) * 0x94d049bb133111ebL;
+    return z ^ (z >>> 31);
+  }
+}

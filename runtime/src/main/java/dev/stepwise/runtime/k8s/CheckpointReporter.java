@@ -1,0 +1,172 @@
+package dev.stepwise.runtime.k8s;
+
+import dev.stepwise.api.Checkpoint;
+import dev.stepwise.api.CheckpointPhase;
+import dev.stepwise.api.CheckpointSpec;
+import dev.stepwise.api.CheckpointStatus;
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.runtime.checkpoint.Manifest;
+import dev.stepwise.runtime.checkpoint.RunLayout;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
+import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.io.PrintStream;
+import java.net.HttpURLConnection;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.function.Consumer;
+
+/**
+ * Tells the API server that a checkpoint is complete: creates (or updates) the {@code Checkpoint}
+ * {@code <run>-step-<n>}, owned by the run, and sets its status to Ready with size, components,
+ * completion time and timeline. The pod's ServiceAccount may do exactly this and nothing else (the
+ * operator's per-run Role). A failure to report is logged, never fatal: training goes on, and the
+ * checkpoint is on the volume either way.
+ */
+public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseable {
+
+  /** Finalizer the operator keeps on every Checkpoint: deleting one deletes its data first. */
+  public static final String FINALIZER = "stepwise.dev/checkpoint-data";
+
+  public static final String LABEL_RUN = "stepwise.dev/training-run";
+  public static final String LABEL_PHASE = "stepwise.dev/phase";
+
+  private static final int ATTEMPTS = 5;
+
+  private final KubernetesClient client;
+  private final RunIdentity identity;
+  private final RunLayout layout;
+  private final PrintStream log;
+
+  public CheckpointReporter(
+      KubernetesClient client, RunIdentity identity, RunLayout layout, PrintStream log) {
+    this.client = client;
+    this.identity = identity;
+    this.layout = layout;
+    this.log = log;
+  }
+
+  /** A reporter when this process runs as rank 0 of a pod of the operator; otherwise none. */
+  public static Optional<CheckpointReporter> fromEnvironment(RunLayout layout, PrintStream log) {
+    return RunIdentity.fromEnvironment(System.getenv())
+        .map(
+            id -> {
+              log.printf(
+                  "reporting checkpoints as Checkpoint resources of TrainingRun %s/%s%n",
+                  id.namespace(), id.run());
+              return new CheckpointReporter(new KubernetesClientBuilder().build(), id, layout, log);
+            });
+  }
+
+  @Override
+  public void accept(Manifest manifest) {
+    var name = identity.checkpointName(manifest.step());
+    for (var attempt = 1; ; attempt++) {
+      try {
+        report(manifest);
+        log.printf("checkpoint step %d reported as %s%n", manifest.step(), name);
+        return;
+      } catch (KubernetesClientException e) {
+        if (attempt == ATTEMPTS) {
+          log.printf(
+              "warning: could not report checkpoint step %d as Checkpoint %s/%s after %d"
+                  + " attempts: %s%n",
+              manifest.step(), identity.namespace(), name, attempt, e.getMessage());
+          return;
+        }
+        sleep(200L << attempt);
+      }
+    }
+  }
+
+  /** Create-or-update of the resource, then its status. */
+  void report(Manifest manifest) {
+    var checkpoints = client.resources(Checkpoint.class).inNamespace(identity.namespace());
+    var name = identity.checkpointName(manifest.step());
+    try {
+      checkpoints.resource(resource(manifest)).create();
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+        throw e;
+      }
+      // A checkpoint of an abandoned timeline at the same step: same resource, new data.
+      checkpoints
+          .withName(name)
+          .edit(
+              existing -> {
+                existing.getMetadata().getLabels().put(LABEL_PHASE, CheckpointPhase.Ready.name());
+                return existing;
+              });
+    }
+    var status = status(manifest);
+    checkpoints
+        .withName(name)
+        .editStatus(
+            c -> {
+              c.setStatus(status);
+              return c;
+            });
+  }
+
+  Checkpoint resource(Manifest manifest) {
+    var meta =
+        new ObjectMetaBuilder()
+            .withName(identity.checkpointName(manifest.step()))
+            .withNamespace(identity.namespace())
+            .addToLabels(LABEL_RUN, identity.run())
+            .addToLabels(LABEL_PHASE, CheckpointPhase.Ready.name())
+            .addToFinalizers(FINALIZER);
+    if (identity.uid() != null && !identity.uid().isBlank()) {
+      meta.addToOwnerReferences(
+          new OwnerReferenceBuilder()
+              .withApiVersion(HasMetadata.getApiVersion(TrainingRun.class))
+              .withKind(HasMetadata.getKind(TrainingRun.class))
+              .withName(identity.run())
+              .withUid(identity.uid())
+              .withController(true)
+              .withBlockOwnerDeletion(false)
+              .build());
+    }
+    var spec = new CheckpointSpec();
+    spec.setTrainingRun(identity.run());
+    spec.setStep(manifest.step());
+    spec.setRetain(null); // never unpin on a re-report; the schema defaults it to false
+    var checkpoint = new Checkpoint();
+    checkpoint.setMetadata(meta.build());
+    checkpoint.setSpec(spec);
+    return checkpoint;
+  }
+
+  CheckpointStatus status(Manifest manifest) {
+    var status = new CheckpointStatus();
+    status.setPhase(CheckpointPhase.Ready);
+    var components = new TreeMap<String, String>();
+    for (var component : manifest.components().keySet()) {
+      components.put(
+          component,
+          layout.root().relativize(layout.componentDir(manifest.step(), component)).toString());
+    }
+    status.setComponents(components);
+    status.setSizeBytes(manifest.totalBytes());
+    status.setCompletedAt(manifest.created());
+    status.setTimeline(manifest.timeline());
+    status.setMessage("complete: " + RunLayout.MANIFEST + " written on the run volume");
+    return status;
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  @Override
+  public void close() {
+    client.close();
+  }
+}

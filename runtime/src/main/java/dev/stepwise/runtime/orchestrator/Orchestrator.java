@@ -1,0 +1,289 @@
+package dev.stepwise.runtime.orchestrator;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stepwise.runtime.checkpoint.AtomicFiles;
+import dev.stepwise.runtime.checkpoint.CheckpointException;
+import dev.stepwise.runtime.checkpoint.CheckpointParts;
+import dev.stepwise.runtime.checkpoint.CheckpointStore;
+import dev.stepwise.runtime.checkpoint.PublishedDir;
+import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.config.OrchestratorConfig;
+import dev.stepwise.runtime.data.ReverseTextTask;
+import dev.stepwise.runtime.inference.Sampler;
+import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.trainer.CheckpointSaver;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+/**
+ * The RL orchestrator. For each step n it samples reverse-text problems (a pure function of seed
+ * and n), has inference complete each {@code rollouts-per-problem} times with the weights of step
+ * {@code w(n) = max(n - 1 - async-level, 0)}, scores the completions, computes group-relative
+ * advantages and publishes the batch to {@code rollouts/step_n}. Waiting for the weights of w(n) is
+ * what keeps it at most {@code async-level} steps ahead of the trainer; the schedule w(n) does not
+ * depend on timing or on where a run was resumed, so a resumed run samples exactly what the run
+ * done in one go sampled.
+ */
+public final class Orchestrator {
+
+  /** What a run reports. */
+  public record Result(OrchestratorProgress progress, long resumedFrom, List<Double> meanRewards) {}
+
+  public static final String PROGRESS = "progress.json";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final OrchestratorConfig config;
+  private final InferenceClient client;
+  private final PrintStream log;
+
+  public Orchestrator(OrchestratorConfig config, InferenceClient client, PrintStream log) {
+    this.config = config;
+    this.client = client;
+    this.log = log;
+  }
+
+  /** The weights step whose policy samples the rollouts of step {@code n}. */
+  public static long weightsStepFor(long n, int asyncLevel) {
+    return Math.max(n - 1 - asyncLevel, 0);
+  }
+
+  public Result run() {
+    var ckpt = config.ckpt();
+    var layout =
+        new RunLayout(
+            Path.of(config.outputDir()), ckpt == null ? RunLayout.DEFAULT_CHECKPOINTS : ckpt.dir());
+    var store = new CheckpointStore(layout);
+    var start = store.resolveStart(ckpt);
+    var startedFrom = start.orElse(0);
+    var progress = start.isPresent() ? restore(store, startedFrom) : OrchestratorProgress.START;
+    if (progress.step() > config.maxSteps()) {
+      throw new CheckpointException(
+          "checkpoint step " + progress.step() + " is beyond max-steps " + config.maxSteps());
+    }
+    var stale = PublishedDir.deleteSteps(layout.rolloutsDir(0).getParent(), n -> n > startedFrom);
+    if (!stale.isEmpty()) {
+      log.println("orchestrator: removed rollouts of steps " + stale + " (beyond the start step)");
+    }
+    awaitHealthy();
+    var task = new ReverseTextTask(config.task().asData(config.problemsPerStep()), config.seed());
+    var rewards = new ArrayList<Double>();
+    long pushed = -1;
+    for (var n = startedFrom + 1; n <= config.maxSteps(); n++) {
+      var stepStart = System.nanoTime();
+      var wanted = weightsStepFor(n, config.asyncLevel());
+      var weights = awaitWeights(layout, wanted, startedFrom);
+      var waited = (System.nanoTime() - stepStart) / 1e9;
+      if (weights != pushed) {
+        client.updateWeights(weights);
+        pushed = weights;
+      }
+      var problems = new ArrayList<String>();
+      var prompts = new ArrayList<long[]>();
+      var first = task.firstIndex(n, 0, 1);
+      for (var i = 0; i < config.problemsPerStep(); i++) {
+        var text = task.trainText(first + i);
+        problems.add(text);
+        prompts.add(prompt(text));
+      }
+      var generateStart = System.nanoTime();
+      var group = config.rolloutsPerProblem();
+      var response =
+          client.complete(
+              prompts,
+              group,
+              config.sampling().maxTokens(),
+              config.sampling().temperature(),
+              Sampler.rowSeed(config.seed(), n));
+      if (response.weightsStep() == null || response.weightsStep() != weights) {
+        throw new InferenceClient.InferenceException(
+            "inference served step "
+                + n
+                + " with the weights of step "
+                + response.weightsStep()
+                + ", expected "
+                + weights
+                + " (is another orchestrator using it?)");
+      }
+      var generateSeconds = (System.nanoTime() - generateStart) / 1e9;
+      var samples = new ArrayList<Rollouts.Sample>();
+      long completionTokens = 0;
+      long promptTokens = 0;
+      var rewardSum = 0.0;
+      for (var p = 0; p < problems.size(); p++) {
+        var scores = new double[group];
+        var groupMean = 0.0;
+        for (var j = 0; j < group; j++) {
+          var c = response.choices().get(p * group + j);
+          scores[j] = ReverseTextReward.score(problems.get(p), ByteTokenizer.decode(c.tokens(), 0));
+          groupMean += scores[j] / group;
+        }
+        for (var j = 0; j < group; j++) {
+          var c = response.choices().get(p * group + j);
+          samples.add(
+              new Rollouts.Sample(
+                  problems.get(p),
+                  prompts.get(p),
+                  c.tokens(),
+                  c.logProbs(),
+                  scores[j],
+                  scores[j] - groupMean));
+          completionTokens += c.tokens().length;
+          promptTokens += prompts.get(p).length;
+          rewardSum += scores[j];
+        }
+      }
+      var batch = new Rollouts(n, weights, config.sampling().temperature(), samples);
+      try {
+        batch.publish(layout, startedFrom);
+      } catch (IOException e) {
+        throw new UncheckedIOException("cannot publish " + layout.rolloutsDir(n), e);
+      }
+      progress = progress.advance(promptTokens + completionTokens, samples.size(), problems.size());
+      var meanReward = rewardSum / samples.size();
+      rewards.add(meanReward);
+      log.printf(
+          "orchestrator step %d/%d | reward %.4f | seq-len %.1f | %,.0f tok/s | off-policy %d"
+              + " (weights of step %d) | waited %.1f s%n",
+          n,
+          config.maxSteps(),
+          meanReward,
+          (double) (promptTokens + completionTokens) / samples.size(),
+          completionTokens / generateSeconds,
+          n - 1 - weights,
+          weights,
+          waited);
+      if (ckpt != null && CheckpointSaver.due(ckpt, n, config.maxSteps())) {
+        saveProgress(layout, progress, startedFrom);
+      }
+    }
+    log.printf(
+        "orchestrator done: step %d | %,d problems | %,d samples | %,d tokens%n",
+        progress.step(), progress.totalProblems(), progress.totalSamples(), progress.totalTokens());
+    return new Result(progress, start.orElse(-1), rewards);
+  }
+
+  static long[] prompt(String text) {
+    var bytes = ByteTokenizer.encode(text);
+    var ids = new long[bytes.length + 2];
+    ids[0] = ByteTokenizer.BOS;
+    System.arraycopy(bytes, 0, ids, 1, bytes.length);
+    ids[ids.length - 1] = ByteTokenizer.SEP;
+    return ids;
+  }
+
+  private OrchestratorProgress restore(CheckpointStore store, long step) {
+    var layout = store.layout();
+    var manifest = store.manifest(step);
+    var component = manifest.components().get(RunLayout.ORCHESTRATOR);
+    if (component == null) {
+      throw new CheckpointException(
+          layout.stepDir(step) + " has no orchestrator part: it is not an RL checkpoint");
+    }
+    var name = RunLayout.ORCHESTRATOR + "/" + PROGRESS;
+    var entry =
+        component.files().stream()
+            .filter(f -> f.path().equals(name))
+            .findFirst()
+            .orElseThrow(() -> new CheckpointException(layout.stepDir(step) + " lists no " + name));
+    try {
+      var bytes = Files.readAllBytes(layout.stepDir(step).resolve(name));
+      if (!HexFormat.of().formatHex(AtomicFiles.sha256().digest(bytes)).equals(entry.sha256())) {
+        throw new CheckpointException(
+            layout.stepDir(step).resolve(name) + " does not match the manifest: corrupt");
+      }
+      var progress = JSON.readValue(bytes, OrchestratorProgress.class);
+      log.printf(
+          "orchestrator: resumed from %s (step %d, %,d problems, %,d samples, %,d tokens)%n",
+          layout.stepDir(step),
+          progress.step(),
+          progress.totalProblems(),
+          progress.totalSamples(),
+          progress.totalTokens());
+      return progress;
+    } catch (IOException e) {
+      throw new CheckpointException(layout.stepDir(step) + ": cannot read " + name + ": " + e, e);
+    }
+  }
+
+  private void saveProgress(RunLayout layout, OrchestratorProgress progress, long startedFrom) {
+    try {
+      var bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(progress);
+      var files = new LinkedHashMap<String, AtomicFiles.Body>();
+      files.put(PROGRESS, out -> AtomicFiles.writeFully(out, ByteBuffer.wrap(bytes)));
+      CheckpointParts.write(layout, progress.step(), RunLayout.ORCHESTRATOR, startedFrom, files);
+    } catch (IOException e) {
+      throw new CheckpointException(
+          "cannot write the orchestrator part of " + layout.stepDir(progress.step()) + ": " + e, e);
+    }
+  }
+
+  private void awaitHealthy() {
+    var deadline = System.nanoTime() + (long) (config.waitTimeout() * 1e9);
+    var said = false;
+    while (!client.healthy()) {
+      if (System.nanoTime() > deadline) {
+        throw new InferenceClient.InferenceException(
+            "inference at "
+                + client.baseUrl()
+                + " did not become healthy within "
+                + config.waitTimeout()
+                + " s");
+      }
+      if (!said) {
+        log.println("orchestrator: waiting for inference at " + client.baseUrl());
+        said = true;
+      }
+      sleep(200);
+    }
+  }
+
+  /**
+   * Waits for the published weights of {@code step}. Steps up to the start step were written before
+   * this run started and must already be there; if retention removed them the newest available one
+   * up to the start step is used instead, and the continuation is no longer exact.
+   */
+  private long awaitWeights(RunLayout layout, long step, long startedFrom) {
+    var parent = layout.weightsDir(0).getParent();
+    if (step < startedFrom
+        && PublishedDir.usable(layout.weightsDir(step), step, startedFrom).isEmpty()) {
+      var fallback = startedFrom;
+      log.printf(
+          "warning: weights of step %d are gone; sampling step %d with the weights of step %d"
+              + " instead (the resumed run will differ from an uninterrupted one)%n",
+          step, step + 1 + config.asyncLevel(), fallback);
+      step = fallback;
+    }
+    var deadline = System.nanoTime() + (long) (config.waitTimeout() * 1e9);
+    while (PublishedDir.usable(layout.weightsDir(step), step, startedFrom).isEmpty()) {
+      if (System.nanoTime() > deadline) {
+        throw new CheckpointException(
+            "the trainer did not publish the weights of step "
+                + step
+                + " in "
+                + parent
+                + " within "
+                + config.waitTimeout()
+                + " s");
+      }
+      sleep(20);
+    }
+    return step;
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+}

@@ -1,0 +1,48 @@
+package dev.stepwise.runtime.orchestrator;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stepwise.runtime.checkpoint.AtomicFiles;
+import dev.stepwise.runtime.checkpoint.PublishedDir;
+import dev.stepwise.runtime.checkpoint.RunLayout;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.List;
+
+/**
+ * One step's rollout batch, the orchestrator-to-trainer hand-off: {@code
+ * rollouts/step_<n>/rollouts.json}, published atomically. Log-probs are those of the sampling
+ * policy (weights of {@code weights_step}, at {@code temperature}).
+ */
+public record Rollouts(
+    @JsonProperty("step") long step,
+    @JsonProperty("weights_step") long weightsStep,
+    @JsonProperty("temperature") double temperature,
+    @JsonProperty("samples") List<Sample> samples) {
+
+  public static final String FILE = "rollouts.json";
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** One completion of one problem, scored. */
+  public record Sample(
+      @JsonProperty("problem") String problem,
+      @JsonProperty("prompt_ids") long[] promptIds,
+      @JsonProperty("completion_ids") long[] completionIds,
+      @JsonProperty("completion_logprobs") float[] completionLogProbs,
+      @JsonProperty("reward") double reward,
+      @JsonProperty("advantage") double advantage) {}
+
+  public void publish(RunLayout layout, long startedFrom) throws IOException {
+    var bytes = JSON.writeValueAsBytes(this);
+    var files = new LinkedHashMap<String, AtomicFiles.Body>();
+    files.put(FILE, out -> AtomicFiles.writeFully(out, ByteBuffer.wrap(bytes)));
+    PublishedDir.publish(layout.rolloutsDir(step), step, startedFrom, files);
+  }
+
+  /** Reads a published batch, verified against its marker. */
+  public static Rollouts read(RunLayout layout, PublishedDir.Marker marker) throws IOException {
+    var dir = layout.rolloutsDir(marker.step());
+    return JSON.readValue(PublishedDir.readVerified(dir, marker, FILE), Rollouts.class);
+  }
+}

@@ -1,0 +1,108 @@
+package dev.stepwise.runtime.rl;
+
+import dev.stepwise.runtime.checkpoint.AtomicFiles;
+import dev.stepwise.runtime.checkpoint.CheckpointException;
+import dev.stepwise.runtime.checkpoint.PublishedDir;
+import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.checkpoint.Safetensors;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The trainer-to-inference weight hand-off: {@code weights/step_<n>/model.safetensors}, published
+ * atomically with its marker, and loaded (checked against the marker) into a live model.
+ */
+public final class PolicyWeights {
+
+  public static final String FILE = "model.safetensors";
+
+  private PolicyWeights() {}
+
+  /** Publishes a host copy of {@code parameters} as the weights of {@code step}. */
+  public static void publish(
+      RunLayout layout, long step, long startedFrom, Map<String, Tensor> parameters)
+      throws IOException {
+    var host = new TreeMap<String, Tensor>();
+    try (var noGrad = new NoGradGuard()) {
+      parameters.forEach(
+          (k, v) ->
+              host.put(
+                  k,
+                  v.detach()
+                      .to(new org.bytedeco.pytorch.Device("cpu"), v.scalar_type())
+                      .clone()
+                      .contiguous()));
+    }
+    var files = new LinkedHashMap<String, AtomicFiles.Body>();
+    files.put(FILE, out -> Safetensors.write(out, host, Map.of("step", Long.toString(step))));
+    PublishedDir.publish(layout.weightsDir(step), step, startedFrom, files);
+  }
+
+  /**
+   * Reads the published weights of {@code step}, verified against their marker, as CPU tensors.
+   * Throws a {@link CheckpointException} saying why they cannot be used.
+   */
+  public static Map<String, Tensor> read(RunLayout layout, long step) {
+    var dir = layout.weightsDir(step);
+    if (!Files.isDirectory(dir)) {
+      throw new CheckpointException(
+          "no weights for step " + step + " (" + dir + " does not exist)");
+    }
+    var marker =
+        PublishedDir.marker(dir)
+            .orElseThrow(
+                () ->
+                    new CheckpointException(
+                        dir + " has no " + RunLayout.PUBLISHED + ": not (yet) published"));
+    var entry =
+        marker.files().stream()
+            .filter(f -> f.path().equals(FILE))
+            .findFirst()
+            .orElseThrow(() -> new CheckpointException(dir + ": marker lists no " + FILE));
+    try {
+      var digest = AtomicFiles.sha256();
+      var contents = Safetensors.read(dir.resolve(FILE), digest);
+      if (!HexFormat.of().formatHex(digest.digest()).equals(entry.sha256())) {
+        throw new CheckpointException(dir.resolve(FILE) + " does not match its checksum: corrupt");
+      }
+      return contents.tensors();
+    } catch (IOException e) {
+      throw new CheckpointException(dir + ": cannot read weights: " + e.getMessage(), e);
+    }
+  }
+
+  /** Copies {@code source} into the live {@code target} parameters, all shapes checked first. */
+  public static void copyInto(Map<String, Tensor> target, Map<String, Tensor> source, String what) {
+    if (!source.keySet().equals(target.keySet())) {
+      throw new CheckpointException(
+          what + ": tensors " + source.keySet() + " do not match the model's " + target.keySet());
+    }
+    for (var e : target.entrySet()) {
+      var want = e.getValue().sizes().vec().get();
+      var got = source.get(e.getKey()).sizes().vec().get();
+      if (!Arrays.equals(want, got)) {
+        throw new CheckpointException(
+            what
+                + ": tensor "
+                + e.getKey()
+                + " has shape "
+                + Arrays.toString(got)
+                + ", the model expects "
+                + Arrays.toString(want)
+                + " (check [model])");
+      }
+    }
+    try (var noGrad = new NoGradGuard()) {
+      for (var e : target.entrySet()) {
+        e.getValue().copy_(source.get(e.getKey()));
+      }
+    }
+  }
+}

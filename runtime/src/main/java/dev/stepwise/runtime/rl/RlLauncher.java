@@ -1,0 +1,206 @@
+package dev.stepwise.runtime.rl;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BiConsumer;
+
+/**
+ * Runs the RL roles as child processes, like prime-rl's {@code rl}: an inference server (unless one
+ * is already running), then the trainer and the orchestrator. Each child's output lines are
+ * prefixed with its role. When a role exits non-zero (or inference exits at all) the others are
+ * stopped and the launcher fails with a message naming the role; when the trainer and the
+ * orchestrator have both finished, the inference server it started is stopped.
+ */
+public final class RlLauncher {
+
+  /** One child: its role name, command line and extra environment. */
+  public record Role(String name, List<String> command, Map<String, String> environment) {}
+
+  private final PrintStream out;
+  private final PrintStream err;
+  private final Duration healthTimeout;
+  private BiConsumer<Role, Process> onStart = (role, process) -> {};
+
+  public RlLauncher(PrintStream out, PrintStream err, Duration healthTimeout) {
+    this.out = out;
+    this.err = err;
+    this.healthTimeout = healthTimeout;
+  }
+
+  /** Tests use this to see the children (and kill one). */
+  public RlLauncher onStart(BiConsumer<Role, Process> onStart) {
+    this.onStart = onStart;
+    return this;
+  }
+
+  /**
+   * Starts {@code inference} (if not null) and waits until {@code healthUrl} answers, then starts
+   * {@code workers}; returns 0 once every worker exited 0, else 1.
+   */
+  public int run(Role inference, String healthUrl, List<Role> workers) {
+    var running = java.util.Collections.synchronizedMap(new LinkedHashMap<Role, Process>());
+    var hook = new Thread(() -> stopAll(running));
+    Runtime.getRuntime().addShutdownHook(hook);
+    try {
+      if (inference != null) {
+        running.put(inference, start(inference));
+        var failure = awaitHealthy(inference, running.get(inference), healthUrl);
+        if (failure != null) {
+          err.println("error: " + failure);
+          stopAll(running);
+          return 1;
+        }
+      }
+      for (var role : workers) {
+        running.put(role, start(role));
+      }
+      var remaining = new ArrayList<>(workers);
+      while (!remaining.isEmpty()) {
+        List<Map.Entry<Role, Process>> children;
+        synchronized (running) {
+          children = new ArrayList<>(running.entrySet());
+        }
+        for (var e : children) {
+          var process = e.getValue();
+          if (process.isAlive()) {
+            continue;
+          }
+          var role = e.getKey();
+          var status = process.exitValue();
+          running.remove(role);
+          if (status != 0 || role == inference) {
+            err.printf(
+                "error: role '%s' exited with status %d; stopping the other roles%n",
+                role.name(), status);
+            stopAll(running);
+            return 1;
+          }
+          remaining.remove(role);
+          out.printf("rl: role '%s' finished%n", role.name());
+        }
+        sleep(100);
+      }
+      stopAll(running);
+      return 0;
+    } catch (IOException e) {
+      err.println("error: cannot start a role: " + e.getMessage());
+      stopAll(running);
+      return 1;
+    } finally {
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException shuttingDown) {
+        // the hook is running or has run
+      }
+    }
+  }
+
+  private Process start(Role role) throws IOException {
+    var builder = new ProcessBuilder(role.command()).redirectErrorStream(true);
+    builder.environment().putAll(role.environment());
+    var process = builder.start();
+    var pump =
+        new Thread(
+            () -> {
+              try (var reader =
+                  new BufferedReader(
+                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = reader.readLine()) != null) {
+                  synchronized (out) {
+                    out.println("[" + role.name() + "] " + line);
+                  }
+                }
+              } catch (IOException e) {
+                // the child is gone
+              }
+            },
+            "output-" + role.name());
+    pump.setDaemon(true);
+    pump.start();
+    out.printf("rl: started role '%s' (pid %d)%n", role.name(), process.pid());
+    onStart.accept(role, process);
+    return process;
+  }
+
+  private String awaitHealthy(Role role, Process process, String healthUrl) {
+    var http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    var deadline = System.nanoTime() + healthTimeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (!process.isAlive()) {
+        return "role '"
+            + role.name()
+            + "' exited with status "
+            + process.exitValue()
+            + " before it was healthy";
+      }
+      try {
+        var response =
+            http.send(
+                HttpRequest.newBuilder(URI.create(healthUrl))
+                    .timeout(Duration.ofSeconds(2))
+                    .build(),
+                HttpResponse.BodyHandlers.discarding());
+        if (response.statusCode() == 200) {
+          return null;
+        }
+      } catch (IOException e) {
+        // not listening yet
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return "interrupted";
+      }
+      sleep(200);
+    }
+    return "role '"
+        + role.name()
+        + "' did not answer "
+        + healthUrl
+        + " within "
+        + healthTimeout.toSeconds()
+        + " s";
+  }
+
+  private static void stopAll(Map<Role, Process> running) {
+    List<Process> processes;
+    synchronized (running) {
+      processes = new ArrayList<>(running.values());
+      running.clear();
+    }
+    for (var process : processes) {
+      process.destroy();
+    }
+    for (var process : processes) {
+      try {
+        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+          process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+        }
+      } catch (InterruptedException e) {
+        process.destroyForcibly();
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted", e);
+    }
+  }
+}

@@ -1,0 +1,278 @@
+package dev.stepwise.runtime.rl;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stepwise.runtime.checkpoint.AtomicFiles;
+import dev.stepwise.runtime.checkpoint.CheckpointException;
+import dev.stepwise.runtime.checkpoint.CheckpointParts;
+import dev.stepwise.runtime.checkpoint.CheckpointStore;
+import dev.stepwise.runtime.checkpoint.CheckpointWriter;
+import dev.stepwise.runtime.checkpoint.Manifest;
+import dev.stepwise.runtime.checkpoint.PublishedDir;
+import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.checkpoint.Safetensors;
+import dev.stepwise.runtime.config.RlTrainerConfig;
+import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.Transformer;
+import dev.stepwise.runtime.orchestrator.Rollouts;
+import dev.stepwise.runtime.trainer.AdamW;
+import dev.stepwise.runtime.trainer.CheckpointSaver;
+import dev.stepwise.runtime.trainer.LrSchedule;
+import dev.stepwise.runtime.trainer.Progress;
+import dev.stepwise.runtime.trainer.Threads;
+import dev.stepwise.runtime.trainer.TrainerCheckpoint;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.TreeMap;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+
+/**
+ * The RL trainer ({@code stepwise trainer}): for each step n, waits for {@code rollouts/step_n},
+ * takes one clipped policy-gradient step, publishes {@code weights/step_n} for inference, and
+ * checkpoints as SFT does. Its checkpoints also need the orchestrator's part of the step: it waits
+ * for that part and then writes the manifest covering both. A fresh run first publishes its initial
+ * weights as {@code weights/step_0}.
+ */
+public final class RlTrainer {
+
+  /** What a run reports. */
+  public record Result(
+      Progress progress, long resumedFrom, double firstReward, double lastReward) {}
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final RlTrainerConfig config;
+  private final PrintStream log;
+
+  public RlTrainer(RlTrainerConfig config, PrintStream log) {
+    this.config = config;
+    this.log = log;
+  }
+
+  public Result run() {
+    var wallStart = System.nanoTime();
+    var threads = Threads.pin(config.threads());
+    var device =
+        new Device(config.device() == dev.stepwise.runtime.config.Device.CUDA ? "cuda" : "cpu");
+    var ckpt = config.ckpt();
+    var layout =
+        new RunLayout(
+            Path.of(config.outputDir()), ckpt == null ? RunLayout.DEFAULT_CHECKPOINTS : ckpt.dir());
+    var store = new CheckpointStore(layout);
+    var model = new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, device, config.seed());
+    var optimizer = new AdamW(model.parameters(), config.optim());
+    var schedule = new LrSchedule(config.scheduler(), config.optim().lr());
+    var configToml = TomlWriter.write(config);
+    var start = store.resolveStart(ckpt);
+    var startedFrom = start.orElse(0);
+    var progress = Progress.START;
+    if (start.isPresent()) {
+      var manifest = store.manifest(startedFrom);
+      CheckpointWriter.checkSizes(layout.stepDir(startedFrom), manifest);
+      progress =
+          TrainerCheckpoint.restore(
+                  layout.stepDir(startedFrom), manifest, model.parameters(), optimizer, 0, 1)
+              .progress();
+      log.printf(
+          "trainer: resumed from %s (step %d, %,d samples, %,d tokens)%n",
+          layout.stepDir(startedFrom),
+          progress.step(),
+          progress.totalSamples(),
+          progress.totalTokens());
+      if (progress.step() > config.maxSteps()) {
+        throw new CheckpointException(
+            "checkpoint step " + progress.step() + " is beyond max-steps " + config.maxSteps());
+      }
+    } else if (config.init() != null) {
+      var from = Path.of(config.init().checkpoint());
+      PolicyWeights.copyInto(model.parameters(), readModel(from), "init.checkpoint " + from);
+      log.printf("trainer: initialised the policy from %s (weights only)%n", from);
+    }
+    log.printf(
+        "trainer: %,d parameters | device %s | threads torch=%d blas=%s%n",
+        model.parameterCount(),
+        device.str().getString(),
+        threads.torchThreads(),
+        threads.blasThreads());
+    var weightsRoot = layout.weightsDir(0).getParent();
+    var stale = PublishedDir.deleteSteps(weightsRoot, n -> n > startedFrom);
+    if (!stale.isEmpty()) {
+      log.println("trainer: removed weights of steps " + stale + " (beyond the start step)");
+    }
+    if (start.isEmpty() || PublishedDir.marker(layout.weightsDir(startedFrom)).isEmpty()) {
+      publish(layout, startedFrom, startedFrom, model.parameters());
+    }
+
+    var timeout = Duration.ofMillis((long) (config.waitTimeout() * 1000));
+    var firstReward = Double.NaN;
+    var lastReward = Double.NaN;
+    try (var saver =
+        ckpt == null
+            ? null
+            : new CheckpointSaver(
+                new CheckpointWriter(
+                    layout,
+                    CheckpointWriter.FileListener.NONE,
+                    CheckpointParts.awaiting(layout, RunLayout.ORCHESTRATOR, startedFrom, timeout)),
+                store,
+                ckpt,
+                start.isPresent() ? startedFrom : -1,
+                log)) {
+      for (var step = startedFrom + 1; step <= config.maxSteps(); step++) {
+        var waitStart = System.nanoTime();
+        var rollouts = awaitRollouts(layout, step, startedFrom, timeout);
+        var stepStart = System.nanoTime();
+        var lr = schedule.lr(step);
+        double lossValue;
+        double gradNorm;
+        PolicyGradientLoss.Value value;
+        RolloutBatch batch;
+        try (var scope = new PointerScope()) {
+          batch = RolloutBatch.of(rollouts, device);
+          value =
+              PolicyGradientLoss.compute(
+                  model, batch, rollouts.temperature(), config.loss().clipEpsilon());
+          value.loss().backward();
+          gradNorm = optimizer.clipGradNorm(config.optim().maxNorm());
+          optimizer.step(lr);
+          optimizer.zeroGrad();
+          lossValue = value.loss().item_double();
+        }
+        progress = progress.advance(batch.samples(), batch.tokenCount());
+        publish(layout, step, startedFrom, model.parameters());
+        PublishedDir.deleteSteps(layout.rolloutsDir(0).getParent(), n -> n < rollouts.step());
+        if (Double.isNaN(firstReward)) {
+          firstReward = batch.meanReward();
+        }
+        lastReward = batch.meanReward();
+        var seconds = (System.nanoTime() - stepStart) / 1e9;
+        if (step % config.log().interval() == 0 || step == config.maxSteps()) {
+          log.printf(
+              "trainer step %d/%d | loss %.4f | reward %.4f | lr %.2e | grad-norm %.3f | clipped"
+                  + " %.1f%% | off-policy %d | %,.0f tok/s | waited %.1f s%n",
+              step,
+              config.maxSteps(),
+              lossValue,
+              batch.meanReward(),
+              lr,
+              gradNorm,
+              100 * value.clippedFraction(),
+              step - 1 - rollouts.weightsStep(),
+              batch.tokenCount() / seconds,
+              (stepStart - waitStart) / 1e9);
+        }
+        if (saver != null && CheckpointSaver.due(ckpt, step, config.maxSteps())) {
+          var state = new LinkedHashMap<String, Object>();
+          state.put("rank", 0);
+          state.put("world_size", 1);
+          state.put("seed", config.seed());
+          state.put(
+              "threads",
+              Map.of("torch_intra_op", threads.torchThreads(), "openblas", threads.blasThreads()));
+          state.put(
+              "data",
+              Map.of("rollouts", "rollouts/step_<n> from the orchestrator", "next_step", step + 1));
+          saver.save(
+              TrainerCheckpoint.capture(
+                  model.parameters(), optimizer, progress, schedule, state, configToml, 0, 1));
+        }
+      }
+    }
+    log.printf(
+        "trainer done: step %d | %,d samples | %,d tokens | reward %.4f -> %.4f | wall %.1f s%n",
+        progress.step(),
+        progress.totalSamples(),
+        progress.totalTokens(),
+        firstReward,
+        lastReward,
+        (System.nanoTime() - wallStart) / 1e9);
+    return new Result(progress, start.orElse(-1), firstReward, lastReward);
+  }
+
+  private void publish(RunLayout layout, long step, long startedFrom, Map<String, Tensor> params) {
+    try {
+      PolicyWeights.publish(layout, step, startedFrom, params);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot publish " + layout.weightsDir(step), e);
+    }
+  }
+
+  private Rollouts awaitRollouts(RunLayout layout, long step, long startedFrom, Duration timeout) {
+    var deadline = System.nanoTime() + timeout.toNanos();
+    while (true) {
+      var marker = PublishedDir.usable(layout.rolloutsDir(step), step, startedFrom);
+      if (marker.isPresent()) {
+        try {
+          return Rollouts.read(layout, marker.get());
+        } catch (IOException e) {
+          throw new CheckpointException(layout.rolloutsDir(step) + ": " + e.getMessage(), e);
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new CheckpointException(
+            "no rollouts for step "
+                + step
+                + " in "
+                + layout.rolloutsDir(step).getParent()
+                + " within "
+                + timeout.toSeconds()
+                + " s: is the orchestrator running?");
+      }
+      try {
+        Thread.sleep(20);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted", e);
+      }
+    }
+  }
+
+  /** The model tensors of a complete checkpoint step directory (all shards), verified. */
+  static Map<String, Tensor> readModel(Path stepDir) {
+    Manifest manifest;
+    try {
+      manifest = JSON.readValue(stepDir.resolve(RunLayout.MANIFEST).toFile(), Manifest.class);
+    } catch (IOException e) {
+      throw new CheckpointException(
+          "init.checkpoint: "
+              + stepDir
+              + " is not a complete checkpoint (no readable "
+              + RunLayout.MANIFEST
+              + ")");
+    }
+    var trainer = manifest.components().get(RunLayout.TRAINER);
+    if (trainer == null) {
+      throw new CheckpointException("init.checkpoint: " + stepDir + " has no trainer part");
+    }
+    var tensors = new TreeMap<String, Tensor>();
+    for (var file : trainer.files()) {
+      var name = Path.of(file.path()).getFileName().toString();
+      if (!name.startsWith("model-rank") || !name.endsWith(".safetensors")) {
+        continue;
+      }
+      try {
+        var digest = AtomicFiles.sha256();
+        var contents = Safetensors.read(stepDir.resolve(file.path()), digest);
+        if (!HexFormat.of().formatHex(digest.digest()).equals(file.sha256())) {
+          throw new CheckpointException(
+              stepDir.resolve(file.path()) + " does not match the manifest");
+        }
+        tensors.putAll(contents.tensors());
+      } catch (IOException e) {
+        throw new CheckpointException("init.checkpoint: cannot read " + file.path() + ": " + e, e);
+      }
+    }
+    if (tensors.isEmpty()) {
+      throw new CheckpointException("init.checkpoint: " + stepDir + " holds no model shard");
+    }
+    return tensors;
+  }
+}

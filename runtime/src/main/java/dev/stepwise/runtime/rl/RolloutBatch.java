@@ -1,0 +1,60 @@
+package dev.stepwise.runtime.rl;
+
+import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.orchestrator.Rollouts;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * A step's rollouts as training tensors: tokens {@code [B, T]} (prompt, completion, PAD), and over
+ * next-token positions {@code [B, T-1]} the completion mask and the sampling log-probs; advantages
+ * {@code [B, 1]}.
+ */
+public record RolloutBatch(
+    Tensor tokens,
+    Tensor lossMask,
+    Tensor samplingLogProbs,
+    Tensor advantages,
+    int samples,
+    long tokenCount,
+    double meanReward) {
+
+  public static RolloutBatch of(Rollouts rollouts, Device device) {
+    var samples = rollouts.samples();
+    var b = samples.size();
+    var t = 2;
+    for (var s : samples) {
+      t = Math.max(t, s.promptIds().length + s.completionIds().length);
+    }
+    var tokens = new long[b * t];
+    var mask = new float[b * (t - 1)];
+    var logProbs = new float[b * (t - 1)];
+    var advantages = new float[b];
+    java.util.Arrays.fill(tokens, ByteTokenizer.PAD);
+    long count = 0;
+    var rewards = 0.0;
+    for (var i = 0; i < b; i++) {
+      var s = samples.get(i);
+      var p = s.promptIds().length;
+      System.arraycopy(s.promptIds(), 0, tokens, i * t, p);
+      System.arraycopy(s.completionIds(), 0, tokens, i * t + p, s.completionIds().length);
+      // Position q predicts token q+1: completion token k sits at p+k, predicted from p+k-1.
+      for (var k = 0; k < s.completionIds().length; k++) {
+        mask[i * (t - 1) + p + k - 1] = 1f;
+        logProbs[i * (t - 1) + p + k - 1] = s.completionLogProbs()[k];
+      }
+      advantages[i] = (float) s.advantage();
+      count += p + s.completionIds().length;
+      rewards += s.reward();
+    }
+    return new RolloutBatch(
+        torch.tensor(tokens).reshape(b, t).to(device, torch.ScalarType.Long),
+        torch.tensor(mask).reshape(b, t - 1).to(device, torch.ScalarType.Float),
+        torch.tensor(logProbs).reshape(b, t - 1).to(device, torch.ScalarType.Float),
+        torch.tensor(advantages).reshape(b, 1).to(device, torch.ScalarType.Float),
+        b,
+        count,
+        rewards / Math.max(1, b));
+  }
+}
