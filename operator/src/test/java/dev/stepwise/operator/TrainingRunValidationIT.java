@@ -11,6 +11,8 @@ import io.fabric8.kubernetes.api.model.Condition;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import io.quarkus.test.kubernetes.client.KubernetesTestServer;
@@ -81,19 +83,14 @@ class TrainingRunValidationIT {
         .resources(TrainingRun.class)
         .inNamespace(ns)
         .withName(run.getMetadata().getName())
-        .edit(
-            t -> {
-              t.getSpec().setMaxSteps(21L);
-              return t;
-            });
+        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"maxSteps\":21}}");
     var sts = awaitPresent(client(), StatefulSet.class, ns, "reverse-text-rl-trainer");
     assertEquals(
         "shared-runs",
-        sts.getSpec()
-            .getTemplate()
-            .getSpec()
-            .getVolumes()
-            .get(1)
+        sts.getSpec().getTemplate().getSpec().getVolumes().stream()
+            .filter(v -> v.getName().equals("run"))
+            .findFirst()
+            .orElseThrow()
             .getPersistentVolumeClaim()
             .getClaimName());
     var valid = awaitRun(client(), run, t -> condition(t, "Degraded").getStatus().equals("False"));

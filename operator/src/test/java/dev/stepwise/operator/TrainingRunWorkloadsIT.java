@@ -23,6 +23,8 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import io.quarkus.test.kubernetes.client.KubernetesTestServer;
@@ -221,17 +223,15 @@ class TrainingRunWorkloadsIT {
     var r = run.getMetadata().getName();
     awaitPresent(client(), Deployment.class, ns, r + "-inference");
 
+    // As kubectl patch --type merge does: no resourceVersion, so a concurrent status write of
+    // the operator cannot make it fail with a conflict.
     client()
         .resources(TrainingRun.class)
         .inNamespace(ns)
         .withName(r)
-        .edit(
-            t -> {
-              t.getSpec().setMaxSteps(30L);
-              t.getSpec().getCkpt().setKeep(3);
-              t.getSpec().getTrainer().setReplicas(2);
-              return t;
-            });
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE),
+            "{\"spec\":{\"maxSteps\":30,\"ckpt\":{\"keep\":3},\"trainer\":{\"replicas\":2}}}");
     var sts =
         await()
             .atMost(Fixtures.TIMEOUT)
@@ -267,11 +267,7 @@ class TrainingRunWorkloadsIT {
         .resources(TrainingRun.class)
         .inNamespace(ns)
         .withName(r)
-        .edit(
-            t -> {
-              t.getSpec().setSuspend(true);
-              return t;
-            });
+        .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"suspend\":true}}");
     await()
         .atMost(Fixtures.TIMEOUT)
         .until(

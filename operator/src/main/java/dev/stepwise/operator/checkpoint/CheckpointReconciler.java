@@ -89,10 +89,21 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
   }
 
   @Override
-  public DeleteControl cleanup(Checkpoint checkpoint, Context<Checkpoint> context) {
+  public DeleteControl cleanup(Checkpoint cached, Context<Checkpoint> context) {
+    var name = cached.getMetadata().getName();
+    var ns = cached.getMetadata().getNamespace();
+    // Read it fresh: a step rewritten by a new timeline reuses the name, and a cache that still
+    // holds the old object must not start a Job with the old object's timeline.
+    var checkpoint =
+        context.getClient().resources(Checkpoint.class).inNamespace(ns).withName(name).get();
+    if (checkpoint == null) {
+      return DeleteControl.defaultDelete();
+    }
+    if (!checkpoint.getMetadata().getUid().equals(cached.getMetadata().getUid())
+        || checkpoint.getMetadata().getDeletionTimestamp() == null) {
+      return DeleteControl.noFinalizerRemoval(); // a newer object: its own events follow
+    }
     var run = run(checkpoint, context);
-    var name = checkpoint.getMetadata().getName();
-    var ns = checkpoint.getMetadata().getNamespace();
     if (run == null || run.getMetadata().getDeletionTimestamp() != null) {
       // The run volume goes with the run (an existing claim stays, as the user's).
       LOG.infof("Checkpoint %s/%s: its run is gone, nothing to clean", ns, name);
@@ -172,7 +183,9 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
     }
     context
         .getClient()
-        .resource(checkpoint)
+        .resources(Checkpoint.class)
+        .inNamespace(checkpoint.getMetadata().getNamespace())
+        .withName(checkpoint.getMetadata().getName())
         .editStatus(
             c -> {
               if (c.getStatus() == null) {

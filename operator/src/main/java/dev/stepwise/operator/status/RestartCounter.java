@@ -12,9 +12,9 @@ import java.util.stream.Collectors;
 /**
  * Counts recoveries of a run's trainer and orchestrator pods: restarts of their containers since
  * they were last seen (not those after a clean exit: a finished trainer that Kubernetes starts
- * again just finds its run complete), plus pods lost and replaced by a pod of the same template revision (a
- * deleted or evicted pod; a rollout after a spec change or a resume brings a new revision, and a
- * scale-down no replacement, so neither counts).
+ * again just finds its run complete), plus pods lost and replaced by a pod of the same template
+ * revision (a deleted or evicted pod; a rollout after a spec change or a resume brings a new
+ * revision, and a scale-down no replacement, so neither counts).
  */
 public final class RestartCounter {
 

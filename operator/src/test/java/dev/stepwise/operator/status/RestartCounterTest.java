@@ -17,9 +17,12 @@ class RestartCounterTest {
   void containerRestartsCountOnceEach() {
     var first = RestartCounter.count(null, List.of(), List.of(pod("a", "v1", 0)), Set.of());
     assertEquals(0, first.restarts());
-    var crashed = RestartCounter.count(first.restarts(), first.pods(), List.of(pod("a", "v1", 2)), Set.of());
+    var crashed =
+        RestartCounter.count(first.restarts(), first.pods(), List.of(pod("a", "v1", 2)), Set.of());
     assertEquals(2, crashed.restarts());
-    var same = RestartCounter.count(crashed.restarts(), crashed.pods(), List.of(pod("a", "v1", 2)), Set.of());
+    var same =
+        RestartCounter.count(
+            crashed.restarts(), crashed.pods(), List.of(pod("a", "v1", 2)), Set.of());
     assertEquals(2, same.restarts(), "seen before: not counted again");
     var finished =
         RestartCounter.count(same.restarts(), same.pods(), List.of(pod("a", "v1", 3)), Set.of("a"));
@@ -29,8 +32,10 @@ class RestartCounterTest {
   @Test
   void aLostPodReplacedBySameRevisionCountsButARolloutOrScaleDownDoesNot() {
     var before = List.of(pod("a", "v1", 1));
-    assertEquals(4, RestartCounter.count(3, before, List.of(pod("b", "v1", 0)), Set.of()).restarts());
-    assertEquals(3, RestartCounter.count(3, before, List.of(pod("b", "v2", 0)), Set.of()).restarts());
+    assertEquals(
+        4, RestartCounter.count(3, before, List.of(pod("b", "v1", 0)), Set.of()).restarts());
+    assertEquals(
+        3, RestartCounter.count(3, before, List.of(pod("b", "v2", 0)), Set.of()).restarts());
     assertEquals(3, RestartCounter.count(3, before, List.of(), Set.of()).restarts());
   }
 }

@@ -44,7 +44,9 @@ final class SftCommand {
     }
     var config = parsed.config();
     var env = DistEnv.fromEnvironment();
-    try (var group = ProcessGroup.join(env, Duration.ofSeconds(config.dist().timeoutSeconds()))) {
+    var collectives = ProcessGroup.Collectives.forDevice(config.device());
+    var timeout = Duration.ofSeconds(config.dist().timeoutSeconds());
+    try (var group = ProcessGroup.join(env, timeout, collectives)) {
       new SftTrainer(config, out, CheckpointWriter.FileListener.NONE, group).run();
     }
     return 0;

@@ -14,7 +14,8 @@ import org.bytedeco.pytorch.global.torch;
  * rank's loss is a mean over its own loss tokens, so its gradients are weighted by its token count
  * before the sum and divided by the global count after it: the result is the gradient of the mean
  * over the whole global batch, as one rank with that batch computes it. One flat all-reduce carries
- * all gradients plus the loss sum and the token counts.
+ * all gradients plus the loss sum and the token counts: on the GPU with NCCL, through host memory
+ * with Gloo.
  */
 public final class GradientSync {
 
@@ -62,12 +63,13 @@ public final class GradientSync {
       parts.push_back(extras);
       var flat = torch.cat(parts);
       flat.narrow(0, 0, flat.numel() - EXTRAS).mul_(new Scalar(weight));
-      var host = flat.is_cuda() ? flat.cpu() : flat;
-      group.allReduceSum(host, "gradients at step " + step);
-      if (host != flat) {
-        flat.copy_(host);
+      // Gloo sums CPU tensors (a CUDA gradient goes through the host); NCCL sums on the GPU.
+      var wire = flat.is_cuda() && !group.reducesOnDevice() ? flat.cpu() : flat;
+      group.allReduceSum(wire, "gradients at step " + step);
+      if (wire != flat) {
+        flat.copy_(wire);
       }
-      var tail = host.narrow(0, host.numel() - EXTRAS, EXTRAS).contiguous();
+      var tail = wire.narrow(0, wire.numel() - EXTRAS, EXTRAS).cpu().contiguous();
       var globalLoss = tail.get(0).item_float();
       var globalLossTokens = Math.round(tail.get(1).item_float());
       var globalTokens = Math.round(tail.get(2).item_float());

@@ -9,9 +9,11 @@ import java.util.regex.Pattern;
 import org.bytedeco.javacpp.SizeTPointer;
 import org.bytedeco.javacpp.chrono.Milliseconds;
 import org.bytedeco.pytorch.AllreduceOptions;
+import org.bytedeco.pytorch.Backend;
 import org.bytedeco.pytorch.BarrierOptions;
 import org.bytedeco.pytorch.ByteVector;
 import org.bytedeco.pytorch.GlooDeviceVector;
+import org.bytedeco.pytorch.LongVector;
 import org.bytedeco.pytorch.ProcessGroupGloo;
 import org.bytedeco.pytorch.ReduceOp;
 import org.bytedeco.pytorch.StringVector;
@@ -22,11 +24,31 @@ import org.bytedeco.pytorch.TensorVector;
 
 /**
  * This rank's membership of the job: a c10d {@code TCPStore} hosted by rank 0 (rendezvous and small
- * key/value messages) and a Gloo process group for collectives on CPU tensors. Every collective and
- * store wait is bounded by the timeout; a failure becomes a {@link PeerLostException} naming the
- * lost rank, and the group is poisoned. A world of one is a no-op group that loads no natives.
+ * key/value messages) and a process group for collectives: Gloo on CPU tensors, or NCCL on CUDA
+ * tensors when training runs on GPUs (each rank then owns {@code cuda:LOCAL_RANK}, like torchrun).
+ * Every collective and store wait is bounded by the timeout; a failure becomes a {@link
+ * PeerLostException} naming the lost rank, and the group is poisoned. A world of one is a no-op
+ * group that loads no natives.
  */
 public final class ProcessGroup implements AutoCloseable {
+
+  /** Which c10d backend carries the collectives. */
+  public enum Collectives {
+    /** CPU tensors, over TCP. */
+    GLOO,
+    /** CUDA tensors of this rank's GPU ({@code cuda:LOCAL_RANK}). */
+    NCCL;
+
+    /** NCCL for a run on CUDA, Gloo for one on CPU. */
+    public static Collectives forDevice(dev.stepwise.runtime.config.Device device) {
+      return device == dev.stepwise.runtime.config.Device.CUDA ? NCCL : GLOO;
+    }
+
+    /** The name c10d gives the backend. */
+    public String label() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
 
   private static final String PREFIX = "stepwise/";
   private static final Duration ROLL_CALL = Duration.ofSeconds(3);
@@ -36,31 +58,54 @@ public final class ProcessGroup implements AutoCloseable {
   private final Duration timeout;
   // Strong references: the native process group uses the store; freeing it early is use-after-free.
   private final TCPStore store;
-  private final ProcessGroupGloo gloo;
+  private final Collectives collectives;
+  private final Backend backend;
   private final AllreduceOptions sum;
   private volatile boolean poisoned;
 
   private ProcessGroup(
-      DistEnv env, Duration timeout, TCPStore store, ProcessGroupGloo gloo, AllreduceOptions sum) {
+      DistEnv env,
+      Duration timeout,
+      TCPStore store,
+      Collectives collectives,
+      Backend backend,
+      AllreduceOptions sum) {
     this.env = env;
     this.timeout = timeout;
     this.store = store;
-    this.gloo = gloo;
+    this.collectives = collectives;
+    this.backend = backend;
     this.sum = sum;
   }
 
   /** The group of a single process: collectives return at once. */
   public static ProcessGroup single() {
-    return new ProcessGroup(DistEnv.SINGLE, Duration.ofSeconds(60), null, null, null);
+    return new ProcessGroup(
+        DistEnv.SINGLE, Duration.ofSeconds(60), null, Collectives.GLOO, null, null);
   }
 
   /**
-   * Joins the job {@code env} describes (rank 0 hosts the store); waits at most {@code timeout}.
+   * Joins the job {@code env} describes (rank 0 hosts the store) with Gloo collectives; waits at
+   * most {@code timeout}.
    */
   public static ProcessGroup join(DistEnv env, Duration timeout) {
+    return join(env, timeout, Collectives.GLOO);
+  }
+
+  /**
+   * Joins the job {@code env} describes with the given collectives (see {@link
+   * Collectives#forDevice}); waits at most {@code timeout}. With NCCL this rank's current CUDA
+   * device becomes {@code cuda:LOCAL_RANK}.
+   */
+  public static ProcessGroup join(DistEnv env, Duration timeout, Collectives collectives) {
     if (!env.distributed()) {
       return single();
     }
+    return connect(env, timeout, collectives);
+  }
+
+  /** Connects even a world of one (tests of a backend on one GPU use this). */
+  static ProcessGroup connect(DistEnv env, Duration timeout, Collectives collectives) {
     var millis = new Milliseconds(timeout.toMillis());
     TCPStore store;
     try {
@@ -90,17 +135,19 @@ public final class ProcessGroup implements AutoCloseable {
               + ")",
           e);
     }
-    var options = ProcessGroupGloo.Options.create(millis);
-    options.devices(new GlooDeviceVector(ProcessGroupGloo.createDefaultDevice()));
-    options.threads(2);
-    ProcessGroupGloo gloo;
+    Backend backend;
     try {
-      gloo = new ProcessGroupGloo(store, env.rank(), env.worldSize(), options);
+      backend =
+          collectives == Collectives.NCCL
+              ? Nccl.connect(store, env, millis)
+              : glooBackend(store, env, millis);
     } catch (RuntimeException e) {
       throw new PeerLostException(
           "rank "
               + env.rank()
-              + ": cannot connect the Gloo process group of "
+              + ": cannot connect the "
+              + (collectives == Collectives.NCCL ? "NCCL" : "Gloo")
+              + " process group of "
               + env.worldSize()
               + " ranks ("
               + firstLine(e)
@@ -108,7 +155,44 @@ public final class ProcessGroup implements AutoCloseable {
           e);
     }
     var sum = new AllreduceOptions().reduceOp(new ReduceOp(ReduceOp.RedOpType.SUM));
-    return new ProcessGroup(env, timeout, store, gloo, sum);
+    return new ProcessGroup(env, timeout, store, collectives, backend, sum);
+  }
+
+  private static Backend glooBackend(TCPStore store, DistEnv env, Milliseconds millis) {
+    var options = ProcessGroupGloo.Options.create(millis);
+    options.devices(new GlooDeviceVector(ProcessGroupGloo.createDefaultDevice()));
+    options.threads(2);
+    return new ProcessGroupGloo(store, env.rank(), env.worldSize(), options);
+  }
+
+  /**
+   * The NCCL backend, in its own class so that CPU-only runs never load the CUDA natives. The rank
+   * binds {@code cuda:LOCAL_RANK} first, as torchrun users do with {@code torch.cuda.set_device}.
+   */
+  private static final class Nccl {
+
+    private Nccl() {}
+
+    static Backend connect(TCPStore store, DistEnv env, Milliseconds millis) {
+      if (!org.bytedeco.pytorch.global.torch.cuda_is_available()) {
+        throw new IllegalStateException(
+            "NCCL needs CUDA, and no CUDA device is available to this build");
+      }
+      var gpus = org.bytedeco.pytorch.global.torch.cuda_device_count();
+      if (env.localRank() >= gpus) {
+        throw new IllegalStateException(
+            "LOCAL_RANK "
+                + env.localRank()
+                + " has no GPU of its own: this machine shows "
+                + gpus
+                + " CUDA device(s), and NCCL needs one GPU per rank");
+      }
+      org.bytedeco.pytorch.global.torch_cuda.set_device((byte) env.localRank());
+      var options = org.bytedeco.pytorch.nccl.ProcessGroupNCCL.Options.create();
+      options.timeout(millis);
+      return new org.bytedeco.pytorch.nccl.ProcessGroupNCCL(
+          store, env.rank(), env.worldSize(), options);
+    }
   }
 
   public int rank() {
@@ -127,17 +211,53 @@ public final class ProcessGroup implements AutoCloseable {
     return timeout;
   }
 
-  /** Sums {@code tensor} (contiguous, CPU) over all ranks, in place; {@code what} names it. */
+  /** The backend that carries the collectives. */
+  public Collectives collectives() {
+    return collectives;
+  }
+
+  /**
+   * Whether collectives take CUDA tensors in place (NCCL); otherwise they take CPU tensors (Gloo).
+   */
+  public boolean reducesOnDevice() {
+    return collectives == Collectives.NCCL;
+  }
+
+  /**
+   * Sums {@code tensor} (contiguous; on CPU for Gloo, on this rank's GPU for NCCL) over all ranks,
+   * in place; {@code what} names it. Returns once the sum is complete.
+   */
   public void allReduceSum(Tensor tensor, String what) {
-    if (distributed()) {
-      guard("all-reduce of " + what, () -> gloo.allreduce(new TensorVector(tensor), sum)._wait());
+    if (backend != null) {
+      guard(
+          "all-reduce of " + what,
+          () -> await(backend.allreduce(new TensorVector(tensor), sum), what));
     }
   }
 
   /** Waits until every rank reaches the same barrier. */
   public void barrier(String what) {
-    if (distributed()) {
-      guard("barrier (" + what + ")", () -> gloo.barrier(new BarrierOptions())._wait());
+    if (backend != null) {
+      var options = new BarrierOptions();
+      if (collectives == Collectives.NCCL) {
+        // NCCL's barrier reduces a tensor on a device; name ours rather than let it guess.
+        options.device_ids(new LongVector(new long[] {env.localRank()}));
+      }
+      guard("barrier (" + what + ")", () -> await(backend.barrier(options), what));
+    }
+  }
+
+  /**
+   * Waits for a collective. Gloo's wait blocks the host; NCCL's blocks the host too once given a
+   * timeout (without one it only orders the CUDA stream), and reports a timeout as an error.
+   */
+  private void await(org.bytedeco.pytorch.Work work, String what) {
+    if (collectives == Collectives.NCCL) {
+      if (!work._wait(new Milliseconds(timeoutMs()))) {
+        throw new IllegalStateException(what + " did not complete within " + timeoutMs() + " ms");
+      }
+    } else {
+      work._wait();
     }
   }
 
@@ -264,10 +384,13 @@ public final class ProcessGroup implements AutoCloseable {
    */
   @Override
   public void close() {
-    if (!distributed() || poisoned) {
+    if (backend == null || poisoned) {
       return;
     }
-    gloo.close();
+    if (collectives == Collectives.NCCL) {
+      backend.shutdown(); // flushes NCCL's communicators before the native object goes
+    }
+    backend.close();
     store.close();
   }
 }

@@ -17,6 +17,7 @@ import java.io.PrintStream;
 import java.net.HttpURLConnection;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 
 /**
@@ -35,6 +36,7 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
   public static final String LABEL_PHASE = "stepwise.dev/phase";
 
   private static final int ATTEMPTS = 5;
+  private static final long GONE_SECONDS = 60;
 
   private final KubernetesClient client;
   private final RunIdentity identity;
@@ -92,6 +94,17 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
       if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
         throw e;
       }
+      var current = checkpoints.withName(name).get();
+      if (current != null && current.getMetadata().getDeletionTimestamp() != null) {
+        // The old timeline's Checkpoint of this step is being deleted (its data too, guarded by
+        // its timeline): wait for it to go, then describe the new checkpoint with a new one.
+        checkpoints
+            .withName(name)
+            .waitUntilCondition(c -> c == null, GONE_SECONDS, TimeUnit.SECONDS);
+        checkpoints.resource(resource(manifest)).create();
+        checkpoints.withName(name).editStatus(c -> withStatus(c, manifest));
+        return;
+      }
       // A checkpoint of an abandoned timeline at the same step: same resource, new data.
       checkpoints
           .withName(name)
@@ -101,14 +114,12 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
                 return existing;
               });
     }
-    var status = status(manifest);
-    checkpoints
-        .withName(name)
-        .editStatus(
-            c -> {
-              c.setStatus(status);
-              return c;
-            });
+    checkpoints.withName(name).editStatus(c -> withStatus(c, manifest));
+  }
+
+  private Checkpoint withStatus(Checkpoint c, Manifest manifest) {
+    c.setStatus(status(manifest));
+    return c;
   }
 
   Checkpoint resource(Manifest manifest) {
@@ -133,7 +144,7 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
     var spec = new CheckpointSpec();
     spec.setTrainingRun(identity.run());
     spec.setStep(manifest.step());
-    spec.setRetain(null); // never unpin on a re-report; the schema defaults it to false
+    spec.setRetain(false); // only on creation: a re-report never touches the spec (a pin)
     var checkpoint = new Checkpoint();
     checkpoint.setMetadata(meta.build());
     checkpoint.setSpec(spec);

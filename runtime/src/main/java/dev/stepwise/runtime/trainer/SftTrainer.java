@@ -106,8 +106,11 @@ public final class SftTrainer {
         threads.blasThreads());
     if (group.distributed()) {
       log.printf(
-          "data parallel: %d ranks (gloo), %d sequences per rank of a global batch of %d%n",
-          worldSize, task.rankBatchSize(worldSize), config.data().batchSize());
+          "data parallel: %d ranks (%s), %d sequences per rank of a global batch of %d%n",
+          worldSize,
+          group.collectives().label(),
+          task.rankBatchSize(worldSize),
+          config.data().batchSize());
     }
 
     var progress = Progress.START;
@@ -189,12 +192,14 @@ public final class SftTrainer {
           var batch = task.batch(step, rank, worldSize, device);
           var value = loss.loss(model, batch);
           value.backward();
+          // Reading the loss waits for the backward pass on a GPU: outside the all-reduce's time.
+          var localLoss = value.item_float();
           var reduceStart = System.nanoTime();
           var reduced =
               GradientSync.allReduce(
                   group,
                   model.parameters(),
-                  value.item_float(),
+                  localLoss,
                   batch.lossTokens(),
                   batch.tokenCount(),
                   step);
