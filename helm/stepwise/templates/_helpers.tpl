@@ -76,7 +76,9 @@ and dependent resources (helm/src/test checks this list against the operator's o
 - apiGroups: ["stepwise.dev"]
   resources: ["trainingruns", "trainingruns/status", "trainingruns/finalizers"]
   verbs: ["get", "list", "watch", "patch", "update"]
-# Checkpoints: reconciled like runs, and created per complete step and deleted by retention.
+# Checkpoints: reconciled like runs (finalizer, phase label, status) and deleted by retention.
+# "create" is never called by the operator: the per-run Role of the training pods grants it, and
+# Kubernetes lets the operator create that Role only while holding what it grants.
 - apiGroups: ["stepwise.dev"]
   resources: ["checkpoints/status", "checkpoints/finalizers"]
   verbs: ["get", "list", "watch", "patch", "update"]
@@ -94,19 +96,20 @@ and dependent resources (helm/src/test checks this list against the operator's o
 - apiGroups: ["apps"]
   resources: ["statefulsets", "deployments"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-# Jobs that delete a Checkpoint's data from the run volume.
+# Jobs that delete a Checkpoint's data from the run volume: started, watched, removed once done.
 - apiGroups: ["batch"]
   resources: ["jobs"]
-  verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
+  verbs: ["list", "watch", "create", "delete"]
 # The per-run Role and RoleBinding of the training pods (checkpoints of their own run only); Kubernetes
 # lets the operator grant only what it holds itself, so no "bind" or "escalate".
 - apiGroups: ["rbac.authorization.k8s.io"]
   resources: ["roles", "rolebindings"]
   verbs: ["get", "list", "watch", "create", "patch", "update", "delete"]
-# Crashes and restarts of training pods are observed, never acted on directly.
+# Restarts of training pods are watched; after a resume, trainer pods still on the old template are
+# deleted so that all ranks restart together.
 - apiGroups: [""]
   resources: ["pods"]
-  verbs: ["get", "list", "watch"]
+  verbs: ["list", "watch", "delete"]
 # Events on runs: a repeated event is read and its count patched instead of creating another.
 - apiGroups: [""]
   resources: ["events"]

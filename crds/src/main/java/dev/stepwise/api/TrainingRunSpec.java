@@ -16,6 +16,9 @@ import io.fabric8.generator.annotation.ValidationRule;
 @ValidationRule(
     value = "!has(self.resumeStep) || self.resumeStep < self.maxSteps",
     message = "resumeStep must be below maxSteps: raise maxSteps to train past the checkpoint")
+@ValidationRule(
+    value = "!has(self.resumeNonce) || has(self.resumeStep)",
+    message = "resumeNonce repeats the resume to resumeStep: set resumeStep too")
 public class TrainingRunSpec {
 
   public static final String DEFAULT_IMAGE = "ghcr.io/stepwise-dev/stepwise-runtime:0.1.0";
@@ -47,9 +50,18 @@ public class TrainingRunSpec {
 
   @JsonPropertyDescription(
       "Resume from the checkpoint of this step (--ckpt.resume-step). Patch it to resume a stopped"
-          + " run or to roll back to an earlier checkpoint.")
+          + " run or to roll back to an earlier checkpoint: the trainer and orchestrator restart"
+          + " from that step and inference keeps running. Setting it to the step the run already"
+          + " resumed from changes nothing; to resume from that step again (discarding what was"
+          + " trained since), also set resumeNonce to a new value.")
   @Min(0)
   private Long resumeStep;
+
+  @JsonPropertyDescription(
+      "Change it to any new value to resume from resumeStep once more, even when resumeStep is"
+          + " the step the run already resumed from, e.g. kubectl patch trainingrun r --type merge"
+          + " -p '{\"spec\":{\"resumeStep\":10,\"resumeNonce\":2}}'. Requires resumeStep.")
+  private Long resumeNonce;
 
   @JsonPropertyDescription(
       "Scale every workload of the run to zero. The run directory and its checkpoints stay.")
@@ -111,6 +123,14 @@ public class TrainingRunSpec {
 
   public void setResumeStep(Long resumeStep) {
     this.resumeStep = resumeStep;
+  }
+
+  public Long getResumeNonce() {
+    return resumeNonce;
+  }
+
+  public void setResumeNonce(Long resumeNonce) {
+    this.resumeNonce = resumeNonce;
   }
 
   public Boolean getSuspend() {

@@ -25,6 +25,11 @@ public class TrainingRunStatus {
   private Long resumedFrom;
 
   @JsonPropertyDescription(
+      "spec.resumeNonce of the resume the current workloads come from: a spec.resumeNonce that"
+          + " differs asks for the resume to be done again.")
+  private Long resumeNonce;
+
+  @JsonPropertyDescription(
       "Timeline of the run's current history: 0 at creation, raised by each accepted resume."
           + " Recovery after a crash only continues from checkpoints of this timeline (or from"
           + " resumedFrom).")
@@ -80,6 +85,14 @@ public class TrainingRunStatus {
     this.resumedFrom = resumedFrom;
   }
 
+  public Long getResumeNonce() {
+    return resumeNonce;
+  }
+
+  public void setResumeNonce(Long resumeNonce) {
+    this.resumeNonce = resumeNonce;
+  }
+
   public Long getTimeline() {
     return timeline;
   }
@@ -127,6 +140,7 @@ public class TrainingRunStatus {
         && Objects.equals(step, s.step)
         && Objects.equals(latestCheckpoint, s.latestCheckpoint)
         && Objects.equals(resumedFrom, s.resumedFrom)
+        && Objects.equals(resumeNonce, s.resumeNonce)
         && Objects.equals(timeline, s.timeline)
         && Objects.equals(restarts, s.restarts)
         && Objects.equals(pods, s.pods)
@@ -141,6 +155,7 @@ public class TrainingRunStatus {
         step,
         latestCheckpoint,
         resumedFrom,
+        resumeNonce,
         timeline,
         restarts,
         pods,

@@ -6,7 +6,6 @@ import java.util.TreeSet;
 /** The permissions the chart is expected to grant, written out verb by verb. */
 final class ExpectedRbac {
 
-  private static final String[] READ = {"get", "list", "watch"};
   private static final String[] RECONCILE = {"get", "list", "watch", "patch", "update"};
   private static final String[] OWN = {
     "get", "list", "watch", "create", "patch", "update", "delete"
@@ -29,23 +28,23 @@ final class ExpectedRbac {
               new String[] {"get", "list", "watch", "create", "patch", "delete"},
               "persistentvolumeclaims")
           .grant("apps", OWN, "statefulsets", "deployments")
-          .grant("batch", OWN, "jobs")
+          .grant("batch", new String[] {"list", "watch", "create", "delete"}, "jobs")
           .grant("rbac.authorization.k8s.io", OWN, "roles", "rolebindings")
-          .grant("", READ, "pods")
+          .grant("", new String[] {"list", "watch", "delete"}, "pods")
           .grant("", new String[] {"get", "create", "patch"}, "events")
           .build();
 
   /**
-   * What the per-run Role of training pods grants (the operator creates it): the runtime records
-   * Checkpoints of its own run.
+   * What the per-run Role of training pods grants (the operator creates it, RuntimeRoleDependent):
+   * the runtime records the Checkpoints of its run and resyncs them with the volume.
    */
   static final Set<Permission> TRAINING_POD =
       new Builder()
           .grant(
               "stepwise.dev",
-              new String[] {"get", "list", "watch", "create", "patch", "update"},
+              new String[] {"get", "list", "create", "update", "patch"},
               "checkpoints")
-          .grant("stepwise.dev", new String[] {"patch", "update"}, "checkpoints/status")
+          .grant("stepwise.dev", new String[] {"get", "update", "patch"}, "checkpoints/status")
           .build();
 
   private ExpectedRbac() {}

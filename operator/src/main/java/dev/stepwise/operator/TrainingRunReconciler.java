@@ -1,6 +1,7 @@
 package dev.stepwise.operator;
 
 import dev.stepwise.api.Checkpoint;
+import dev.stepwise.api.Constants;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunStatus;
@@ -40,6 +41,8 @@ import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
 import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import io.quarkiverse.operatorsdk.annotations.RBACRule;
+import io.quarkiverse.operatorsdk.annotations.RBACVerbs;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -54,6 +57,31 @@ import org.jboss.logging.Logger;
  * children are created only once the spec passed validation, so a bad spec builds nothing.
  */
 @ControllerConfiguration(name = "trainingrun")
+// What the reconcile calls directly (its dependents' rules are derived by QOSDK): the informers on
+// Checkpoints and pods, retention deleting Checkpoints, outdated trainer pods deleted after a
+// resume, and Events (a repeated one is read and its count patched).
+@RBACRule(
+    apiGroups = Constants.GROUP,
+    resources = "checkpoints",
+    verbs = {RBACVerbs.LIST, RBACVerbs.WATCH, RBACVerbs.DELETE})
+@RBACRule(
+    apiGroups = "",
+    resources = "pods",
+    verbs = {RBACVerbs.LIST, RBACVerbs.WATCH, RBACVerbs.DELETE})
+@RBACRule(
+    apiGroups = "",
+    resources = "events",
+    verbs = {RBACVerbs.GET, RBACVerbs.CREATE, RBACVerbs.PATCH})
+// Kubernetes lets the operator create the per-run Role (RuntimeRoleDependent) only if it holds
+// every permission that Role grants itself (no "escalate", no "bind" is granted).
+@RBACRule(
+    apiGroups = Constants.GROUP,
+    resources = "checkpoints",
+    verbs = {RBACVerbs.GET, RBACVerbs.LIST, RBACVerbs.CREATE, RBACVerbs.UPDATE, RBACVerbs.PATCH})
+@RBACRule(
+    apiGroups = Constants.GROUP,
+    resources = "checkpoints/status",
+    verbs = {RBACVerbs.GET, RBACVerbs.UPDATE, RBACVerbs.PATCH})
 @Workflow(
     explicitInvocation = true,
     dependents = {

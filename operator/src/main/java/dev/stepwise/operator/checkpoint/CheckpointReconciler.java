@@ -3,6 +3,7 @@ package dev.stepwise.operator.checkpoint;
 import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.CheckpointPhase;
 import dev.stepwise.api.CheckpointStatus;
+import dev.stepwise.api.Constants;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.dependent.CheckpointCleanupJob;
@@ -19,6 +20,8 @@ import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.Mappers;
+import io.quarkiverse.operatorsdk.annotations.RBACRule;
+import io.quarkiverse.operatorsdk.annotations.RBACVerbs;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -30,6 +33,13 @@ import org.jboss.logging.Logger;
  * the run volume. The checkpoint a run resumed from is not cleaned while it is the resume point.
  */
 @ControllerConfiguration(name = "checkpoint", finalizerName = Labels.CHECKPOINT_FINALIZER)
+// Not dependents, so QOSDK cannot infer them: the cleanup Jobs (informer, create, delete once
+// done) and the Checkpoint's run, read fresh.
+@RBACRule(
+    apiGroups = "batch",
+    resources = "jobs",
+    verbs = {RBACVerbs.LIST, RBACVerbs.WATCH, RBACVerbs.CREATE, RBACVerbs.DELETE})
+@RBACRule(apiGroups = Constants.GROUP, resources = "trainingruns", verbs = RBACVerbs.GET)
 public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Checkpoint> {
 
   private static final Logger LOG = Logger.getLogger(CheckpointReconciler.class);

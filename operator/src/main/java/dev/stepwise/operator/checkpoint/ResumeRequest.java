@@ -17,12 +17,19 @@ public final class ResumeRequest {
 
   private ResumeRequest() {}
 
-  /** spec.resumeStep names a step the current workloads did not resume from. */
+  /**
+   * spec.resumeStep names a step the current workloads did not resume from, or spec.resumeNonce
+   * changed: the user asks to resume from the same step once more.
+   */
   public static boolean isNew(TrainingRun run) {
-    var requested = run.getSpec().getResumeStep();
+    var spec = run.getSpec();
+    if (spec.getResumeStep() == null) {
+      return false;
+    }
     var status = run.getStatus();
-    return requested != null
-        && !Objects.equals(requested, status == null ? null : status.getResumedFrom());
+    return status == null
+        || !Objects.equals(spec.getResumeStep(), status.getResumedFrom())
+        || !Objects.equals(spec.getResumeNonce(), status.getResumeNonce());
   }
 
   /** Why a new resume cannot be accepted: no Ready Checkpoint at that step (0 needs none). */
@@ -52,6 +59,7 @@ public final class ResumeRequest {
     var old = status.getTimeline() == null ? 0 : status.getTimeline();
     status.setTimeline(generation != null ? generation : old + 1);
     status.setResumedFrom(run.getSpec().getResumeStep());
+    status.setResumeNonce(run.getSpec().getResumeNonce());
     status.setPhase(RunPhase.Resuming);
     return status;
   }

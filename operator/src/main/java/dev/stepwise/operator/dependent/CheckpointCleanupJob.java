@@ -3,6 +3,9 @@ package dev.stepwise.operator.dependent;
 import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
+import dev.stepwise.operator.Roles;
+import io.fabric8.kubernetes.api.model.Affinity;
+import io.fabric8.kubernetes.api.model.AffinityBuilder;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.VolumeMountBuilder;
@@ -20,6 +23,8 @@ import java.util.List;
 public final class CheckpointCleanupJob {
 
   public static final String COMPONENT = "cleanup";
+
+  static final String HOSTNAME_TOPOLOGY = "kubernetes.io/hostname";
 
   private CheckpointCleanupJob() {}
 
@@ -42,6 +47,29 @@ public final class CheckpointCleanupJob {
       args.addAll(List.of("--timeline", String.valueOf(status.getTimeline())));
     }
     return args;
+  }
+
+  /**
+   * Prefer the node of the run's trainer pods. A ReadWriteOnce volume is attached to one node at a
+   * time: while a trainer runs, a cleanup pod on another node would wait forever for the volume
+   * (Multi-Attach error). Preferred, not required: when no trainer pod runs (a suspended or
+   * finished run, a trainer between restarts) a required affinity would leave the Job unschedulable
+   * for good, while the volume can then attach anywhere; ReadWriteMany volumes need no affinity.
+   */
+  static Affinity nearTheTrainer(TrainingRun run) {
+    return new AffinityBuilder()
+        .withNewPodAffinity()
+        .addNewPreferredDuringSchedulingIgnoredDuringExecution()
+        .withWeight(100)
+        .withNewPodAffinityTerm()
+        .withNewLabelSelector()
+        .withMatchLabels(Labels.selector(run, Roles.TRAINER.id()))
+        .endLabelSelector()
+        .withTopologyKey(HOSTNAME_TOPOLOGY)
+        .endPodAffinityTerm()
+        .endPreferredDuringSchedulingIgnoredDuringExecution()
+        .endPodAffinity()
+        .build();
   }
 
   /** The Job for {@code checkpoint} of {@code run}; the caller sets the owner reference. */
@@ -82,6 +110,7 @@ public final class CheckpointCleanupJob {
         .withServiceAccountName(RuntimeServiceAccountDependent.name(run))
         .withAutomountServiceAccountToken(false)
         .withSecurityContext(PodTemplates.podSecurity())
+        .withAffinity(nearTheTrainer(run))
         .withContainers(container)
         .withVolumes(PodTemplates.tmpVolume(), PodTemplates.runVolume(run))
         .endSpec()

@@ -164,6 +164,7 @@ public final class RunStatusCalculator {
       next.setStep(status.getStep());
       next.setLatestCheckpoint(status.getLatestCheckpoint());
       next.setResumedFrom(status.getResumedFrom());
+      next.setResumeNonce(status.getResumeNonce());
       next.setTimeline(status.getTimeline());
       next.setRestarts(status.getRestarts());
       next.setPods(

@@ -48,6 +48,24 @@ class ResumeRequestTest {
   }
 
   @Test
+  void aNewResumeNonceAsksForTheSameStepAgainAndAcceptingRecordsIt() {
+    var run = run(10L);
+    var status = new TrainingRunStatus();
+    status.setResumedFrom(10L);
+    run.setStatus(status);
+    run.getSpec().setResumeNonce(1L);
+    assertTrue(ResumeRequest.isNew(run), "same step, new nonce");
+
+    var accepted = ResumeRequest.accept(run, status);
+
+    assertEquals(1L, accepted.getResumeNonce());
+    run.setStatus(accepted);
+    assertFalse(ResumeRequest.isNew(run), "that nonce was done");
+    run.getSpec().setResumeStep(null);
+    assertFalse(ResumeRequest.isNew(run), "a nonce alone asks for nothing");
+  }
+
+  @Test
   void acceptingStartsATimelineNamedByTheGenerationSoARetryAgreesWithIt() {
     var status = new TrainingRunStatus();
     status.setTimeline(0L);

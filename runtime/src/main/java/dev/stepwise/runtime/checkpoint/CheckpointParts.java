@@ -27,7 +27,8 @@ public final class CheckpointParts {
   public record PartMarker(
       @JsonProperty("step") long step,
       @JsonProperty("component") String component,
-      @JsonProperty("started_from") long startedFrom,
+      @JsonProperty("timeline") long timeline,
+      @JsonProperty("origin") long origin,
       @JsonProperty("files") List<Manifest.FileEntry> files) {}
 
   private CheckpointParts() {}
@@ -37,7 +38,7 @@ public final class CheckpointParts {
       RunLayout layout,
       long step,
       String component,
-      long startedFrom,
+      Timeline timeline,
       LinkedHashMap<String, AtomicFiles.Body> files)
       throws IOException {
     var dir = layout.componentDir(step, component);
@@ -50,17 +51,21 @@ public final class CheckpointParts {
           new Manifest.FileEntry(
               component + "/" + file.getKey(), written.size(), written.sha256()));
     }
-    var marker = new PartMarker(step, component, startedFrom, List.copyOf(entries));
+    var marker =
+        new PartMarker(step, component, timeline.id(), timeline.origin(), List.copyOf(entries));
     AtomicFiles.write(layout.partMarker(step, component), JSON.writeValueAsBytes(marker));
     return marker;
   }
 
   /** The part marker of {@code component} at {@code step}, if present and of this timeline. */
   public static Optional<PartMarker> marker(
-      RunLayout layout, long step, String component, long startedFrom) {
+      RunLayout layout, long step, String component, Timeline timeline) {
     try {
       var marker = JSON.readValue(layout.partMarker(step, component).toFile(), PartMarker.class);
-      return marker.step() == step && marker.startedFrom() == startedFrom && marker.files() != null
+      return marker.step() == step
+              && marker.timeline() == timeline.id()
+              && marker.origin() == timeline.origin()
+              && marker.files() != null
           ? Optional.of(marker)
           : Optional.empty();
     } catch (IOException e) {
@@ -70,15 +75,15 @@ public final class CheckpointParts {
 
   /**
    * The trainer's {@link CheckpointWriter.ExternalParts}: waits up to {@code timeout} for {@code
-   * component}'s part of the step (written by a process that started from {@code startedFrom}),
-   * copies it into the directory being completed when that is a staging copy, and checks it.
+   * component}'s part of the step (written by a process of {@code timeline}), copies it into the
+   * directory being completed when that is a staging copy, and checks it.
    */
   public static CheckpointWriter.ExternalParts awaiting(
-      RunLayout layout, String component, long startedFrom, Duration timeout) {
+      RunLayout layout, String component, Timeline timeline, Duration timeout) {
     return (step, dir) -> {
       var deadline = System.nanoTime() + timeout.toNanos();
       Optional<PartMarker> marker;
-      while ((marker = marker(layout, step, component, startedFrom)).isEmpty()) {
+      while ((marker = marker(layout, step, component, timeline)).isEmpty()) {
         if (System.nanoTime() > deadline) {
           throw new CheckpointException(
               "checkpoint step "

@@ -22,9 +22,10 @@ import java.util.OptionalLong;
  * written under a temporary name, each file fsynced, the marker {@code published.json} written
  * last, then renamed into place. A directory without its marker is never read.
  *
- * <p>The marker records {@code started_from}, the step the writing process started (or resumed)
- * from. After a resume to step s, a reader accepts a directory of a step beyond s only if it was
- * written by a process that also started from s: what an earlier timeline left there is stale.
+ * <p>The marker records the writer's {@link Timeline} (id and origin); a reader uses a directory
+ * only when its own timeline {@link Timeline#accepts accepts} that stamp, so what an abandoned
+ * timeline left there is never read, while a role restarted within its timeline reads what its peer
+ * wrote.
  */
 public final class PublishedDir {
 
@@ -34,7 +35,8 @@ public final class PublishedDir {
   /** The contents of {@code published.json}. */
   public record Marker(
       @JsonProperty("step") long step,
-      @JsonProperty("started_from") long startedFrom,
+      @JsonProperty("timeline") long timeline,
+      @JsonProperty("origin") long origin,
       @JsonProperty("created") String created,
       @JsonProperty("files") List<Manifest.FileEntry> files) {}
 
@@ -44,7 +46,7 @@ public final class PublishedDir {
    * Publishes {@code files} (name to body, in order) as {@code target}, replacing what was there.
    */
   public static Marker publish(
-      Path target, long step, long startedFrom, LinkedHashMap<String, AtomicFiles.Body> files)
+      Path target, long step, Timeline timeline, LinkedHashMap<String, AtomicFiles.Body> files)
       throws IOException {
     var parent = target.getParent();
     Files.createDirectories(parent);
@@ -59,7 +61,8 @@ public final class PublishedDir {
     var marker =
         new Marker(
             step,
-            startedFrom,
+            timeline.id(),
+            timeline.origin(),
             Instant.now().truncatedTo(ChronoUnit.MILLIS).toString(),
             List.copyOf(entries));
     AtomicFiles.write(tmp.resolve(RunLayout.PUBLISHED), JSON.writeValueAsBytes(marker));
@@ -84,14 +87,11 @@ public final class PublishedDir {
     }
   }
 
-  /**
-   * The marker of {@code dir} if a reader that started from {@code startedFrom} may use it: any
-   * published step up to {@code startedFrom}, beyond it only one written by the same timeline.
-   */
-  public static Optional<Marker> usable(Path dir, long step, long startedFrom) {
+  /** The marker of {@code dir} if a reader of {@code timeline} may use it as step {@code step}. */
+  public static Optional<Marker> usable(Path dir, long step, Timeline timeline) {
     return marker(dir)
         .filter(m -> m.step() == step)
-        .filter(m -> step <= startedFrom || m.startedFrom() == startedFrom);
+        .filter(m -> timeline.accepts(step, m.timeline(), m.origin()));
   }
 
   /** Reads a file of a published directory, checking it against the marker's size and SHA-256. */

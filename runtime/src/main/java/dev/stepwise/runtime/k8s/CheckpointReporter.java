@@ -5,6 +5,8 @@ import dev.stepwise.api.CheckpointPhase;
 import dev.stepwise.api.CheckpointSpec;
 import dev.stepwise.api.CheckpointStatus;
 import dev.stepwise.api.TrainingRun;
+import dev.stepwise.runtime.checkpoint.CheckpointException;
+import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import io.fabric8.kubernetes.api.model.HasMetadata;
@@ -15,10 +17,15 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.PrintStream;
 import java.net.HttpURLConnection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.stream.Collectors;
 
 /**
  * Tells the API server that a checkpoint is complete: creates (or updates) the {@code Checkpoint}
@@ -51,7 +58,10 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
     this.log = log;
   }
 
-  /** A reporter when this process runs as rank 0 of a pod of the operator; otherwise none. */
+  /**
+   * A reporter when this process runs as rank 0 of a pod of the operator; otherwise none. Before it
+   * is returned, the Checkpoint resources are brought up to date with the volume ({@link #resync}).
+   */
   public static Optional<CheckpointReporter> fromEnvironment(RunLayout layout, PrintStream log) {
     return RunIdentity.fromEnvironment(System.getenv())
         .map(
@@ -59,8 +69,81 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
               log.printf(
                   "reporting checkpoints as Checkpoint resources of TrainingRun %s/%s%n",
                   id.namespace(), id.run());
-              return new CheckpointReporter(new KubernetesClientBuilder().build(), id, layout, log);
+              var reporter =
+                  new CheckpointReporter(new KubernetesClientBuilder().build(), id, layout, log);
+              reporter.resync(new CheckpointStore(layout));
+              return reporter;
             });
+  }
+
+  /**
+   * Reports every complete checkpoint on the volume that has no Ready Checkpoint resource of the
+   * same timeline: one whose report was lost (a crash between writing its manifest and reporting
+   * it, the API server unreachable) or one already on an existing claim when the run was created. A
+   * checkpoint whose resource is being deleted is skipped: its data is about to go. Resources
+   * without data are left to the operator. Failures are logged, never fatal.
+   *
+   * @return the steps reported
+   */
+  public List<Long> resync(CheckpointStore store) {
+    Map<Long, Checkpoint> known;
+    try {
+      known =
+          client
+              .resources(Checkpoint.class)
+              .inNamespace(identity.namespace())
+              .withLabel(LABEL_RUN, identity.run())
+              .list()
+              .getItems()
+              .stream()
+              .filter(
+                  c -> c.getSpec() != null && identity.run().equals(c.getSpec().getTrainingRun()))
+              .filter(c -> c.getSpec().getStep() != null)
+              .collect(Collectors.toMap(c -> c.getSpec().getStep(), c -> c, (a, b) -> a));
+    } catch (KubernetesClientException e) {
+      log.printf(
+          "warning: could not list the Checkpoints of TrainingRun %s/%s to resync them with %s: %s%n",
+          identity.namespace(), identity.run(), store.layout().checkpointsDir(), e.getMessage());
+      return List.of();
+    }
+    var reported = new ArrayList<Long>();
+    for (var step : store.completeSteps()) {
+      Manifest manifest;
+      try {
+        manifest = store.manifest(step);
+      } catch (CheckpointException deletedMeanwhile) {
+        continue;
+      }
+      var existing = known.get(step);
+      if (existing != null && existing.getMetadata().getDeletionTimestamp() != null) {
+        log.printf(
+            "checkpoint step %d: Checkpoint %s is being deleted, not reported again%n",
+            step, existing.getMetadata().getName());
+        continue;
+      }
+      if (existing != null && isReadyAt(existing, manifest.timeline())) {
+        continue;
+      }
+      try {
+        report(manifest);
+        reported.add(step);
+        log.printf(
+            "checkpoint step %d found on the volume without its resource: reported as %s%n",
+            step, identity.checkpointName(step));
+      } catch (KubernetesClientException e) {
+        log.printf(
+            "warning: could not report checkpoint step %d found on the volume: %s%n",
+            step, e.getMessage());
+      }
+    }
+    return reported;
+  }
+
+  private static boolean isReadyAt(Checkpoint checkpoint, long timeline) {
+    var status = checkpoint.getStatus();
+    return status != null
+        && status.getPhase() == CheckpointPhase.Ready
+        && Objects.equals(status.getTimeline(), timeline);
   }
 
   @Override

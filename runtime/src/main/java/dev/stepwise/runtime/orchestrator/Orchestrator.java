@@ -7,6 +7,8 @@ import dev.stepwise.runtime.checkpoint.CheckpointParts;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.checkpoint.Timeline;
+import dev.stepwise.runtime.checkpoint.WeightsRetention;
 import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.inference.Sampler;
@@ -22,6 +24,7 @@ import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.OptionalLong;
 
 /**
  * The RL orchestrator. For each step n it samples reverse-text problems (a pure function of seed
@@ -31,6 +34,12 @@ import java.util.List;
  * what keeps it at most {@code async-level} steps ahead of the trainer; the schedule w(n) does not
  * depend on timing or on where a run was resumed, so a resumed run samples exactly what the run
  * done in one go sampled.
+ *
+ * <p>Restarted alone within its timeline ({@code --ckpt.recover}, the trainer still running), it
+ * resumes from the newest complete checkpoint and replays the steps after it: a step whose rollouts
+ * this timeline already published is read back (its counts restore the progress; nothing is
+ * sampled), a missing one is sampled again, which gives the same batch. It also deletes the
+ * published weights no resume can need any more ({@link WeightsRetention}).
  */
 public final class Orchestrator {
 
@@ -61,6 +70,8 @@ public final class Orchestrator {
         new RunLayout(
             Path.of(config.outputDir()), ckpt == null ? RunLayout.DEFAULT_CHECKPOINTS : ckpt.dir());
     var store = new CheckpointStore(layout);
+    var timeline = Timeline.of(ckpt, store);
+    var recovering = ckpt != null && ckpt.recover();
     var start = store.resolveStart(ckpt);
     var startedFrom = start.orElse(0);
     var progress = start.isPresent() ? restore(store, startedFrom) : OrchestratorProgress.START;
@@ -68,18 +79,45 @@ public final class Orchestrator {
       throw new CheckpointException(
           "checkpoint step " + progress.step() + " is beyond max-steps " + config.maxSteps());
     }
-    var stale = PublishedDir.deleteSteps(layout.rolloutsDir(0).getParent(), n -> n > startedFrom);
+    // A new run regenerates everything beyond its start; a recovering one keeps what its own
+    // timeline published (the trainer may be reading it) and drops only other timelines' batches.
+    var stale =
+        PublishedDir.deleteSteps(
+            layout.rolloutsDir(0).getParent(),
+            n ->
+                n > startedFrom
+                    && (!recovering
+                        || PublishedDir.usable(layout.rolloutsDir(n), n, timeline).isEmpty()));
     if (!stale.isEmpty()) {
-      log.println("orchestrator: removed rollouts of steps " + stale + " (beyond the start step)");
+      log.println("orchestrator: removed rollouts of steps " + stale + " (not of this timeline)");
     }
     awaitHealthy();
     var task = new ReverseTextTask(config.task().asData(config.problemsPerStep()), config.seed());
     var rewards = new ArrayList<Double>();
     long pushed = -1;
     for (var n = startedFrom + 1; n <= config.maxSteps(); n++) {
+      var replayed = recovering ? published(layout, n, timeline) : null;
+      if (replayed != null) {
+        progress = progress.advance(replayed.tokens(), replayed.samples(), replayed.problems());
+        log.printf(
+            "orchestrator step %d/%d | replayed (rollouts already published by this timeline)%n",
+            n, config.maxSteps());
+        if (ckpt != null && CheckpointSaver.due(ckpt, n, config.maxSteps())) {
+          saveProgress(layout, progress, timeline);
+        }
+        continue;
+      }
+      var newer = recovering ? store.latestOfTimeline(timeline.id(), n - 1) : OptionalLong.empty();
+      if (newer.isPresent() && newer.getAsLong() >= n) {
+        // The trainer consumed (and removed) these rollouts and completed a newer checkpoint
+        // meanwhile: continue from that one.
+        progress = restore(store, newer.getAsLong());
+        n = newer.getAsLong();
+        continue;
+      }
       var stepStart = System.nanoTime();
       var wanted = weightsStepFor(n, config.asyncLevel());
-      var weights = awaitWeights(layout, wanted, startedFrom);
+      var weights = awaitWeights(layout, wanted, startedFrom, timeline);
       var waited = (System.nanoTime() - stepStart) / 1e9;
       if (weights != pushed) {
         client.updateWeights(weights);
@@ -142,7 +180,7 @@ public final class Orchestrator {
       }
       var batch = new Rollouts(n, weights, config.sampling().temperature(), samples);
       try {
-        batch.publish(layout, startedFrom);
+        batch.publish(layout, timeline);
       } catch (IOException e) {
         throw new UncheckedIOException("cannot publish " + layout.rolloutsDir(n), e);
       }
@@ -161,13 +199,56 @@ public final class Orchestrator {
           weights,
           waited);
       if (ckpt != null && CheckpointSaver.due(ckpt, n, config.maxSteps())) {
-        saveProgress(layout, progress, startedFrom);
+        saveProgress(layout, progress, timeline);
       }
+      retainWeights(store, timeline, pushed);
     }
     log.printf(
         "orchestrator done: step %d | %,d problems | %,d samples | %,d tokens%n",
         progress.step(), progress.totalProblems(), progress.totalSamples(), progress.totalTokens());
     return new Result(progress, start.orElse(-1), rewards);
+  }
+
+  /** What a published batch adds to the progress. */
+  private record Counts(long tokens, int samples, int problems) {}
+
+  /** The counts of rollouts/step_n if this timeline published them (and they are readable). */
+  private Counts published(RunLayout layout, long n, Timeline timeline) {
+    var marker = PublishedDir.usable(layout.rolloutsDir(n), n, timeline);
+    if (marker.isEmpty()) {
+      return null;
+    }
+    Rollouts batch;
+    try {
+      batch = Rollouts.read(layout, marker.get());
+    } catch (IOException e) {
+      return null; // the trainer removed it meanwhile: handled as missing
+    }
+    long tokens = 0;
+    for (var s : batch.samples()) {
+      tokens += s.promptIds().length + s.completionIds().length;
+    }
+    return new Counts(
+        tokens, batch.samples().size(), batch.samples().size() / config.rolloutsPerProblem());
+  }
+
+  /** Deletes the published weights that no resume and not the live run can need any more. */
+  private void retainWeights(CheckpointStore store, Timeline timeline, long serving) {
+    var layout = store.layout();
+    var root = layout.weightsDir(0).getParent();
+    var liveFrom =
+        store.latestOfTimeline(timeline.id(), timeline.origin()).orElse(timeline.origin());
+    var unneeded =
+        WeightsRetention.unneeded(
+            PublishedDir.publishedSteps(root),
+            store.completeSteps(),
+            liveFrom,
+            config.asyncLevel(),
+            serving);
+    if (!unneeded.isEmpty()) {
+      var set = java.util.Set.copyOf(unneeded);
+      PublishedDir.deleteSteps(root, set::contains);
+    }
   }
 
   static long[] prompt(String text) {
@@ -213,12 +294,16 @@ public final class Orchestrator {
     }
   }
 
-  private void saveProgress(RunLayout layout, OrchestratorProgress progress, long startedFrom) {
+  private void saveProgress(RunLayout layout, OrchestratorProgress progress, Timeline timeline) {
+    if (CheckpointParts.marker(layout, progress.step(), RunLayout.ORCHESTRATOR, timeline)
+        .isPresent()) {
+      return; // written before a restart: the same bytes, and perhaps already in a manifest
+    }
     try {
       var bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(progress);
       var files = new LinkedHashMap<String, AtomicFiles.Body>();
       files.put(PROGRESS, out -> AtomicFiles.writeFully(out, ByteBuffer.wrap(bytes)));
-      CheckpointParts.write(layout, progress.step(), RunLayout.ORCHESTRATOR, startedFrom, files);
+      CheckpointParts.write(layout, progress.step(), RunLayout.ORCHESTRATOR, timeline, files);
     } catch (IOException e) {
       throw new CheckpointException(
           "cannot write the orchestrator part of " + layout.stepDir(progress.step()) + ": " + e, e);
@@ -250,10 +335,10 @@ public final class Orchestrator {
    * this run started and must already be there; if retention removed them the newest available one
    * up to the start step is used instead, and the continuation is no longer exact.
    */
-  private long awaitWeights(RunLayout layout, long step, long startedFrom) {
+  private long awaitWeights(RunLayout layout, long step, long startedFrom, Timeline timeline) {
     var parent = layout.weightsDir(0).getParent();
     if (step < startedFrom
-        && PublishedDir.usable(layout.weightsDir(step), step, startedFrom).isEmpty()) {
+        && PublishedDir.usable(layout.weightsDir(step), step, timeline).isEmpty()) {
       var fallback = startedFrom;
       log.printf(
           "warning: weights of step %d are gone; sampling step %d with the weights of step %d"
@@ -262,7 +347,7 @@ public final class Orchestrator {
       step = fallback;
     }
     var deadline = System.nanoTime() + (long) (config.waitTimeout() * 1e9);
-    while (PublishedDir.usable(layout.weightsDir(step), step, startedFrom).isEmpty()) {
+    while (PublishedDir.usable(layout.weightsDir(step), step, timeline).isEmpty()) {
       if (System.nanoTime() > deadline) {
         throw new CheckpointException(
             "the trainer did not publish the weights of step "

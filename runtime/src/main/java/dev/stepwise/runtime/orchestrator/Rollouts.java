@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stepwise.runtime.checkpoint.AtomicFiles;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.checkpoint.Timeline;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
@@ -33,11 +34,11 @@ public record Rollouts(
       @JsonProperty("reward") double reward,
       @JsonProperty("advantage") double advantage) {}
 
-  public void publish(RunLayout layout, long startedFrom) throws IOException {
+  public void publish(RunLayout layout, Timeline timeline) throws IOException {
     var bytes = JSON.writeValueAsBytes(this);
     var files = new LinkedHashMap<String, AtomicFiles.Body>();
     files.put(FILE, out -> AtomicFiles.writeFully(out, ByteBuffer.wrap(bytes)));
-    PublishedDir.publish(layout.rolloutsDir(step), step, startedFrom, files);
+    PublishedDir.publish(layout.rolloutsDir(step), step, timeline, files);
   }
 
   /** Reads a published batch, verified against its marker. */

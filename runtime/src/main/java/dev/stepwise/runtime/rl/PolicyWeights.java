@@ -5,6 +5,7 @@ import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Safetensors;
+import dev.stepwise.runtime.checkpoint.Timeline;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.Arrays;
@@ -27,7 +28,7 @@ public final class PolicyWeights {
 
   /** Publishes a host copy of {@code parameters} as the weights of {@code step}. */
   public static void publish(
-      RunLayout layout, long step, long startedFrom, Map<String, Tensor> parameters)
+      RunLayout layout, long step, Timeline timeline, Map<String, Tensor> parameters)
       throws IOException {
     var host = new TreeMap<String, Tensor>();
     try (var noGrad = new NoGradGuard()) {
@@ -42,7 +43,7 @@ public final class PolicyWeights {
     }
     var files = new LinkedHashMap<String, AtomicFiles.Body>();
     files.put(FILE, out -> Safetensors.write(out, host, Map.of("step", Long.toString(step))));
-    PublishedDir.publish(layout.weightsDir(step), step, startedFrom, files);
+    PublishedDir.publish(layout.weightsDir(step), step, timeline, files);
   }
 
   /**

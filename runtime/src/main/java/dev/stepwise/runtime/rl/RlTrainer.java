@@ -10,8 +10,10 @@ import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Safetensors;
+import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.k8s.CheckpointReporter;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Transformer;
 import dev.stepwise.runtime.orchestrator.Rollouts;
@@ -29,7 +31,9 @@ import java.time.Duration;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -40,6 +44,12 @@ import org.bytedeco.pytorch.Tensor;
  * checkpoints as SFT does. Its checkpoints also need the orchestrator's part of the step: it waits
  * for that part and then writes the manifest covering both. A fresh run first publishes its initial
  * weights as {@code weights/step_0}.
+ *
+ * <p>It keeps each step's rollouts until a complete checkpoint covers that step, so that when it is
+ * restarted alone ({@code --ckpt.recover}, the orchestrator still running) it finds the batches of
+ * the steps after its checkpoint again; weights it published before the restart (the same bytes)
+ * are not published twice. Rank 0 in a pod reports each complete checkpoint as a {@code Checkpoint}
+ * resource.
  */
 public final class RlTrainer {
 
@@ -71,6 +81,8 @@ public final class RlTrainer {
     var optimizer = new AdamW(model.parameters(), config.optim());
     var schedule = new LrSchedule(config.scheduler(), config.optim().lr());
     var configToml = TomlWriter.write(config);
+    var timeline = Timeline.of(ckpt, store);
+    var recovering = ckpt != null && ckpt.recover();
     var start = store.resolveStart(ckpt);
     var startedFrom = start.orElse(0);
     var progress = Progress.START;
@@ -102,14 +114,28 @@ public final class RlTrainer {
         device.str().getString(),
         threads.torchThreads(),
         threads.blasThreads());
+    // A new run publishes everything beyond its start again; a recovering one keeps what its own
+    // timeline published (the orchestrator may be reading it) and drops other timelines' weights.
     var weightsRoot = layout.weightsDir(0).getParent();
-    var stale = PublishedDir.deleteSteps(weightsRoot, n -> n > startedFrom);
+    var stale =
+        PublishedDir.deleteSteps(
+            weightsRoot,
+            n ->
+                n > startedFrom
+                    && (!recovering
+                        || PublishedDir.usable(layout.weightsDir(n), n, timeline).isEmpty()));
     if (!stale.isEmpty()) {
-      log.println("trainer: removed weights of steps " + stale + " (beyond the start step)");
+      log.println("trainer: removed weights of steps " + stale + " (not of this timeline)");
     }
     if (start.isEmpty() || PublishedDir.marker(layout.weightsDir(startedFrom)).isEmpty()) {
-      publish(layout, startedFrom, startedFrom, model.parameters());
+      publish(layout, startedFrom, timeline, model.parameters());
     }
+    var reporter =
+        ckpt == null
+            ? Optional.<CheckpointReporter>empty()
+            : CheckpointReporter.fromEnvironment(layout, log);
+    // Rollouts of steps up to the newest complete checkpoint are no longer needed by a restart.
+    var covered = new AtomicLong(startedFrom);
 
     var timeout = Duration.ofMillis((long) (config.waitTimeout() * 1000));
     var firstReward = Double.NaN;
@@ -121,14 +147,18 @@ public final class RlTrainer {
                 new CheckpointWriter(
                     layout,
                     CheckpointWriter.FileListener.NONE,
-                    CheckpointParts.awaiting(layout, RunLayout.ORCHESTRATOR, startedFrom, timeout)),
+                    CheckpointParts.awaiting(layout, RunLayout.ORCHESTRATOR, timeline, timeout)),
                 store,
                 ckpt,
                 start.isPresent() ? startedFrom : -1,
-                log)) {
+                log,
+                manifest -> {
+                  covered.accumulateAndGet(manifest.step(), Math::max);
+                  reporter.ifPresent(r -> r.accept(manifest));
+                })) {
       for (var step = startedFrom + 1; step <= config.maxSteps(); step++) {
         var waitStart = System.nanoTime();
-        var rollouts = awaitRollouts(layout, step, startedFrom, timeout);
+        var rollouts = awaitRollouts(layout, step, timeline, timeout);
         var stepStart = System.nanoTime();
         var lr = schedule.lr(step);
         double lossValue;
@@ -147,8 +177,12 @@ public final class RlTrainer {
           lossValue = value.loss().item_double();
         }
         progress = progress.advance(batch.samples(), batch.tokenCount());
-        publish(layout, step, startedFrom, model.parameters());
-        PublishedDir.deleteSteps(layout.rolloutsDir(0).getParent(), n -> n < rollouts.step());
+        if (!recovering || PublishedDir.usable(layout.weightsDir(step), step, timeline).isEmpty()) {
+          publish(layout, step, timeline, model.parameters());
+        }
+        var consumed = step;
+        var keepFrom = ckpt == null ? consumed : Math.min(consumed, covered.get() + 1);
+        PublishedDir.deleteSteps(layout.rolloutsDir(0).getParent(), n -> n < keepFrom);
         if (Double.isNaN(firstReward)) {
           firstReward = batch.meanReward();
         }
@@ -185,6 +219,8 @@ public final class RlTrainer {
                   model.parameters(), optimizer, progress, schedule, state, configToml, 0, 1));
         }
       }
+    } finally {
+      reporter.ifPresent(CheckpointReporter::close);
     }
     log.printf(
         "trainer done: step %d | %,d samples | %,d tokens | reward %.4f -> %.4f | wall %.1f s%n",
@@ -197,18 +233,18 @@ public final class RlTrainer {
     return new Result(progress, start.orElse(-1), firstReward, lastReward);
   }
 
-  private void publish(RunLayout layout, long step, long startedFrom, Map<String, Tensor> params) {
+  private void publish(RunLayout layout, long step, Timeline timeline, Map<String, Tensor> params) {
     try {
-      PolicyWeights.publish(layout, step, startedFrom, params);
+      PolicyWeights.publish(layout, step, timeline, params);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot publish " + layout.weightsDir(step), e);
     }
   }
 
-  private Rollouts awaitRollouts(RunLayout layout, long step, long startedFrom, Duration timeout) {
+  private Rollouts awaitRollouts(RunLayout layout, long step, Timeline timeline, Duration timeout) {
     var deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
-      var marker = PublishedDir.usable(layout.rolloutsDir(step), step, startedFrom);
+      var marker = PublishedDir.usable(layout.rolloutsDir(step), step, timeline);
       if (marker.isPresent()) {
         try {
           return Rollouts.read(layout, marker.get());

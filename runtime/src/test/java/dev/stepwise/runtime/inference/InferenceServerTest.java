@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
@@ -54,7 +55,7 @@ class InferenceServerTest {
     for (var step : new long[] {1, 2}) {
       var model =
           new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, new Device("cpu"), step);
-      PolicyWeights.publish(layout, step, 0, model.parameters());
+      PolicyWeights.publish(layout, step, Timeline.FRESH, model.parameters());
     }
   }
 
@@ -135,7 +136,7 @@ class InferenceServerTest {
     assertRefused(409, "step", post("/update_weights", "{\"step\": 5}"));
     // A published step whose file was damaged afterwards.
     var model = new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, new Device("cpu"), 6);
-    PolicyWeights.publish(layout, 6, 0, model.parameters());
+    PolicyWeights.publish(layout, 6, Timeline.FRESH, model.parameters());
     var file = layout.weightsDir(6).resolve(PolicyWeights.FILE);
     var bytes = Files.readAllBytes(file);
     bytes[bytes.length - 1] ^= 1;

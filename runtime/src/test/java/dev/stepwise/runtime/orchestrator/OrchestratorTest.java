@@ -12,6 +12,7 @@ import dev.stepwise.runtime.checkpoint.CheckpointParts;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
@@ -143,11 +144,12 @@ class OrchestratorTest {
   }
 
   /** What the trainer does for the orchestrator: publish the weights of a step. */
-  private void publishWeights(long step, long startedFrom) throws IOException {
+  private void publishWeights(long step, long origin) throws IOException {
     var files = new LinkedHashMap<String, AtomicFiles.Body>();
     files.put(
         "model.safetensors", out -> AtomicFiles.writeFully(out, ByteBuffer.wrap(new byte[] {1})));
-    PublishedDir.publish(new RunLayout(runDir).weightsDir(step), step, startedFrom, files);
+    PublishedDir.publish(
+        new RunLayout(runDir).weightsDir(step), step, new Timeline(0, origin), files);
   }
 
   private boolean rolloutsPublished(long step) {
@@ -222,7 +224,8 @@ class OrchestratorTest {
         new CheckpointWriter(
             layout,
             CheckpointWriter.FileListener.NONE,
-            CheckpointParts.awaiting(layout, RunLayout.ORCHESTRATOR, 0, Duration.ofSeconds(5)));
+            CheckpointParts.awaiting(
+                layout, RunLayout.ORCHESTRATOR, Timeline.FRESH, Duration.ofSeconds(5)));
     writer.write(
         2,
         1,
@@ -247,7 +250,7 @@ class OrchestratorTest {
     for (var n = 3; n <= 4; n++) {
       assertArrayEquals(
           straight[n], Files.readAllBytes(layout.rolloutsDir(n).resolve(Rollouts.FILE)));
-      assertEquals(2, PublishedDir.marker(layout.rolloutsDir(n)).orElseThrow().startedFrom());
+      assertEquals(2, PublishedDir.marker(layout.rolloutsDir(n)).orElseThrow().origin());
     }
   }
 }

@@ -1,0 +1,170 @@
+package dev.stepwise.runtime.k8s;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stepwise.api.Checkpoint;
+import dev.stepwise.api.CheckpointPhase;
+import dev.stepwise.runtime.checkpoint.CheckpointStore;
+import dev.stepwise.runtime.checkpoint.Manifest;
+import dev.stepwise.runtime.checkpoint.RunLayout;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Resync of the Checkpoint resources with the run volume, against the Fabric8 mock API server. */
+@EnableKubernetesMockClient(crud = true)
+class CheckpointReporterResyncTest {
+
+  private static final String NS = "team-a";
+  private static final RunIdentity RUN = new RunIdentity("r", NS, "uid-1");
+
+  KubernetesClient client;
+
+  @TempDir Path runDir;
+
+  private RunLayout layout;
+  private CheckpointStore store;
+  private CheckpointReporter reporter;
+  private final ByteArrayOutputStream logged = new ByteArrayOutputStream();
+
+  @BeforeEach
+  void setUp() {
+    var crd =
+        client
+            .apiextensions()
+            .v1()
+            .customResourceDefinitions()
+            .load(Path.of("../helm/stepwise/crds/checkpoints.stepwise.dev-v1.yml").toFile())
+            .item();
+    client.resource(crd).createOr(existing -> existing.update());
+    layout = new RunLayout(runDir);
+    store = new CheckpointStore(layout);
+    reporter =
+        new CheckpointReporter(
+            client, RUN, layout, new PrintStream(logged, true, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void completeCheckpointsWithoutAResourceAreReportedAndNothingElse() throws IOException {
+    var five = writeCheckpoint(5, 0);
+    writeCheckpoint(10, 0);
+    Files.createDirectories(layout.componentDir(15, RunLayout.TRAINER)); // a save that never ended
+    reporter.report(five);
+    var fiveBefore = checkpoint(5).getMetadata().getResourceVersion();
+
+    var reported = reporter.resync(store);
+
+    assertEquals(List.of(10L), reported);
+    var ten = checkpoint(10);
+    assertEquals(CheckpointPhase.Ready, ten.getStatus().getPhase());
+    assertEquals(0L, ten.getStatus().getTimeline());
+    assertEquals(3L, ten.getStatus().getSizeBytes());
+    assertEquals("r", ten.getSpec().getTrainingRun());
+    assertEquals("r", ten.getMetadata().getLabels().get(CheckpointReporter.LABEL_RUN));
+    assertEquals("uid-1", ten.getMetadata().getOwnerReferences().get(0).getUid());
+    assertTrue(ten.getMetadata().getFinalizers().contains(CheckpointReporter.FINALIZER));
+    assertEquals(fiveBefore, checkpoint(5).getMetadata().getResourceVersion(), "5 untouched");
+    assertNull(checkpoint(15), "an incomplete step directory is no checkpoint");
+  }
+
+  @Test
+  void aResourceLeftWithoutStatusOrFromAnotherTimelineIsReportedAgain() throws IOException {
+    var five = writeCheckpoint(5, 2);
+    var ten = writeCheckpoint(10, 2);
+    // Crash between creating the resource and writing its status:
+    client.resources(Checkpoint.class).inNamespace(NS).resource(reporter.resource(five)).create();
+    // Step 10 was reported by timeline 1, then rewritten by timeline 2 whose report was lost:
+    reporter.report(withTimeline(ten, 1));
+    assertEquals(1L, checkpoint(10).getStatus().getTimeline());
+
+    var reported = reporter.resync(store);
+
+    assertEquals(List.of(5L, 10L), reported);
+    assertEquals(CheckpointPhase.Ready, checkpoint(5).getStatus().getPhase());
+    assertEquals(2L, checkpoint(5).getStatus().getTimeline());
+    assertEquals(2L, checkpoint(10).getStatus().getTimeline());
+  }
+
+  @Test
+  void aCheckpointWhoseResourceIsBeingDeletedIsNotResurrected() throws IOException {
+    var five = writeCheckpoint(5, 0);
+    reporter.report(five);
+    client.resources(Checkpoint.class).inNamespace(NS).withName("r-step-5").delete();
+    var deleting = checkpoint(5);
+    assertNotNull(deleting.getMetadata().getDeletionTimestamp(), "the finalizer holds it");
+
+    var reported = reporter.resync(store);
+
+    assertEquals(List.of(), reported);
+    var after = checkpoint(5);
+    assertEquals(
+        deleting.getMetadata().getResourceVersion(), after.getMetadata().getResourceVersion());
+    assertTrue(
+        logged.toString(StandardCharsets.UTF_8).contains("is being deleted"), logged::toString);
+  }
+
+  @Test
+  void checkpointsOfAnotherRunInTheNamespaceDoNotCount() throws IOException {
+    var five = writeCheckpoint(5, 0);
+    var other =
+        new CheckpointReporter(client, new RunIdentity("other", NS, "uid-2"), layout, System.out);
+    other.report(five);
+
+    assertEquals(List.of(5L), reporter.resync(store));
+    assertEquals("r", checkpoint(5).getSpec().getTrainingRun());
+  }
+
+  private Checkpoint checkpoint(long step) {
+    return client
+        .resources(Checkpoint.class)
+        .inNamespace(NS)
+        .withName(RUN.checkpointName(step))
+        .get();
+  }
+
+  /** A complete checkpoint: one 3-byte trainer file and its manifest, written last. */
+  private Manifest writeCheckpoint(long step, long timeline) throws IOException {
+    var file = layout.componentDir(step, RunLayout.TRAINER).resolve("model.bin");
+    Files.createDirectories(file.getParent());
+    Files.write(file, new byte[] {1, 2, 3});
+    var manifest =
+        new Manifest(
+            Manifest.FORMAT,
+            Manifest.FORMAT_VERSION,
+            step,
+            1,
+            "2026-01-01T00:00:0" + (step % 10) + "Z",
+            Map.of(
+                RunLayout.TRAINER,
+                new Manifest.Component(
+                    List.of(new Manifest.FileEntry("trainer/model.bin", 3, "00")))),
+            timeline);
+    new ObjectMapper().writeValue(layout.manifest(step).toFile(), manifest);
+    return manifest;
+  }
+
+  private static Manifest withTimeline(Manifest m, long timeline) {
+    return new Manifest(
+        m.format(),
+        m.formatVersion(),
+        m.step(),
+        m.worldSize(),
+        m.created(),
+        m.components(),
+        timeline);
+  }
+}
