@@ -19,6 +19,14 @@ import io.fabric8.generator.annotation.ValidationRule;
 @ValidationRule(
     value = "!has(self.resumeNonce) || has(self.resumeStep)",
     message = "resumeNonce repeats the resume to resumeStep: set resumeStep too")
+@ValidationRule(
+    value = "!has(self.init) || self.type == 'rl'",
+    message = "init is read by the rl trainer only (sft starts from random weights): remove it")
+@ValidationRule(
+    value = "has(self.init) == has(oldSelf.init) && (!has(self.init) || self.init == oldSelf.init)",
+    message =
+        "init cannot be added, changed or removed after creation: it decides only how a new run's"
+            + " model starts; create a new TrainingRun to start from another checkpoint")
 public class TrainingRunSpec {
 
   public static final String DEFAULT_IMAGE = "ghcr.io/stepwise-dev/stepwise-runtime:0.1.0";
@@ -75,6 +83,13 @@ public class TrainingRunSpec {
       value = "self == oldSelf",
       message = "storage cannot change after creation: the run directory would be lost")
   private StorageSpec storage = new StorageSpec();
+
+  @JsonPropertyDescription(
+      "Start the model from another run's checkpoint instead of random weights, e.g. RL from an"
+          + " SFT run: init: {checkpoint: {trainingRun: reverse-text, step: 600}}. Only a fresh"
+          + " start reads it (resumes and crash recovery load this run's own checkpoints). rl runs"
+          + " only. Cannot be changed after creation.")
+  private InitSpec init;
 
   @JsonPropertyDescription("The trainer role: ranks, GPUs, resources and TOML configuration.")
   private TrainerSpec trainer = new TrainerSpec();
@@ -147,6 +162,14 @@ public class TrainingRunSpec {
 
   public void setStorage(StorageSpec storage) {
     this.storage = storage;
+  }
+
+  public InitSpec getInit() {
+    return init;
+  }
+
+  public void setInit(InitSpec init) {
+    this.init = init;
   }
 
   public TrainerSpec getTrainer() {

@@ -49,7 +49,7 @@ public final class Main {
         case "bench" -> BenchCommand.run(rest, out);
         case "checkpoint" -> CheckpointCommand.run(rest, out);
         case "rl" -> RlCommand.run(rest, out, err);
-        case "trainer" -> TrainerCommand.run(rest, out);
+        case "trainer" -> TrainerCommand.run(rest, out, err);
         case "orchestrator" -> OrchestratorCommand.run(rest, out);
         case "inference" -> InferenceCommand.run(rest, out);
         default -> {

@@ -3,20 +3,32 @@ package dev.stepwise.runtime.cli;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.dist.DistEnv;
+import dev.stepwise.runtime.dist.Launcher;
+import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.rl.RlTrainer;
 import java.io.PrintStream;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 
-/** {@code stepwise trainer}: the RL trainer role. */
+/**
+ * {@code stepwise trainer}: the RL trainer role, as one rank of the job the environment describes;
+ * {@code --nproc N} instead starts N local ranks, like torchrun (and like {@code sft --nproc}).
+ */
 final class TrainerCommand {
 
   private TrainerCommand() {}
 
-  static int run(List<String> args, PrintStream out) {
-    var parsed = CommandLine.parse(RlTrainerConfig.class, args);
+  static int run(List<String> args, PrintStream out, PrintStream err) {
+    var rest = new ArrayList<>(args);
+    var nproc = SftCommand.Launch.takeNproc(rest);
+    var parsed = CommandLine.parse(RlTrainerConfig.class, rest);
     if (parsed.help()) {
-      out.println("usage: stepwise trainer [@ train.toml ...] [--key value ...] [--dry-run]");
+      out.println(
+          "usage: stepwise trainer [@ train.toml ...] [--key value ...] [--dry-run] [--nproc N]");
       out.println();
+      out.println("--nproc N starts N data-parallel ranks on this machine (like torchrun).");
       out.print(CommandLine.help(RlTrainerConfig.class));
       return 0;
     }
@@ -24,7 +36,16 @@ final class TrainerCommand {
       out.print(TomlWriter.write(parsed.config()));
       return 0;
     }
-    new RlTrainer(parsed.config(), out).run();
+    if (nproc > 0) {
+      return Launcher.launch(nproc, "trainer", rest, out, err);
+    }
+    var config = parsed.config();
+    var env = DistEnv.fromEnvironment();
+    var collectives = ProcessGroup.Collectives.forDevice(config.device());
+    var timeout = Duration.ofSeconds(config.dist().timeoutSeconds());
+    try (var group = ProcessGroup.join(env, timeout, collectives)) {
+      new RlTrainer(config, out, group).run();
+    }
     return 0;
   }
 }

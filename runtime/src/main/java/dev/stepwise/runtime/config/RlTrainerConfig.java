@@ -20,7 +20,9 @@ public record RlTrainerConfig(
     @Doc("AdamW") OptimConfig optim,
     @Doc("Learning-rate schedule") SchedulerConfig scheduler,
     @Doc("Checkpointing") CkptConfig ckpt,
-    @Doc("Logging") LogConfig log) {
+    @Doc("Logging") LogConfig log,
+    @Doc("Data parallelism (ranks come from RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT)")
+        DistConfig dist) {
 
   public static RlTrainerConfig defaults() {
     return new RlTrainerConfig(
@@ -36,6 +38,7 @@ public record RlTrainerConfig(
         new OptimConfig(3e-4, 0.0, 0.9, 0.99, 1e-8, 1.0),
         new SchedulerConfig(SchedulerConfig.Type.CONSTANT, 0, 0, 0.0),
         null,
-        LogConfig.defaults());
+        LogConfig.defaults(),
+        DistConfig.defaults());
   }
 }

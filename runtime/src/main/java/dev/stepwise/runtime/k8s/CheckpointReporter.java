@@ -128,7 +128,8 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
         report(manifest);
         reported.add(step);
         log.printf(
-            "checkpoint step %d found on the volume without its resource: reported as %s%n",
+            "checkpoint step %d on the volume had no Ready resource of its timeline: reported"
+                + " as %s%n",
             step, identity.checkpointName(step));
       } catch (KubernetesClientException e) {
         log.printf(

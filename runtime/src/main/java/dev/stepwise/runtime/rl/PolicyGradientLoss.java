@@ -39,8 +39,9 @@ public final class PolicyGradientLoss {
     var clipped = clippedRatio.mul(advantages);
     var objective = torch.minimum(unclipped, clipped);
     var count = mask.sum();
-    var loss = objective.mul(mask).sum().neg().div(count);
-    var tokensCount = count.item_double();
+    // A data-parallel rank's share may hold no completion token: its loss is 0, not 0/0.
+    var loss = objective.mul(mask).sum().neg().div(count.clamp_min(new Scalar(1.0)));
+    var tokensCount = Math.max(1.0, count.item_double());
     var clippedFraction =
         ratio
                 .sub(clippedRatio)

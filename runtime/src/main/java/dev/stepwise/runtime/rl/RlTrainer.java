@@ -13,6 +13,8 @@ import dev.stepwise.runtime.checkpoint.Safetensors;
 import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.dist.GradientSync;
+import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Transformer;
@@ -24,6 +26,7 @@ import dev.stepwise.runtime.trainer.Progress;
 import dev.stepwise.runtime.trainer.Threads;
 import dev.stepwise.runtime.trainer.TrainerCheckpoint;
 import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -50,6 +53,12 @@ import org.bytedeco.pytorch.Tensor;
  * the steps after its checkpoint again; weights it published before the restart (the same bytes)
  * are not published twice. Rank 0 in a pod reports each complete checkpoint as a {@code Checkpoint}
  * resource.
+ *
+ * <p>Data parallel over the ranks of a {@link ProcessGroup}, as SFT is: every rank reads the whole
+ * step's rollouts and trains on its contiguous share of them ({@link RolloutBatch#share}), the
+ * gradients are all-reduced weighted by completion tokens ({@link GradientSync}), so the update is
+ * the one rank's update up to float summation order; checkpoints are sharded across the ranks.
+ * Only rank 0 logs, publishes weights, completes and reports checkpoints and deletes rollouts.
  */
 public final class RlTrainer {
 
@@ -61,10 +70,21 @@ public final class RlTrainer {
 
   private final RlTrainerConfig config;
   private final PrintStream log;
+  private final ProcessGroup group;
+  private final int rank;
+  private final int worldSize;
 
   public RlTrainer(RlTrainerConfig config, PrintStream log) {
+    this(config, log, ProcessGroup.single());
+  }
+
+  /** One rank of a data-parallel trainer over {@code group}; ranks other than 0 log nothing. */
+  public RlTrainer(RlTrainerConfig config, PrintStream log, ProcessGroup group) {
     this.config = config;
-    this.log = log;
+    this.group = group;
+    this.rank = group.rank();
+    this.worldSize = group.worldSize();
+    this.log = rank == 0 ? log : new PrintStream(OutputStream.nullOutputStream());
   }
 
   public Result run() {
@@ -91,8 +111,18 @@ public final class RlTrainer {
       CheckpointWriter.checkSizes(layout.stepDir(startedFrom), manifest);
       progress =
           TrainerCheckpoint.restore(
-                  layout.stepDir(startedFrom), manifest, model.parameters(), optimizer, 0, 1)
+                  layout.stepDir(startedFrom),
+                  manifest,
+                  model.parameters(),
+                  optimizer,
+                  rank,
+                  worldSize)
               .progress();
+      if (manifest.worldSize() != worldSize) {
+        log.printf(
+            "trainer: resharded: the checkpoint was written by %d rank(s), this run has %d%n",
+            manifest.worldSize(), worldSize);
+      }
       log.printf(
           "trainer: resumed from %s (step %d, %,d samples, %,d tokens)%n",
           layout.stepDir(startedFrom),
@@ -114,24 +144,32 @@ public final class RlTrainer {
         device.str().getString(),
         threads.torchThreads(),
         threads.blasThreads());
+    if (group.distributed()) {
+      log.printf(
+          "trainer: data parallel: %d ranks (%s), each trains on 1/%d of every step's rollouts%n",
+          worldSize, group.collectives().label(), worldSize);
+    }
     // A new run publishes everything beyond its start again; a recovering one keeps what its own
     // timeline published (the orchestrator may be reading it) and drops other timelines' weights.
+    // Only rank 0 touches weights/ and rollouts/: the other ranks hold the same model.
     var weightsRoot = layout.weightsDir(0).getParent();
-    var stale =
-        PublishedDir.deleteSteps(
-            weightsRoot,
-            n ->
-                n > startedFrom
-                    && (!recovering
-                        || PublishedDir.usable(layout.weightsDir(n), n, timeline).isEmpty()));
-    if (!stale.isEmpty()) {
-      log.println("trainer: removed weights of steps " + stale + " (not of this timeline)");
-    }
-    if (start.isEmpty() || PublishedDir.marker(layout.weightsDir(startedFrom)).isEmpty()) {
-      publish(layout, startedFrom, timeline, model.parameters());
+    if (rank == 0) {
+      var stale =
+          PublishedDir.deleteSteps(
+              weightsRoot,
+              n ->
+                  n > startedFrom
+                      && (!recovering
+                          || PublishedDir.usable(layout.weightsDir(n), n, timeline).isEmpty()));
+      if (!stale.isEmpty()) {
+        log.println("trainer: removed weights of steps " + stale + " (not of this timeline)");
+      }
+      if (start.isEmpty() || PublishedDir.marker(layout.weightsDir(startedFrom)).isEmpty()) {
+        publish(layout, startedFrom, timeline, model.parameters());
+      }
     }
     var reporter =
-        ckpt == null
+        ckpt == null || rank != 0
             ? Optional.<CheckpointReporter>empty()
             : CheckpointReporter.fromEnvironment(layout, log);
     // Rollouts of steps up to the newest complete checkpoint are no longer needed by a restart.
@@ -155,7 +193,8 @@ public final class RlTrainer {
                 manifest -> {
                   covered.accumulateAndGet(manifest.step(), Math::max);
                   reporter.ifPresent(r -> r.accept(manifest));
-                })) {
+                },
+                group)) {
       for (var step = startedFrom + 1; step <= config.maxSteps(); step++) {
         var waitStart = System.nanoTime();
         var rollouts = awaitRollouts(layout, step, timeline, timeout);
@@ -163,30 +202,46 @@ public final class RlTrainer {
         var lr = schedule.lr(step);
         double lossValue;
         double gradNorm;
+        long tokens;
         PolicyGradientLoss.Value value;
         RolloutBatch batch;
         try (var scope = new PointerScope()) {
-          batch = RolloutBatch.of(rollouts, device);
+          batch = RolloutBatch.of(rollouts, device, rank, worldSize);
           value =
               PolicyGradientLoss.compute(
                   model, batch, rollouts.temperature(), config.loss().clipEpsilon());
           value.loss().backward();
+          var reduced =
+              GradientSync.allReduce(
+                  group,
+                  model.parameters(),
+                  value.loss().item_double(),
+                  batch.lossTokens(),
+                  batch.tokenCount(),
+                  step);
           gradNorm = optimizer.clipGradNorm(config.optim().maxNorm());
           optimizer.step(lr);
           optimizer.zeroGrad();
-          lossValue = value.loss().item_double();
+          lossValue = reduced.loss();
+          tokens = reduced.tokens();
         }
-        progress = progress.advance(batch.samples(), batch.tokenCount());
-        if (!recovering || PublishedDir.usable(layout.weightsDir(step), step, timeline).isEmpty()) {
-          publish(layout, step, timeline, model.parameters());
+        progress = progress.advance(batch.samples() * worldSize, tokens);
+        // Every rank has read this step's rollouts before the all-reduce above returned, so rank 0
+        // may delete them now (once a checkpoint covers them).
+        if (rank == 0) {
+          if (!recovering
+              || PublishedDir.usable(layout.weightsDir(step), step, timeline).isEmpty()) {
+            publish(layout, step, timeline, model.parameters());
+          }
+          var consumed = step;
+          var keepFrom = ckpt == null ? consumed : Math.min(consumed, covered.get() + 1);
+          PublishedDir.deleteSteps(layout.rolloutsDir(0).getParent(), n -> n < keepFrom);
         }
-        var consumed = step;
-        var keepFrom = ckpt == null ? consumed : Math.min(consumed, covered.get() + 1);
-        PublishedDir.deleteSteps(layout.rolloutsDir(0).getParent(), n -> n < keepFrom);
+        var meanReward = meanReward(rollouts);
         if (Double.isNaN(firstReward)) {
-          firstReward = batch.meanReward();
+          firstReward = meanReward;
         }
-        lastReward = batch.meanReward();
+        lastReward = meanReward;
         var seconds = (System.nanoTime() - stepStart) / 1e9;
         if (step % config.log().interval() == 0 || step == config.maxSteps()) {
           log.printf(
@@ -195,33 +250,46 @@ public final class RlTrainer {
               step,
               config.maxSteps(),
               lossValue,
-              batch.meanReward(),
+              meanReward,
               lr,
               gradNorm,
               100 * value.clippedFraction(),
               step - 1 - rollouts.weightsStep(),
-              batch.tokenCount() / seconds,
+              tokens / seconds,
               (stepStart - waitStart) / 1e9);
         }
         if (saver != null && CheckpointSaver.due(ckpt, step, config.maxSteps())) {
           var state = new LinkedHashMap<String, Object>();
-          state.put("rank", 0);
-          state.put("world_size", 1);
+          state.put("rank", rank);
+          state.put("world_size", worldSize);
           state.put("seed", config.seed());
           state.put(
               "threads",
               Map.of("torch_intra_op", threads.torchThreads(), "openblas", threads.blasThreads()));
           state.put(
               "data",
-              Map.of("rollouts", "rollouts/step_<n> from the orchestrator", "next_step", step + 1));
+              Map.of(
+                  "rollouts",
+                  "rollouts/step_<n> from the orchestrator; rank r of W trains on the r-th W-th",
+                  "next_step",
+                  step + 1));
           saver.save(
               TrainerCheckpoint.capture(
-                  model.parameters(), optimizer, progress, schedule, state, configToml, 0, 1));
+                  model.parameters(),
+                  optimizer,
+                  progress,
+                  schedule,
+                  state,
+                  configToml,
+                  rank,
+                  worldSize));
         }
       }
     } finally {
       reporter.ifPresent(CheckpointReporter::close);
     }
+    // Every rank's shards are in before anyone leaves; rank 0's store outlives the others.
+    group.barrier("end of training");
     log.printf(
         "trainer done: step %d | %,d samples | %,d tokens | reward %.4f -> %.4f | wall %.1f s%n",
         progress.step(),
@@ -231,6 +299,15 @@ public final class RlTrainer {
         lastReward,
         (System.nanoTime() - wallStart) / 1e9);
     return new Result(progress, start.orElse(-1), firstReward, lastReward);
+  }
+
+  /** The mean reward of the whole step (every rank reads all of it). */
+  private static double meanReward(Rollouts rollouts) {
+    var sum = 0.0;
+    for (var s : rollouts.samples()) {
+      sum += s.reward();
+    }
+    return sum / Math.max(1, rollouts.samples().size());
   }
 
   private void publish(RunLayout layout, long step, Timeline timeline, Map<String, Tensor> params) {

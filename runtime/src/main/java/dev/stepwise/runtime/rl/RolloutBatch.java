@@ -1,7 +1,9 @@
 package dev.stepwise.runtime.rl;
 
+import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.orchestrator.Rollouts;
+import java.util.List;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
@@ -9,7 +11,8 @@ import org.bytedeco.pytorch.global.torch;
 /**
  * A step's rollouts as training tensors: tokens {@code [B, T]} (prompt, completion, PAD), and over
  * next-token positions {@code [B, T-1]} the completion mask and the sampling log-probs; advantages
- * {@code [B, 1]}.
+ * {@code [B, 1]}. With several data-parallel ranks each rank builds the batch of its own share of
+ * the step's samples ({@link #share}).
  */
 public record RolloutBatch(
     Tensor tokens,
@@ -18,10 +21,43 @@ public record RolloutBatch(
     Tensor advantages,
     int samples,
     long tokenCount,
+    long lossTokens,
     double meanReward) {
 
+  /** The whole step's batch (one rank). */
   public static RolloutBatch of(Rollouts rollouts, Device device) {
-    var samples = rollouts.samples();
+    return of(rollouts.samples(), device);
+  }
+
+  /** Rank {@code rank}'s batch of a step trained by {@code worldSize} data-parallel ranks. */
+  public static RolloutBatch of(Rollouts rollouts, Device device, int rank, int worldSize) {
+    return of(share(rollouts, rank, worldSize), device);
+  }
+
+  /**
+   * Rank {@code rank}'s contiguous slice of the step's samples: samples {@code [r*B/W, (r+1)*B/W)}.
+   * Every rank reads the same rollouts, so the split needs no coordination; the batch must divide
+   * evenly, or the ranks' gradients would not weigh the same samples as one rank's.
+   */
+  public static List<Rollouts.Sample> share(Rollouts rollouts, int rank, int worldSize) {
+    var all = rollouts.samples();
+    if (all.size() % worldSize != 0) {
+      throw new ConfigException(
+          "batch-size: the rollouts of step "
+              + rollouts.step()
+              + " hold "
+              + all.size()
+              + " samples, which do not split evenly across WORLD_SIZE="
+              + worldSize
+              + " trainer ranks (make the orchestrator's batch-size a multiple of "
+              + worldSize
+              + ")");
+    }
+    var per = all.size() / worldSize;
+    return all.subList(rank * per, (rank + 1) * per);
+  }
+
+  private static RolloutBatch of(List<Rollouts.Sample> samples, Device device) {
     var b = samples.size();
     var t = 2;
     for (var s : samples) {
@@ -33,6 +69,7 @@ public record RolloutBatch(
     var advantages = new float[b];
     java.util.Arrays.fill(tokens, ByteTokenizer.PAD);
     long count = 0;
+    long completionTokens = 0;
     var rewards = 0.0;
     for (var i = 0; i < b; i++) {
       var s = samples.get(i);
@@ -46,6 +83,7 @@ public record RolloutBatch(
       }
       advantages[i] = (float) s.advantage();
       count += p + s.completionIds().length;
+      completionTokens += s.completionIds().length;
       rewards += s.reward();
     }
     return new RolloutBatch(
@@ -55,6 +93,7 @@ public record RolloutBatch(
         torch.tensor(advantages).reshape(b, 1).to(device, torch.ScalarType.Float),
         b,
         count,
+        completionTokens,
         rewards / Math.max(1, b));
   }
 }
