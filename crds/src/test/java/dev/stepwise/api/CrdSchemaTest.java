@@ -117,6 +117,39 @@ class CrdSchemaTest {
   }
 
   @Test
+  void initNamesARunAndAStepAndCannotChange() throws IOException {
+    var spec = trainingRun().at("/schema/openAPIV3Schema/properties/spec");
+    var ref = spec.at("/properties/init/properties/checkpoint");
+    assertEquals(List.of("checkpoint"), texts(spec.at("/properties/init/required")));
+    assertEquals(
+        List.of("step", "trainingRun"), texts(ref.at("/required")).stream().sorted().toList());
+    assertEquals(0, ref.at("/properties/step/minimum").asInt(-9));
+    assertEquals(
+        "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", ref.at("/properties/trainingRun/pattern").asText());
+    assertEquals(63, ref.at("/properties/trainingRun/maxLength").asInt(-9));
+    assertTrue(
+        ref.at("/properties/trainingRun/description").asText().contains("ReadWriteMany"),
+        "explains the access mode a shared source volume needs");
+    var rules = spec.at("/x-kubernetes-validations");
+    var immutable =
+        StreamSupport.stream(rules.spliterator(), false)
+            .filter(r -> r.path("rule").asText().contains("oldSelf.init"))
+            .findFirst()
+            .orElseThrow();
+    assertEquals(
+        "has(self.init) == has(oldSelf.init) && (!has(self.init) || self.init == oldSelf.init)",
+        immutable.path("rule").asText());
+    assertTrue(immutable.path("message").asText().startsWith("init cannot be added, changed"));
+    assertTrue(
+        StreamSupport.stream(rules.spliterator(), false)
+            .anyMatch(r -> r.path("rule").asText().equals("!has(self.init) || self.type == 'rl'")));
+  }
+
+  private static List<String> texts(JsonNode array) {
+    return StreamSupport.stream(array.spliterator(), false).map(JsonNode::asText).toList();
+  }
+
+  @Test
   void statusSubresourceShortNamesAndColumns() throws IOException {
     var tr = trainingRun();
     assertTrue(tr.at("/subresources/status").isObject());

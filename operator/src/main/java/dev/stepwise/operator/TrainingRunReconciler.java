@@ -5,6 +5,7 @@ import dev.stepwise.api.Constants;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.operator.checkpoint.InitSource;
 import dev.stepwise.operator.checkpoint.ResumeRequest;
 import dev.stepwise.operator.checkpoint.RetentionPolicy;
 import dev.stepwise.operator.checkpoint.RunCheckpoints;
@@ -26,6 +27,7 @@ import dev.stepwise.operator.status.RunEvents;
 import dev.stepwise.operator.status.RunStatusCalculator;
 import dev.stepwise.operator.status.RunTransitions;
 import dev.stepwise.operator.status.Workload;
+import dev.stepwise.operator.validation.SpecProblem;
 import dev.stepwise.operator.validation.TrainingRunValidator;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
@@ -35,6 +37,7 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
+import io.javaoperatorsdk.operator.api.reconciler.ResourceCache;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
@@ -47,6 +50,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
@@ -124,15 +128,24 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
   @Override
   public List<EventSource<?, TrainingRun>> prepareEventSources(
       EventSourceContext<TrainingRun> context) {
+    // A Checkpoint concerns its own run and the runs whose spec.init starts from that run.
+    var runs = context.getPrimaryCache();
+    runs.addIndexer(InitSource.INDEX, InitSource::indexKeys);
     var checkpoints =
         InformerEventSourceConfiguration.from(Checkpoint.class, TrainingRun.class)
             .withSecondaryToPrimaryMapper(
-                (Checkpoint c) ->
-                    c.getSpec() == null || c.getSpec().getTrainingRun() == null
-                        ? Set.of()
-                        : Set.of(
-                            new ResourceID(
-                                c.getSpec().getTrainingRun(), c.getMetadata().getNamespace())))
+                (Checkpoint c) -> {
+                  if (c.getSpec() == null || c.getSpec().getTrainingRun() == null) {
+                    return Set.of();
+                  }
+                  var ns = c.getMetadata().getNamespace();
+                  var owner = c.getSpec().getTrainingRun();
+                  var ids = new HashSet<ResourceID>();
+                  ids.add(new ResourceID(owner, ns));
+                  runs.byIndex(InitSource.INDEX, InitSource.key(ns, owner))
+                      .forEach(r -> ids.add(ResourceID.fromResource(r)));
+                  return ids;
+                })
             .build();
     var pods =
         InformerEventSourceConfiguration.from(Pod.class, TrainingRun.class)
@@ -157,6 +170,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     var problem =
         validator
             .validate(run, context.getClient())
+            .or(() -> initProblem(run, context))
             .or(() -> ResumeRequest.problem(run, checkpoints));
     if (problem.isPresent()) {
       LOG.debugf(
@@ -195,10 +209,41 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     return report(run, context, previous, next, created);
   }
 
-  /** Enforces ckpt.keep: deletes the Checkpoints retention retires (their finalizer cleans up). */
+  /**
+   * spec.init's checkpoint must be Ready before the trainer is first created; once the run has
+   * started, it trains on from its own checkpoints and the source no longer gates it.
+   */
+  private static Optional<SpecProblem> initProblem(TrainingRun run, Context<TrainingRun> context) {
+    var init = InitSource.of(run);
+    if (init.isEmpty() || context.getSecondaryResource(StatefulSet.class).isPresent()) {
+      return Optional.empty();
+    }
+    var ns = run.getMetadata().getNamespace();
+    var source = context.getPrimaryCache().get(new ResourceID(init.get().getTrainingRun(), ns));
+    @SuppressWarnings("unchecked")
+    var cache =
+        (ResourceCache<Checkpoint>)
+            context.eventSourceRetriever().getEventSourceFor(Checkpoint.class);
+    return InitSource.problem(run, source, cache.list(ns).toList());
+  }
+
+  /**
+   * Enforces ckpt.keep: deletes the Checkpoints retention retires (their finalizer cleans up),
+   * never one another run's spec.init starts from.
+   */
   private void prune(TrainingRun run, RunCheckpoints checkpoints, Context<TrainingRun> context) {
     var keep = run.getSpec().getCkpt() == null ? null : run.getSpec().getCkpt().getKeep();
-    for (var old : RetentionPolicy.toDelete(checkpoints, keep, run.getStatus().getResumedFrom())) {
+    var usedByOthers =
+        InitSource.stepsUsedBy(
+            run,
+            context
+                .getPrimaryCache()
+                .byIndex(
+                    InitSource.INDEX,
+                    InitSource.key(run.getMetadata().getNamespace(), run.getMetadata().getName())));
+    for (var old :
+        RetentionPolicy.toDelete(
+            checkpoints, keep, run.getStatus().getResumedFrom(), usedByOthers)) {
       context.getClient().resource(old).delete();
       events.record(
           context.getClient(),

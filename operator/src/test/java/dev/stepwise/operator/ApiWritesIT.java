@@ -2,7 +2,6 @@ package dev.stepwise.operator;
 
 import static dev.stepwise.operator.Fixtures.awaitPresent;
 import static dev.stepwise.operator.Fixtures.awaitRun;
-import static dev.stepwise.operator.Fixtures.example;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -40,7 +39,7 @@ class ApiWritesIT {
     var settle = Duration.ofSeconds(2);
     await().atMost(Fixtures.TIMEOUT).during(settle).until(() -> quiet(new ArrayList<>()));
 
-    var run = client().resource(example("rl-run.yaml", ns)).create();
+    var run = client().resource(Fixtures.rlRunAlone(ns)).create();
     var r = run.getMetadata().getName();
     awaitPresent(client(), Service.class, ns, r + "-inference");
     awaitRun(client(), run, t -> t.getStatus().getObservedGeneration() != null);

@@ -33,6 +33,16 @@ final class Fixtures {
     }
   }
 
+  /**
+   * examples/rl-run.yaml without its spec.init: an RL run from random weights, which needs no SFT
+   * run beside it (InitFromSftIT and InitFromSftE2E cover spec.init).
+   */
+  static TrainingRun rlRunAlone(String namespace) {
+    var run = example("rl-run.yaml", namespace);
+    run.getSpec().setInit(null);
+    return run;
+  }
+
   static <T extends HasMetadata> T awaitPresent(
       KubernetesClient client, Class<T> type, String ns, String name) {
     return await()

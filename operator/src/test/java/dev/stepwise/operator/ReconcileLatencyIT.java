@@ -1,6 +1,5 @@
 package dev.stepwise.operator;
 
-import static dev.stepwise.operator.Fixtures.example;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -41,7 +40,7 @@ class ReconcileLatencyIT {
     var ns = "latency";
     var millis = new ArrayList<Double>();
     for (int i = 0; i < RUNS; i++) {
-      var run = example("rl-run.yaml", ns);
+      var run = Fixtures.rlRunAlone(ns);
       var r = "bench-" + i;
       run.getMetadata().setName(r);
       var children = children(r);

@@ -3,11 +3,16 @@ package dev.stepwise.operator;
 import static dev.stepwise.operator.Fixtures.awaitPresent;
 import static dev.stepwise.operator.Fixtures.awaitRun;
 import static dev.stepwise.operator.Fixtures.example;
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.stepwise.api.Checkpoint;
+import dev.stepwise.api.CheckpointSpec;
 import dev.stepwise.api.TrainingRun;
 import io.fabric8.kubernetes.api.model.Condition;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -17,10 +22,14 @@ import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import io.quarkus.test.kubernetes.client.KubernetesTestServer;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** Specs the schema cannot reject get a Degraded condition naming the field, and no workloads. */
+/**
+ * Specs the schema cannot reject get a Degraded condition naming the field, and no workloads; a run
+ * whose spec.init checkpoint is not Ready yet waits for it.
+ */
 @QuarkusTest
 @WithKubernetesTestServer(crud = true, setup = MockApiServer.class)
 class TrainingRunValidationIT {
@@ -50,7 +59,7 @@ class TrainingRunValidationIT {
   @Test
   void missingExistingClaimDegradesTheRunUntilTheClaimExists() {
     var ns = "missing-claim";
-    var spec = example("rl-run.yaml", ns);
+    var spec = Fixtures.rlRunAlone(ns);
     spec.getSpec().getStorage().setExistingClaim("shared-runs");
     var run = client().resource(spec).create();
 
@@ -130,5 +139,132 @@ class TrainingRunValidationIT {
     assertEquals("InvalidSpec", condition(degraded, "Degraded").getReason());
     assertTrue(condition(degraded, "Degraded").getMessage().startsWith("spec.maxSteps"));
     assertNothingCreated(ns);
+  }
+
+  @Test
+  void anRlRunWaitsForItsInitCheckpointThenMountsTheSourceVolume() {
+    // given: the SFT run of the examples on an existing claim, with no checkpoint yet
+    var ns = "init-source";
+    client()
+        .persistentVolumeClaims()
+        .resource(
+            new PersistentVolumeClaimBuilder()
+                .withNewMetadata()
+                .withName("shared-sft")
+                .withNamespace(ns)
+                .endMetadata()
+                .build())
+        .create();
+    var sft = example("sft-run.yaml", ns);
+    sft.getSpec().getStorage().setExistingClaim("shared-sft");
+    client().resource(sft).create();
+
+    // when: the RL run of the examples (spec.init: reverse-text step 600) is applied
+    var rl = client().resource(example("rl-run.yaml", ns)).create();
+
+    // then: Degraded, naming spec.init.checkpoint, and nothing of the RL run is created
+    var degraded =
+        awaitRun(
+            client(),
+            rl,
+            t ->
+                t.getStatus().getObservedGeneration() != null
+                    && !t.getStatus().getConditions().isEmpty());
+    var condition = condition(degraded, "Degraded");
+    assertEquals("True", condition.getStatus());
+    assertEquals("InitCheckpointNotFound", condition.getReason());
+    assertEquals(
+        "spec.init.checkpoint: no Ready checkpoint at step 600 of run reverse-text (Checkpoint"
+            + " reverse-text-step-600 does not exist); Ready steps: none",
+        condition.getMessage());
+    assertNoWorkloadOf(ns, "reverse-text-rl");
+
+    // when: the SFT run reports step 500, then 600 still being written: still waiting, and the
+    // message follows (a Checkpoint event of the source run reaches the RL run)
+    checkpoint(ns, "reverse-text", 500, "Ready");
+    checkpoint(ns, "reverse-text", 600, "Pending");
+    awaitRun(
+        client(),
+        rl,
+        t ->
+            condition(t, "Degraded")
+                .getMessage()
+                .endsWith("(Checkpoint reverse-text-step-600 is Pending); Ready steps: 500"));
+    assertNoWorkloadOf(ns, "reverse-text-rl");
+
+    // when: step 600 is Ready
+    checkpoint(ns, "reverse-text", 600, "Ready");
+
+    // then: the trainer mounts the SFT run's claim read-only and starts from its step 600
+    var sts = awaitPresent(client(), StatefulSet.class, ns, "reverse-text-rl-trainer");
+    var pod = sts.getSpec().getTemplate().getSpec();
+    var init =
+        pod.getVolumes().stream().filter(v -> v.getName().equals("init")).findFirst().orElseThrow();
+    assertEquals("shared-sft", init.getPersistentVolumeClaim().getClaimName());
+    var trainer = pod.getContainers().get(0);
+    assertTrue(
+        trainer.getVolumeMounts().stream()
+            .anyMatch(
+                m ->
+                    m.getName().equals("init")
+                        && m.getMountPath().equals("/var/lib/stepwise/init")
+                        && Boolean.TRUE.equals(m.getReadOnly())),
+        () -> "mounts: " + trainer.getVolumeMounts());
+    var args = trainer.getArgs();
+    assertEquals(
+        "/var/lib/stepwise/init/checkpoints/step_600",
+        args.get(args.indexOf("--init.checkpoint") + 1));
+    awaitRun(client(), rl, t -> "False".equals(condition(t, "Degraded").getStatus()));
+
+    // when: the source checkpoint is deleted while the RL run starts from it
+    client().resources(Checkpoint.class).inNamespace(ns).withName("reverse-text-step-600").delete();
+
+    // then: its data stays (no cleanup Job), and it says why
+    var kept =
+        await()
+            .atMost(Fixtures.TIMEOUT)
+            .pollInterval(Duration.ofMillis(20))
+            .until(
+                () ->
+                    client()
+                        .resources(Checkpoint.class)
+                        .inNamespace(ns)
+                        .withName("reverse-text-step-600")
+                        .get(),
+                c -> c.getStatus().getMessage() != null);
+    assertEquals(
+        "run reverse-text-rl starts from this checkpoint (spec.init): its data is kept until no"
+            + " run does",
+        kept.getStatus().getMessage());
+    assertEquals(List.of(), client().batch().v1().jobs().inNamespace(ns).list().getItems());
+  }
+
+  private void assertNoWorkloadOf(String ns, String run) {
+    assertNull(client().apps().statefulSets().inNamespace(ns).withName(run + "-trainer").get());
+    assertNull(client().configMaps().inNamespace(ns).withName(run + "-config").get());
+    assertEquals(List.of(), client().apps().deployments().inNamespace(ns).list().getItems());
+  }
+
+  /** A Checkpoint of {@code run} at {@code step} in {@code phase}, as the runtime reports it. */
+  private void checkpoint(String ns, String run, long step, String phase) {
+    var name = run + "-step-" + step;
+    if (client().resources(Checkpoint.class).inNamespace(ns).withName(name).get() == null) {
+      var checkpoint = new Checkpoint();
+      checkpoint.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
+      var spec = new CheckpointSpec();
+      spec.setTrainingRun(run);
+      spec.setStep(step);
+      checkpoint.setSpec(spec);
+      client().resource(checkpoint).create();
+    }
+    client()
+        .resources(Checkpoint.class)
+        .inNamespace(ns)
+        .withName(name)
+        .subresource("status")
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE),
+            "{\"status\":{\"phase\":\"%s\",\"timeline\":0,\"completedAt\":\"2026-01-01T00:%02d:00Z\"}}"
+                .formatted(phase, step / 100));
   }
 }

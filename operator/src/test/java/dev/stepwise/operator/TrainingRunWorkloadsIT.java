@@ -48,7 +48,7 @@ class TrainingRunWorkloadsIT {
   @Test
   void rlRunGetsEveryChildWithTheContractedShape() {
     var ns = "rl-children";
-    var run = client().resource(example("rl-run.yaml", ns)).create();
+    var run = client().resource(Fixtures.rlRunAlone(ns)).create();
     var r = "reverse-text-rl";
 
     var config = awaitPresent(client(), ConfigMap.class, ns, r + "-config");
@@ -219,7 +219,7 @@ class TrainingRunWorkloadsIT {
   @Test
   void specChangesReachTheWorkloadsAndSuspendScalesToZero() {
     var ns = "rl-updates";
-    var run = client().resource(example("rl-run.yaml", ns)).create();
+    var run = client().resource(Fixtures.rlRunAlone(ns)).create();
     var r = run.getMetadata().getName();
     awaitPresent(client(), Deployment.class, ns, r + "-inference");
 

@@ -30,16 +30,20 @@ import org.jboss.logging.Logger;
 /**
  * Keeps each Checkpoint's bookkeeping (phase label, owner) and, when one is deleted, deletes its
  * data first: its finalizer stays until a cleanup Job has removed {@code checkpoints/step_<n>} from
- * the run volume. The checkpoint a run resumed from is not cleaned while it is the resume point.
+ * the run volume. The checkpoint a run resumed from is not cleaned while it is the resume point,
+ * nor one that a run's spec.init starts from while that run exists.
  */
 @ControllerConfiguration(name = "checkpoint", finalizerName = Labels.CHECKPOINT_FINALIZER)
 // Not dependents, so QOSDK cannot infer them: the cleanup Jobs (informer, create, delete once
-// done) and the Checkpoint's run, read fresh.
+// done), the Checkpoint's run, read fresh, and the runs whose spec.init may start from it.
 @RBACRule(
     apiGroups = "batch",
     resources = "jobs",
     verbs = {RBACVerbs.LIST, RBACVerbs.WATCH, RBACVerbs.CREATE, RBACVerbs.DELETE})
-@RBACRule(apiGroups = Constants.GROUP, resources = "trainingruns", verbs = RBACVerbs.GET)
+@RBACRule(
+    apiGroups = Constants.GROUP,
+    resources = "trainingruns",
+    verbs = {RBACVerbs.GET, RBACVerbs.LIST})
 public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Checkpoint> {
 
   private static final Logger LOG = Logger.getLogger(CheckpointReconciler.class);
@@ -128,6 +132,19 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
           CheckpointPhase.Ready,
           "run %s resumed from this checkpoint: its data is kept until the run resumes elsewhere"
               .formatted(run.getMetadata().getName()));
+      return DeleteControl.noFinalizerRemoval().rescheduleAfter(RECHECK);
+    }
+    var startingFrom =
+        InitSource.runsStartingFrom(
+            checkpoint,
+            context.getClient().resources(TrainingRun.class).inNamespace(ns).list().getItems());
+    if (!startingFrom.isEmpty()) {
+      setStatus(
+          checkpoint,
+          context,
+          CheckpointPhase.Ready,
+          "run %s starts from this checkpoint (spec.init): its data is kept until no run does"
+              .formatted(String.join(", ", startingFrom)));
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(RECHECK);
     }
     var job = context.getSecondaryResource(Job.class);

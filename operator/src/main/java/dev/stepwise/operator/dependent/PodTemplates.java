@@ -29,6 +29,7 @@ final class PodTemplates {
   static final String CONFIG_VOLUME = "config";
   static final String RUN_VOLUME = "run";
   static final String TMP_VOLUME = "tmp";
+  static final String INIT_VOLUME = "init";
 
   /** The runtime image's non-root user (distroless "nonroot"). */
   static final long RUNTIME_UID = 65532L;
@@ -129,6 +130,24 @@ final class PodTemplates {
         .withNewPersistentVolumeClaim()
         .withClaimName(RunDataPvcDependent.claimName(run))
         .endPersistentVolumeClaim()
+        .build();
+  }
+
+  /** The volume of the run spec.init starts from: its claim, mounted read-only. */
+  static Volume initVolume(String claim) {
+    return new VolumeBuilder()
+        .withName(INIT_VOLUME)
+        .withNewPersistentVolumeClaim()
+        .withClaimName(claim)
+        .endPersistentVolumeClaim()
+        .build();
+  }
+
+  static VolumeMount initMount() {
+    return new VolumeMountBuilder()
+        .withName(INIT_VOLUME)
+        .withMountPath(RuntimeArgs.INIT_DIR)
+        .withReadOnly(true)
         .build();
   }
 

@@ -33,7 +33,12 @@ public class RunDataPvcDependent
   }
 
   public static String name(TrainingRun run) {
-    return run.getMetadata().getName() + "-data";
+    return name(run.getMetadata().getName());
+  }
+
+  /** The claim the operator creates for the run named {@code run}. */
+  public static String name(String run) {
+    return run + "-data";
   }
 
   /** The claim every pod of the run mounts: the user's existing claim, or ours. */

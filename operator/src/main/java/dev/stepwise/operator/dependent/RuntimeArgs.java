@@ -3,6 +3,7 @@ package dev.stepwise.operator.dependent;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Roles;
+import dev.stepwise.operator.checkpoint.InitSource;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,17 +13,31 @@ public final class RuntimeArgs {
   public static final String COMMAND = "stepwise";
   public static final String CONFIG_DIR = "/etc/stepwise";
   public static final String RUN_DIR = "/var/lib/stepwise/run";
+
+  /** Where trainer pods mount, read-only, the volume of the run spec.init starts from. */
+  public static final String INIT_DIR = "/var/lib/stepwise/init";
+
   public static final int MASTER_PORT = 29500;
   public static final int INFERENCE_PORT = 8000;
 
   private RuntimeArgs() {}
 
-  /** {@code sft ...} for an sft run, {@code trainer ...} for an rl run. */
+  /**
+   * {@code sft ...} for an sft run, {@code trainer ...} for an rl run; with spec.init, {@code
+   * --init.checkpoint} names the source run's step directory on its mounted volume.
+   */
   public static List<String> trainer(TrainingRun run) {
     var subcommand = run.getSpec().getType() == RunType.RL ? "trainer" : "sft";
     var args = common(subcommand, Roles.TRAINER);
     args.addAll(steps(run));
+    InitSource.of(run)
+        .ifPresent(c -> args.addAll(List.of("--init.checkpoint", initCheckpoint(c.getStep()))));
     return args;
+  }
+
+  /** The source run's {@code checkpoints/step_<n>} as the trainer pods see it. */
+  static String initCheckpoint(long step) {
+    return INIT_DIR + "/checkpoints/step_" + step;
   }
 
   public static List<String> orchestrator(TrainingRun run) {

@@ -4,6 +4,7 @@ import dev.stepwise.api.TrainerSpec;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.Roles;
+import dev.stepwise.operator.checkpoint.InitSource;
 import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
@@ -12,7 +13,9 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * StatefulSet {@code <run>-trainer}: one pod per rank. The pod ordinal is the rank; all ranks start
@@ -41,6 +44,15 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
 
   @Override
   protected StatefulSet desired(TrainingRun run, Context<TrainingRun> context) {
+    return statefulSet(
+        run, InitSource.of(run).map(c -> initClaim(run, c.getTrainingRun(), context)));
+  }
+
+  /**
+   * The trainer StatefulSet; with {@code initClaim} (spec.init), the pods also mount that claim
+   * read-only at {@link RuntimeArgs#INIT_DIR}.
+   */
+  static StatefulSet statefulSet(TrainingRun run, Optional<String> initClaim) {
     var trainer = trainer(run);
     var pod =
         PodTemplates.runtimePod(
@@ -59,8 +71,15 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
                     .build())
             .endContainer()
             .withAutomountServiceAccountToken(true) // rank 0 reports its checkpoints
-            .endSpec()
-            .build();
+            .endSpec();
+    initClaim.ifPresent(
+        claim ->
+            pod.editSpec()
+                .addToVolumes(PodTemplates.initVolume(claim))
+                .editFirstContainer()
+                .addToVolumeMounts(PodTemplates.initMount())
+                .endContainer()
+                .endSpec());
     return new StatefulSetBuilder()
         .withNewMetadata()
         .withName(name(run))
@@ -74,9 +93,22 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
         .withNewSelector()
         .withMatchLabels(Labels.selector(run, Roles.TRAINER.id()))
         .endSelector()
-        .withTemplate(pod)
+        .withTemplate(pod.build())
         .endSpec()
         .build();
+  }
+
+  /**
+   * The claim of the run spec.init starts from (its existingClaim, or the claim the operator made
+   * for it), from the TrainingRun cache; validation made sure that run exists before the first
+   * trainer pod.
+   */
+  private static String initClaim(TrainingRun run, String source, Context<TrainingRun> context) {
+    return context
+        .getPrimaryCache()
+        .get(new ResourceID(source, run.getMetadata().getNamespace()))
+        .map(RunDataPvcDependent::claimName)
+        .orElseGet(() -> RunDataPvcDependent.name(source));
   }
 
   /**

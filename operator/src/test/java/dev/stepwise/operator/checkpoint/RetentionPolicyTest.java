@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.stepwise.api.CheckpointPhase;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class RetentionPolicyTest {
@@ -37,6 +38,15 @@ class RetentionPolicyTest {
             ready(15),
             ready(20));
     assertEquals(List.of(5L), steps(RetentionPolicy.toDelete(all, 2, 10L)));
+  }
+
+  @Test
+  void aCheckpointAnotherRunStartsFromNeverGoes() {
+    // Runs whose spec.init names steps 5 and 20: 20 is among the newest two and counts toward
+    // keep; 5 is beyond keep and stays anyway.
+    var all = of(ready(5), ready(10), ready(15), ready(20));
+    assertEquals(List.of(10L), steps(RetentionPolicy.toDelete(all, 2, null, Set.of(5L, 20L))));
+    assertEquals(List.of(5L), steps(RetentionPolicy.toDelete(all, 2, 10L, Set.of(20L))));
   }
 
   @Test

@@ -39,8 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Checkpoints end to end, with the real operator, the mock API server and the trainer as a real
- * runtime process ({@link LocalPodRunner}): examples/sft-run.yaml (maxSteps 20, a checkpoint every
- * 5 steps, keep 2) is applied, and then
+ * runtime process ({@link LocalPodRunner}): examples/sft-run.yaml, shortened to maxSteps 20 with a
+ * checkpoint every 5 steps (keep 2), is applied, and then
  *
  * <ol>
  *   <li>Checkpoint resources appear as the trainer writes them; keep holds, counted both as
@@ -79,6 +79,8 @@ class CheckpointLifecycleE2E {
   void checkpointsRetentionResumeAndRecoveryEndToEnd() throws Exception {
     client = server.getClient();
     var run = example("sft-run.yaml");
+    run.getSpec().setMaxSteps(20L);
+    run.getSpec().getCkpt().setInterval(5);
     // Evaluation is not what this test is about: skip it so each process ends quickly.
     run.getSpec()
         .getTrainer()

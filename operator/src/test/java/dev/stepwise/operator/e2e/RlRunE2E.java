@@ -74,6 +74,7 @@ class RlRunE2E {
   void rlRunCheckpointsAndResumesWithoutRestartingInference() throws Exception {
     client = server.getClient();
     var run = example("rl-run.yaml");
+    run.getSpec().setInit(null); // from random weights: InitFromSftE2E covers spec.init
     run.getSpec().setMaxSteps(MAX_STEPS);
     run.getSpec().getCkpt().setInterval(2);
     var spec = run.getSpec();

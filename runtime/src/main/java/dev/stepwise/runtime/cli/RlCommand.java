@@ -19,7 +19,8 @@ import java.util.List;
  * {@code --max-steps}, {@code --output-dir} and {@code --ckpt*} go to the trainer and the
  * orchestrator ({@code --output-dir} also to inference); {@code --<role>.<key> VALUE} goes to one
  * role; {@code --client.base-url URL} uses an inference server that is already running instead of
- * starting one.
+ * starting one. {@code --trainer.nproc N} runs the trainer as N data-parallel ranks (the trainer
+ * role is then {@code trainer --nproc N}, which starts them like {@code sft --nproc}).
  */
 final class RlCommand {
 
@@ -97,13 +98,25 @@ final class RlCommand {
       inferenceArgs.addAll(List.of("--output-dir", outputDir));
     }
     // Validate every role here, so a typo fails before any process starts.
-    validate("trainer", RlTrainerConfig.class, trainerArgs);
+    var trainerConfigArgs = new ArrayList<>(trainerArgs);
+    var trainerRanks = Math.max(1, SftCommand.Launch.takeNproc(trainerConfigArgs));
+    validate("trainer", RlTrainerConfig.class, trainerConfigArgs);
     var inference =
         externalUrl == null ? validate("inference", InferenceConfig.class, inferenceArgs) : null;
     var baseUrl =
         externalUrl != null ? externalUrl : "http://127.0.0.1:" + inference.server().port();
     orchestratorArgs.addAll(List.of("--client.base-url", baseUrl));
-    validate("orchestrator", OrchestratorConfig.class, orchestratorArgs);
+    var orchestrator = validate("orchestrator", OrchestratorConfig.class, orchestratorArgs);
+    if (orchestrator.batchSize() % trainerRanks != 0) {
+      throw new ConfigException(
+          "--trainer.nproc "
+              + trainerRanks
+              + ": orchestrator batch-size "
+              + orchestrator.batchSize()
+              + " (rollouts per step) does not split evenly across "
+              + trainerRanks
+              + " trainer ranks");
+    }
 
     // Extract the native libraries once, before several JVMs would race to do it.
     org.bytedeco.javacpp.Loader.load(org.bytedeco.pytorch.global.torch.class);
@@ -160,11 +173,14 @@ final class RlCommand {
       usage: stepwise rl --trainer @ train.toml --orchestrator @ orch.toml [--inference @ infer.toml]
                          [--max-steps N] [--output-dir DIR] [--ckpt ...] [--client.base-url URL]
                          [--trainer.<key> V] [--orchestrator.<key> V] [--inference.<key> V]
+                         [--trainer.nproc N]
 
       Starts inference (unless --client.base-url names a running one), the trainer and the
       orchestrator as child processes; output lines are prefixed with the role. --max-steps,
       --output-dir and --ckpt.* are shared by the trainer and the orchestrator. If a role fails,
       the others are stopped and rl exits non-zero naming the role.
+      --trainer.nproc N trains data-parallel on N local ranks (each takes 1/N of every step's
+      rollouts; orchestrator batch-size must divide by N), like sft --nproc N.
       Resume: the same command with --max-steps 20 --ckpt.resume-step 10.
       """;
 }

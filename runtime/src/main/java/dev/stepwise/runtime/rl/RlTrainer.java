@@ -57,8 +57,8 @@ import org.bytedeco.pytorch.Tensor;
  * <p>Data parallel over the ranks of a {@link ProcessGroup}, as SFT is: every rank reads the whole
  * step's rollouts and trains on its contiguous share of them ({@link RolloutBatch#share}), the
  * gradients are all-reduced weighted by completion tokens ({@link GradientSync}), so the update is
- * the one rank's update up to float summation order; checkpoints are sharded across the ranks.
- * Only rank 0 logs, publishes weights, completes and reports checkpoints and deletes rollouts.
+ * the one rank's update up to float summation order; checkpoints are sharded across the ranks. Only
+ * rank 0 logs, publishes weights, completes and reports checkpoints and deletes rollouts.
  */
 public final class RlTrainer {
 

@@ -1,0 +1,92 @@
+package dev.stepwise.operator.dependent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.stepwise.api.TrainingRun;
+import io.fabric8.kubernetes.api.model.Container;
+import io.fabric8.kubernetes.api.model.Volume;
+import io.fabric8.kubernetes.api.model.VolumeMount;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.client.utils.Serialization;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class TrainerStatefulSetDependentTest {
+
+  @Test
+  void initMountsTheSourceClaimReadOnlyAndPointsTheTrainerAtItsStep() throws IOException {
+    // given: examples/rl-run.yaml, which starts from Checkpoint reverse-text-step-600
+    var run = example("rl-run.yaml");
+
+    // when
+    var sts = TrainerStatefulSetDependent.statefulSet(run, Optional.of("reverse-text-data"));
+
+    // then
+    var volume = volume(sts, "init");
+    assertEquals("reverse-text-data", volume.getPersistentVolumeClaim().getClaimName());
+    var mount = mount(trainer(sts), "init");
+    assertEquals("/var/lib/stepwise/init", mount.getMountPath());
+    assertEquals(Boolean.TRUE, mount.getReadOnly(), "the source run's data is never written");
+    assertEquals(
+        "reverse-text-rl-data", volume(sts, "run").getPersistentVolumeClaim().getClaimName());
+    assertEquals(null, mount(trainer(sts), "run").getReadOnly(), "its own run dir stays writable");
+    var args = trainer(sts).getArgs();
+    assertEquals("trainer", args.get(0));
+    var flag = args.indexOf("--init.checkpoint");
+    assertTrue(flag > 0, () -> "args: " + args);
+    assertEquals("/var/lib/stepwise/init/checkpoints/step_600", args.get(flag + 1));
+    assertEquals(1, Collections.frequency(args, "--init.checkpoint"));
+  }
+
+  @Test
+  void withoutInitNothingOfItIsRendered() throws IOException {
+    // given: the same run without spec.init
+    var run = example("rl-run.yaml");
+    run.getSpec().setInit(null);
+
+    // when
+    var sts = TrainerStatefulSetDependent.statefulSet(run, Optional.empty());
+
+    // then
+    var pod = sts.getSpec().getTemplate().getSpec();
+    assertFalse(pod.getVolumes().stream().anyMatch(v -> v.getName().equals("init")));
+    assertFalse(trainer(sts).getVolumeMounts().stream().anyMatch(m -> m.getName().equals("init")));
+    assertFalse(trainer(sts).getArgs().contains("--init.checkpoint"));
+  }
+
+  private static Container trainer(StatefulSet sts) {
+    var containers = sts.getSpec().getTemplate().getSpec().getContainers();
+    assertEquals(1, containers.size());
+    return containers.get(0);
+  }
+
+  private static Volume volume(StatefulSet sts, String name) {
+    return sts.getSpec().getTemplate().getSpec().getVolumes().stream()
+        .filter(v -> v.getName().equals(name))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no volume " + name));
+  }
+
+  private static VolumeMount mount(Container container, String name) {
+    return container.getVolumeMounts().stream()
+        .filter(m -> m.getName().equals(name))
+        .findFirst()
+        .orElseThrow(() -> new AssertionError("no mount " + name));
+  }
+
+  private static TrainingRun example(String file) throws IOException {
+    var dir = Path.of(System.getProperty("stepwise.examples", "../examples"));
+    try (var in = Files.newInputStream(dir.resolve(file))) {
+      var run = Serialization.unmarshal(in, TrainingRun.class);
+      run.getMetadata().setNamespace("ns");
+      run.getMetadata().setUid("uid-1");
+      return run;
+    }
+  }
+}
