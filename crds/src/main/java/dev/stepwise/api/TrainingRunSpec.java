@@ -46,8 +46,8 @@ public class TrainingRunSpec {
   private String image = DEFAULT_IMAGE;
 
   @JsonPropertyDescription(
-      "Train until this step (--max-steps). Raise it, together with resumeStep, to continue a"
-          + " finished run.")
+      "Train until this step (--max-steps). Raise it to continue a finished run from its latest"
+          + " checkpoint.")
   @Required
   @Min(1)
   private Long maxSteps;

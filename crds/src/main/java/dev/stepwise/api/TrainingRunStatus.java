@@ -15,10 +15,14 @@ public class TrainingRunStatus {
       "Lifecycle phase: Pending, Running, Resuming, Suspended, Succeeded or Failed.")
   private RunPhase phase;
 
-  @JsonPropertyDescription("Last training step the trainer reported.")
+  @JsonPropertyDescription(
+      "Training step the run has durably reached: the step of the newest Ready checkpoint of the"
+          + " current timeline, else resumedFrom. A crash or restart continues from here.")
   private Long step;
 
-  @JsonPropertyDescription("Step of the newest Ready checkpoint of this run.")
+  @JsonPropertyDescription(
+      "Step of the newest Ready checkpoint of the current timeline (or resumedFrom when the"
+          + " timeline has written none yet).")
   private Long latestCheckpoint;
 
   @JsonPropertyDescription("Step of the checkpoint the current workloads resumed from, if any.")

@@ -2,7 +2,6 @@ package dev.stepwise.operator;
 
 import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.Constants;
-import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunStatus;
 import dev.stepwise.operator.checkpoint.InitSource;
@@ -27,17 +26,14 @@ import dev.stepwise.operator.status.RunEvents;
 import dev.stepwise.operator.status.RunStatusCalculator;
 import dev.stepwise.operator.status.RunTransitions;
 import dev.stepwise.operator.status.Workload;
-import dev.stepwise.operator.validation.SpecProblem;
 import dev.stepwise.operator.validation.TrainingRunValidator;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
-import io.javaoperatorsdk.operator.api.reconciler.ResourceCache;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.Workflow;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.Dependent;
@@ -49,10 +45,8 @@ import io.quarkiverse.operatorsdk.annotations.RBACVerbs;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 import org.jboss.logging.Logger;
 
@@ -170,7 +164,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     var problem =
         validator
             .validate(run, context.getClient())
-            .or(() -> initProblem(run, context))
+            .or(() -> InitSource.problem(run, context))
             .or(() -> ResumeRequest.problem(run, checkpoints));
     if (problem.isPresent()) {
       LOG.debugf(
@@ -205,26 +199,8 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
             TrainerPods.cleanExits(pods));
     run.getStatus().setRestarts(recoveries.restarts());
     run.getStatus().setPods(recoveries.pods());
-    var next = RunStatusCalculator.reconciled(run, observe(run, context), now);
+    var next = RunStatusCalculator.reconciled(run, Workload.observe(run, context), now);
     return report(run, context, previous, next, created);
-  }
-
-  /**
-   * spec.init's checkpoint must be Ready before the trainer is first created; once the run has
-   * started, it trains on from its own checkpoints and the source no longer gates it.
-   */
-  private static Optional<SpecProblem> initProblem(TrainingRun run, Context<TrainingRun> context) {
-    var init = InitSource.of(run);
-    if (init.isEmpty() || context.getSecondaryResource(StatefulSet.class).isPresent()) {
-      return Optional.empty();
-    }
-    var ns = run.getMetadata().getNamespace();
-    var source = context.getPrimaryCache().get(new ResourceID(init.get().getTrainingRun(), ns));
-    @SuppressWarnings("unchecked")
-    var cache =
-        (ResourceCache<Checkpoint>)
-            context.eventSourceRetriever().getEventSourceFor(Checkpoint.class);
-    return InitSource.problem(run, source, cache.list(ns).toList());
   }
 
   /**
@@ -267,47 +243,5 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     }
     run.setStatus(next);
     return UpdateControl.patchStatus(run);
-  }
-
-  /** Ready pods against wanted pods, per workload, from the informer caches. */
-  private static List<Workload> observe(TrainingRun run, Context<TrainingRun> context) {
-    var suspended = run.getSpec().isSuspended();
-    var stopped = RunDependent.trainingStopped(run);
-    var workloads = new ArrayList<Workload>();
-    var trainer = context.getSecondaryResource(StatefulSet.class);
-    workloads.add(
-        new Workload(
-            Roles.TRAINER.id(),
-            stopped ? 0 : TrainerStatefulSetDependent.worldSize(run),
-            trainer
-                .map(s -> s.getStatus() == null ? null : s.getStatus().getReadyReplicas())
-                .map(TrainingRunReconciler::readyReplicas)
-                .orElse(0)));
-    if (run.getSpec().getType() == RunType.RL) {
-      var deployments = context.getSecondaryResources(Deployment.class);
-      workloads.add(
-          new Workload(
-              Roles.ORCHESTRATOR.id(),
-              stopped ? 0 : 1,
-              ready(deployments, OrchestratorDeploymentDependent.name(run))));
-      workloads.add(
-          new Workload(
-              Roles.INFERENCE.id(),
-              suspended ? 0 : InferenceDeploymentDependent.replicas(run),
-              ready(deployments, InferenceDeploymentDependent.name(run))));
-    }
-    return workloads;
-  }
-
-  private static int ready(Set<Deployment> deployments, String name) {
-    return deployments.stream()
-        .filter(d -> name.equals(d.getMetadata().getName()))
-        .findFirst()
-        .map(d -> readyReplicas(d.getStatus() == null ? null : d.getStatus().getReadyReplicas()))
-        .orElse(0);
-  }
-
-  private static int readyReplicas(Integer ready) {
-    return Optional.ofNullable(ready).orElse(0);
   }
 }

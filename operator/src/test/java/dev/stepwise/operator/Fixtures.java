@@ -15,14 +15,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 
 /** The example runs as test fixtures, and the parts of a cluster the mock server lacks. */
-final class Fixtures {
+public final class Fixtures {
 
   static final Duration TIMEOUT = Duration.ofSeconds(20);
 
   private Fixtures() {}
 
   /** examples/{file} as a TrainingRun in {@code namespace}. */
-  static TrainingRun example(String file, String namespace) {
+  public static TrainingRun example(String file, String namespace) {
     var dir = Path.of(System.getProperty("stepwise.examples", "../examples"));
     try (var in = Files.newInputStream(dir.resolve(file))) {
       var run = Serialization.unmarshal(in, TrainingRun.class);
@@ -35,7 +35,7 @@ final class Fixtures {
 
   /**
    * examples/rl-run.yaml without its spec.init: an RL run from random weights, which needs no SFT
-   * run beside it (InitFromSftIT and InitFromSftE2E cover spec.init).
+   * run beside it (TrainingRunValidationIT and InitFromSftE2E cover spec.init).
    */
   static TrainingRun rlRunAlone(String namespace) {
     var run = example("rl-run.yaml", namespace);

@@ -76,12 +76,12 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
       labels.put(Labels.PHASE, phase.name());
       changed = true;
     }
-    var runName = checkpoint.getSpec().getTrainingRun();
-    if (!labels.containsKey(Labels.TRAINING_RUN)) {
+    var runName = identifies(checkpoint) ? checkpoint.getSpec().getTrainingRun() : null;
+    if (runName != null && !labels.containsKey(Labels.TRAINING_RUN)) {
       labels.put(Labels.TRAINING_RUN, runName);
       changed = true;
     }
-    if (checkpoint.getMetadata().getOwnerReferences().isEmpty()) {
+    if (runName != null && checkpoint.getMetadata().getOwnerReferences().isEmpty()) {
       var run = run(checkpoint, context);
       if (run != null) {
         checkpoint
@@ -110,8 +110,8 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
     // holds the old object must not start a Job with the old object's timeline.
     var checkpoint =
         context.getClient().resources(Checkpoint.class).inNamespace(ns).withName(name).get();
-    if (checkpoint == null) {
-      return DeleteControl.defaultDelete();
+    if (checkpoint == null || !identifies(checkpoint)) {
+      return DeleteControl.defaultDelete(); // gone, or without a spec: no data of it to clean
     }
     if (!checkpoint.getMetadata().getUid().equals(cached.getMetadata().getUid())
         || checkpoint.getMetadata().getDeletionTimestamp() == null) {
@@ -180,7 +180,9 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
       LOG.infof("Checkpoint %s/%s: data deleted", ns, name);
       return DeleteControl.defaultDelete();
     }
-    if (jobStatus != null && jobStatus.getFailed() != null && jobStatus.getFailed() > 3) {
+    if (jobStatus != null
+        && jobStatus.getFailed() != null
+        && jobStatus.getFailed() > CheckpointCleanupJob.BACKOFF_LIMIT) {
       setStatus(
           checkpoint,
           context,
@@ -190,6 +192,12 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
       return DeleteControl.noFinalizerRemoval().rescheduleAfter(RECHECK);
     }
     return DeleteControl.noFinalizerRemoval();
+  }
+
+  /** The spec names a run and a step (the schema does not require a spec at all). */
+  private static boolean identifies(Checkpoint checkpoint) {
+    var spec = checkpoint.getSpec();
+    return spec != null && spec.getTrainingRun() != null && spec.getStep() != null;
   }
 
   private static TrainingRun run(Checkpoint checkpoint, Context<Checkpoint> context) {

@@ -5,6 +5,10 @@ import dev.stepwise.api.InitCheckpointSpec;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.validation.SpecProblem;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
+import io.javaoperatorsdk.operator.api.reconciler.ResourceCache;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
 import java.util.Collection;
 import java.util.List;
 import java.util.Objects;
@@ -43,6 +47,25 @@ public final class InitSource {
 
   public static String key(String namespace, String runName) {
     return namespace + "/" + runName;
+  }
+
+  /**
+   * Why {@code run} cannot start yet from its init checkpoint, from the informer caches. Only the
+   * first trainer waits for it: once the run has started, it trains on from its own checkpoints and
+   * the source no longer gates it.
+   */
+  public static Optional<SpecProblem> problem(TrainingRun run, Context<TrainingRun> context) {
+    var init = of(run);
+    if (init.isEmpty() || context.getSecondaryResource(StatefulSet.class).isPresent()) {
+      return Optional.empty();
+    }
+    var ns = run.getMetadata().getNamespace();
+    var source = context.getPrimaryCache().get(new ResourceID(init.get().getTrainingRun(), ns));
+    @SuppressWarnings("unchecked")
+    var cache =
+        (ResourceCache<Checkpoint>)
+            context.eventSourceRetriever().getEventSourceFor(Checkpoint.class);
+    return problem(run, source, cache.list(ns).toList());
   }
 
   /**

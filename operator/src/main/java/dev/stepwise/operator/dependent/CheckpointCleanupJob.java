@@ -24,6 +24,9 @@ public final class CheckpointCleanupJob {
 
   public static final String COMPONENT = "cleanup";
 
+  /** Retries of a failed cleanup pod before the Job, and the Checkpoint, are Failed. */
+  public static final int BACKOFF_LIMIT = 3;
+
   static final String HOSTNAME_TOPOLOGY = "kubernetes.io/hostname";
 
   private CheckpointCleanupJob() {}
@@ -100,7 +103,7 @@ public final class CheckpointCleanupJob {
         .withLabels(Labels.of(run, COMPONENT))
         .endMetadata()
         .withNewSpec()
-        .withBackoffLimit(3)
+        .withBackoffLimit(BACKOFF_LIMIT)
         .withNewTemplate()
         .withNewMetadata()
         .withLabels(Labels.of(run, COMPONENT))

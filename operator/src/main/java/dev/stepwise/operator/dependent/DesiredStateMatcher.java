@@ -3,8 +3,10 @@ package dev.stepwise.operator.dependent;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.Quantity;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Decides whether an existing object already has everything the operator wants on it.
@@ -12,11 +14,15 @@ import java.util.Map;
  * <p>Only the fields the operator sets count: defaults the API server or other controllers add (a
  * pod template's {@code terminationMessagePath}, a Service's {@code clusterIP}, extra labels) never
  * cause a write. Lists must have the desired length, so removing an argument or a volume is seen.
- * Status and server-owned metadata are ignored.
+ * Status and server-owned metadata are ignored. Resource quantities compare by value: the API
+ * server writes {@code cpu: 0.5} back as {@code 500m}, which must not look like a change.
  */
 public final class DesiredStateMatcher {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** Fields whose values are maps of resource name to quantity. */
+  private static final Set<String> QUANTITY_MAPS = Set.of("requests", "limits");
 
   private DesiredStateMatcher() {}
 
@@ -46,6 +52,10 @@ public final class DesiredStateMatcher {
 
   /** True when every field set in {@code want} has the same value in {@code have}. */
   static boolean contains(JsonNode want, JsonNode have) {
+    return contains(want, have, false);
+  }
+
+  private static boolean contains(JsonNode want, JsonNode have, boolean quantities) {
     if (want.isMissingNode() || want.isNull()) {
       return true;
     }
@@ -58,11 +68,15 @@ public final class DesiredStateMatcher {
       }
       for (Iterator<Map.Entry<String, JsonNode>> it = want.fields(); it.hasNext(); ) {
         var field = it.next();
-        if (!contains(field.getValue(), have.path(field.getKey()))) {
+        var quantityMap = quantities || QUANTITY_MAPS.contains(field.getKey());
+        if (!contains(field.getValue(), have.path(field.getKey()), quantityMap)) {
           return false;
         }
       }
       return true;
+    }
+    if (quantities && want.isTextual() && have.isTextual()) {
+      return sameQuantity(want.asText(), have.asText());
     }
     if (want.isArray()) {
       if (want.isEmpty()) {
@@ -82,5 +96,19 @@ public final class DesiredStateMatcher {
       return want.decimalValue().compareTo(have.decimalValue()) == 0;
     }
     return want.equals(have);
+  }
+
+  private static boolean sameQuantity(String want, String have) {
+    if (want.equals(have)) {
+      return true;
+    }
+    try {
+      return Quantity.parse(want)
+              .getNumericalAmount()
+              .compareTo(Quantity.parse(have).getNumericalAmount())
+          == 0;
+    } catch (IllegalArgumentException notAQuantity) {
+      return false;
+    }
   }
 }

@@ -27,8 +27,8 @@ public final class Conditions {
   }
 
   /**
-   * {@code previous} with the condition {@code type} set; the result is a new list, in the order
-   * Ready, Progressing, Degraded after any others.
+   * {@code previous} with the condition {@code type} set, as a new list: it takes the old one's
+   * place, or is appended. Its lastTransitionTime is kept while its status stays the same.
    */
   public static List<Condition> set(
       List<Condition> previous,

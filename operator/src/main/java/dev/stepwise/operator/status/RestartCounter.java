@@ -3,6 +3,7 @@ package dev.stepwise.operator.status;
 import dev.stepwise.api.ObservedPod;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -60,7 +61,7 @@ public final class RestartCounter {
         fresh.remove(replaced.get());
       }
     }
-    var pods = now.stream().sorted(java.util.Comparator.comparing(ObservedPod::getName)).toList();
+    var pods = now.stream().sorted(Comparator.comparing(ObservedPod::getName)).toList();
     return new Result(restarts, pods);
   }
 }

@@ -3,6 +3,7 @@ package dev.stepwise.operator.dependent;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
 import org.junit.jupiter.api.Test;
@@ -76,6 +77,33 @@ class DesiredStateMatcherTest {
             .endSpec()
             .build();
     assertFalse(DesiredStateMatcher.matches(desired(), actual));
+  }
+
+  @Test
+  void quantitiesTheApiServerRewritesStillMatchButOtherAmountsDoNot() {
+    var normalised = withCpu(desiredWithCpu("0.5"), "500m");
+    assertTrue(DesiredStateMatcher.matches(desiredWithCpu("0.5"), normalised));
+    assertFalse(DesiredStateMatcher.matches(desiredWithCpu("1"), normalised));
+  }
+
+  private static StatefulSet desiredWithCpu(String cpu) {
+    return withCpu(desired(), cpu);
+  }
+
+  private static StatefulSet withCpu(StatefulSet sts, String cpu) {
+    return new StatefulSetBuilder(sts)
+        .editSpec()
+        .editTemplate()
+        .editSpec()
+        .editFirstContainer()
+        .withNewResources()
+        .addToRequests("cpu", new Quantity(cpu))
+        .endResources()
+        .endContainer()
+        .endSpec()
+        .endTemplate()
+        .endSpec()
+        .build();
   }
 
   @Test

@@ -5,14 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Fixtures;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Volume;
 import io.fabric8.kubernetes.api.model.VolumeMount;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
-import io.fabric8.kubernetes.client.utils.Serialization;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Collections;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -20,7 +17,7 @@ import org.junit.jupiter.api.Test;
 class TrainerStatefulSetDependentTest {
 
   @Test
-  void initMountsTheSourceClaimReadOnlyAndPointsTheTrainerAtItsStep() throws IOException {
+  void initMountsTheSourceClaimReadOnlyAndPointsTheTrainerAtItsStep() {
     // given: examples/rl-run.yaml, which starts from Checkpoint reverse-text-step-600
     var run = example("rl-run.yaml");
 
@@ -45,7 +42,7 @@ class TrainerStatefulSetDependentTest {
   }
 
   @Test
-  void withoutInitNothingOfItIsRendered() throws IOException {
+  void withoutInitNothingOfItIsRendered() {
     // given: the same run without spec.init
     var run = example("rl-run.yaml");
     run.getSpec().setInit(null);
@@ -80,13 +77,9 @@ class TrainerStatefulSetDependentTest {
         .orElseThrow(() -> new AssertionError("no mount " + name));
   }
 
-  private static TrainingRun example(String file) throws IOException {
-    var dir = Path.of(System.getProperty("stepwise.examples", "../examples"));
-    try (var in = Files.newInputStream(dir.resolve(file))) {
-      var run = Serialization.unmarshal(in, TrainingRun.class);
-      run.getMetadata().setNamespace("ns");
-      run.getMetadata().setUid("uid-1");
-      return run;
-    }
+  private static TrainingRun example(String file) {
+    var run = Fixtures.example(file, "ns");
+    run.getMetadata().setUid("uid-1");
+    return run;
   }
 }

@@ -2,22 +2,17 @@ package dev.stepwise.operator.e2e;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stepwise.api.Checkpoint;
-import dev.stepwise.api.CheckpointPhase;
 import dev.stepwise.api.RunPhase;
-import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Fixtures;
 import dev.stepwise.operator.MockApiServer;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import io.quarkus.test.kubernetes.client.KubernetesTestServer;
@@ -27,13 +22,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.concurrent.Callable;
-import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -62,23 +53,21 @@ import org.junit.jupiter.api.io.TempDir;
 class CheckpointLifecycleE2E {
 
   private static final Duration PHASE = Duration.ofSeconds(150);
-  private static final ObjectMapper JSON = new ObjectMapper();
 
   @KubernetesTestServer KubernetesServer server;
 
   @TempDir Path work;
 
-  private KubernetesClient client;
-  private LocalPodRunner runner;
   private final String ns = "e2e-ckpt";
+  private KubernetesClient client;
   private String r;
   private Path runDir;
-  private final Map<String, String> report = new LinkedHashMap<>();
+  private E2eRun tr;
 
   @Test
   void checkpointsRetentionResumeAndRecoveryEndToEnd() throws Exception {
     client = server.getClient();
-    var run = example("sft-run.yaml");
+    var run = Fixtures.example("sft-run.yaml", ns);
     run.getSpec().setMaxSteps(20L);
     run.getSpec().getCkpt().setInterval(5);
     // Evaluation is not what this test is about: skip it so each process ends quickly.
@@ -87,25 +76,27 @@ class CheckpointLifecycleE2E {
         .setConfig(run.getSpec().getTrainer().getConfig().replace("samples = 256", "samples = 0"));
     r = run.getMetadata().getName();
     var trainerPod = r + "-trainer-0";
-    MockApiServer.drain(server.getKubernetesMockServer());
-    try (var local =
+    var phases = new Phases(server.getKubernetesMockServer());
+    try (var runner =
         LocalPodRunner.builder(client, ns, work)
             .restartBackoff(Duration.ofMillis(200), Duration.ofSeconds(2))
             .build()
             .start()) {
-      runner = local;
       runDir = runner.runDir(r + "-data");
+      tr = new E2eRun(client, ns, r, PHASE, () -> describeCheckpoints() + " dirs " + stepDirs());
 
-      phase(
+      phases.run(
           "1 apply sft-run.yaml: Checkpoints appear, keep 2 holds",
           () -> {
             client.resource(run).create();
-            awaitRun(t -> t.getStatus().getPhase() == RunPhase.Succeeded, "Succeeded at step 20");
-            awaitTrue(
+            tr.awaitStatus(
+                t -> t.getStatus().getPhase() == RunPhase.Succeeded, "Succeeded at step 20");
+            tr.awaitTrue(
                 () ->
-                    readySteps().equals(List.of(15L, 20L)) && stepDirs().equals(List.of(15L, 20L)),
+                    tr.readySteps().equals(List.of(15L, 20L))
+                        && stepDirs().equals(List.of(15L, 20L)),
                 "keep 2: Ready Checkpoints and directories are 15 and 20");
-            var ckpt = checkpoint(20);
+            var ckpt = tr.checkpoint(20);
             assertEquals(r, ckpt.getSpec().getTrainingRun());
             assertEquals(20L, ckpt.getSpec().getStep());
             assertTrue(ckpt.getStatus().getSizeBytes() > 0);
@@ -118,18 +109,18 @@ class CheckpointLifecycleE2E {
             assertEquals("TrainingRun", ckpt.getMetadata().getOwnerReferences().get(0).getKind());
             assertEquals(
                 List.of("stepwise.dev/checkpoint-data"), ckpt.getMetadata().getFinalizers());
-            var status = trainingRun().getStatus();
+            var status = tr.get().getStatus();
             assertEquals(20L, status.getLatestCheckpoint());
             assertEquals(20L, status.getStep());
             assertEquals(0, status.getRestarts(), "nothing crashed");
-            awaitTrue(() -> trainerReplicas() == 0, "a finished run scales the trainer to zero");
+            tr.awaitTrue(() -> trainerReplicas() == 0, "a finished run scales the trainer to zero");
           });
 
-      phase(
+      phases.run(
           "2 delete a Checkpoint (its directory goes), pin another",
           () -> {
             client.resources(Checkpoint.class).inNamespace(ns).withName(r + "-step-15").delete();
-            awaitTrue(
+            tr.awaitTrue(
                 () ->
                     stepDirs().equals(List.of(20L))
                         && checkpointNames().equals(List.of(r + "-step-20")),
@@ -141,13 +132,14 @@ class CheckpointLifecycleE2E {
                 .patch(PatchContext.of(PatchType.JSON_MERGE), "{\"spec\":{\"retain\":true}}");
           });
 
-      phase(
+      phases.run(
           "3 raise maxSteps to 60, kill the trainer mid-run: it recovers",
           () -> {
-            patchSpec(Map.of("maxSteps", 60));
-            awaitTrue(() -> readySteps().contains(25L), "the continued run checkpoints step 25");
+            tr.patchSpec(Map.of("maxSteps", 60));
+            tr.awaitTrue(
+                () -> tr.readySteps().contains(25L), "the continued run checkpoints step 25");
             runner.kill(trainerPod);
-            awaitRun(t -> t.getStatus().getPhase() == RunPhase.Succeeded, "Succeeded at 60");
+            tr.awaitStatus(t -> t.getStatus().getPhase() == RunPhase.Succeeded, "Succeeded at 60");
             var log = runner.logTail(trainerPod, 400);
             var resumes = resumedSteps(log);
             assertTrue(
@@ -157,58 +149,57 @@ class CheckpointLifecycleE2E {
                     + resumes
                     + "\n"
                     + log);
-            assertTrue(trainingRun().getStatus().getRestarts() >= 1, "status.restarts counts it");
-            awaitTrue(
+            assertTrue(tr.get().getStatus().getRestarts() >= 1, "status.restarts counts it");
+            tr.awaitTrue(
                 () ->
-                    readySteps().equals(List.of(20L, 55L, 60L))
+                    tr.readySteps().equals(List.of(20L, 55L, 60L))
                         && stepDirs().equals(List.of(20L, 55L, 60L)),
                 "keep 2 plus the pinned step 20");
           });
 
-      phase(
+      phases.run(
           "4 patch resumeStep back to 20: trainer restarts from it, run completes bit-exact",
           () -> {
-            awaitTrue(
+            tr.awaitTrue(
                 () -> client.pods().inNamespace(ns).withName(trainerPod).get() == null,
                 "the finished run has no trainer pod");
-            var restarts = trainingRun().getStatus().getRestarts();
-            patchSpec(Map.of("resumeStep", 20));
-            awaitRun(
+            var restarts = tr.get().getStatus().getRestarts();
+            tr.patchSpec(Map.of("resumeStep", 20));
+            tr.awaitStatus(
                 t ->
                     t.getStatus().getResumedFrom() != null
                         && t.getStatus().getResumedFrom() == 20
                         && t.getStatus().getPhase() == RunPhase.Succeeded
                         && t.getStatus().getLatestCheckpoint() == 60,
                 "the new timeline completes at 60");
-            var timeline = trainingRun().getStatus().getTimeline();
+            var timeline = tr.get().getStatus().getTimeline();
             assertTrue(timeline > 0, "a resume starts a new timeline");
             var log = runner.logTail(trainerPod, 400);
             assertTrue(
                 log.contains("resumed from " + runDir.resolve("checkpoints/step_20")),
                 "the trainer resumed from step 20\n" + log);
-            awaitTrue(
+            tr.awaitTrue(
                 () ->
-                    readySteps().equals(List.of(20L, 55L, 60L))
+                    tr.readySteps().equals(List.of(20L, 55L, 60L))
                         && stepDirs().equals(List.of(20L, 55L, 60L)),
                 "keep 2 plus the pinned step 20 on the new timeline");
-            assertEquals(timeline, checkpoint(60).getStatus().getTimeline());
-            assertEquals(
-                restarts, trainingRun().getStatus().getRestarts(), "a resume is no recovery");
-            assertEquals(timeline, manifest(runDir, 60).get("timeline").asLong());
+            assertEquals(timeline, tr.checkpoint(60).getStatus().getTimeline());
+            assertEquals(restarts, tr.get().getStatus().getRestarts(), "a resume is no recovery");
+            assertEquals(timeline, E2eRun.manifest(runDir, 60).get("timeline").asLong());
             var reference = uninterruptedRun(60);
             assertEquals(
-                weights(reference, 60),
-                weights(runDir, 60),
+                E2eRun.tensorDigests(reference, 60),
+                E2eRun.tensorDigests(runDir, 60),
                 "model and optimizer after 0->20, 20->kill->60, resume 20->60 equal 0->60 in one go");
           });
 
-      phase(
+      phases.run(
           "5 resume to a step without a Ready checkpoint: condition, event, no pod touched",
           () -> {
             var sts = client.apps().statefulSets().inNamespace(ns).withName(r + "-trainer").get();
-            patchSpec(Map.of("resumeStep", 12, "maxSteps", 80));
+            tr.patchSpec(Map.of("resumeStep", 12, "maxSteps", 80));
             var degraded =
-                awaitRun(
+                tr.awaitStatus(
                     t ->
                         t.getStatus().getConditions().stream()
                             .anyMatch(
@@ -228,7 +219,7 @@ class CheckpointLifecycleE2E {
                     + r
                     + "; Ready steps: 20, 55, 60",
                 message);
-            awaitTrue(
+            tr.awaitTrue(
                 () ->
                     client.v1().events().inNamespace(ns).list().getItems().stream()
                         .map(Event::getReason)
@@ -246,100 +237,19 @@ class CheckpointLifecycleE2E {
             assertEquals(sts.getSpec(), after.getSpec(), "maxSteps 80 was not applied either");
           });
     } finally {
-      System.out.println("BENCHMARK checkpoint-lifecycle-e2e phases:");
-      report.forEach((k, v) -> System.out.println("  " + k + ": " + v));
+      phases.print("checkpoint-lifecycle-e2e");
     }
-  }
-
-  // --- phases --------------------------------------------------------------------------------
-
-  @FunctionalInterface
-  private interface Body {
-    void run() throws Exception;
-  }
-
-  private void phase(String name, Body body) throws Exception {
-    var start = System.nanoTime();
-    try {
-      body.run();
-    } finally {
-      var seconds = (System.nanoTime() - start) / 1e9;
-      var writes = MockApiServer.takeWrites(server.getKubernetesMockServer());
-      var byKind =
-          writes.stream()
-              .collect(
-                  Collectors.groupingBy(
-                      CheckpointLifecycleE2E::writeKind, TreeMap::new, Collectors.counting()));
-      report.put(name, "%.1f s, %d API writes %s".formatted(seconds, writes.size(), byKind));
-    }
-  }
-
-  /** "PATCH checkpoints/status" from "PATCH /apis/.../namespaces/ns/checkpoints/x/status". */
-  static String writeKind(String write) {
-    var method = write.substring(0, write.indexOf(' '));
-    var path = write.substring(write.indexOf(' ') + 1).replaceFirst("\\?.*", "");
-    var parts = path.split("/");
-    for (var i = 0; i < parts.length - 1; i++) {
-      if (parts[i].equals("namespaces") && i + 2 < parts.length) {
-        var kind = parts[i + 2];
-        var sub = i + 4 < parts.length ? "/" + parts[i + 4] : "";
-        return method + " " + kind + sub;
-      }
-    }
-    return method + " " + path;
   }
 
   // --- observations --------------------------------------------------------------------------
 
-  private TrainingRun trainingRun() {
-    return client.resources(TrainingRun.class).inNamespace(ns).withName(r).get();
-  }
-
-  private TrainingRun awaitRun(java.util.function.Predicate<TrainingRun> until, String what) {
-    return await()
-        .alias(what)
-        .atMost(PHASE)
-        .pollInterval(Duration.ofMillis(100))
-        .until(
-            this::trainingRun,
-            t -> {
-              try {
-                return t != null && t.getStatus() != null && until.test(t);
-              } catch (NullPointerException incomplete) {
-                return false;
-              }
-            });
-  }
-
-  private void awaitTrue(Callable<Boolean> condition, String what) {
-    await()
-        .conditionEvaluationListener(
-            e -> {
-              if (e.getRemainingTimeInMS() <= 0) {
-                System.out.println(
-                    "TIMEOUT " + what + ": " + describeCheckpoints() + " dirs " + stepDirs());
-              }
-            })
-        .alias(what)
-        .atMost(PHASE)
-        .pollInterval(Duration.ofMillis(50))
-        .until(condition);
-  }
-
-  private Checkpoint checkpoint(long step) {
-    return client.resources(Checkpoint.class).inNamespace(ns).withName(r + "-step-" + step).get();
-  }
-
   private List<String> checkpointNames() {
-    return client.resources(Checkpoint.class).inNamespace(ns).list().getItems().stream()
-        .map(c -> c.getMetadata().getName())
-        .sorted()
-        .toList();
+    return tr.checkpoints().stream().map(c -> c.getMetadata().getName()).sorted().toList();
   }
 
   /** Each Checkpoint as "name phase timeline [deleting] finalizers", for failure messages. */
   private List<String> describeCheckpoints() {
-    return client.resources(Checkpoint.class).inNamespace(ns).list().getItems().stream()
+    return tr.checkpoints().stream()
         .map(
             c ->
                 c.getMetadata().getName()
@@ -350,16 +260,6 @@ class CheckpointLifecycleE2E {
                     + (c.getMetadata().getDeletionTimestamp() == null ? "" : " deleting")
                     + " "
                     + c.getMetadata().getFinalizers())
-        .sorted()
-        .toList();
-  }
-
-  /** Steps of the Ready Checkpoints that are not being deleted. */
-  private List<Long> readySteps() {
-    return client.resources(Checkpoint.class).inNamespace(ns).list().getItems().stream()
-        .filter(c -> c.getMetadata().getDeletionTimestamp() == null)
-        .filter(c -> c.getStatus() != null && c.getStatus().getPhase() == CheckpointPhase.Ready)
-        .map(c -> c.getSpec().getStep())
         .sorted()
         .toList();
   }
@@ -386,49 +286,22 @@ class CheckpointLifecycleE2E {
     return sts.getSpec().getReplicas();
   }
 
-  /** {@code kubectl patch trainingrun <r> --type merge -p '{"spec":{...}}'}. */
-  private void patchSpec(Map<String, Object> spec) {
-    client
-        .resources(TrainingRun.class)
-        .inNamespace(ns)
-        .withName(r)
-        .patch(PatchContext.of(PatchType.JSON_MERGE), Serialization.asJson(Map.of("spec", spec)));
-  }
-
   /** Steps of every "resumed from .../step_<n>" line of a log, in order. */
   private static List<Long> resumedSteps(String log) {
     var steps = new ArrayList<Long>();
-    var matcher = java.util.regex.Pattern.compile("resumed from \\S*step_(\\d+)").matcher(log);
+    var matcher = Pattern.compile("resumed from \\S*step_(\\d+)").matcher(log);
     while (matcher.find()) {
       steps.add(Long.parseLong(matcher.group(1)));
     }
     return steps;
   }
 
-  private static JsonNode manifest(Path run, long step) throws IOException {
-    return JSON.readTree(run.resolve("checkpoints/step_" + step + "/manifest.json").toFile());
-  }
-
-  /** SHA-256 of every tensor file (model, optimizer) of a checkpoint, by file name. */
-  private static Map<String, String> weights(Path run, long step) throws IOException {
-    var files = new TreeMap<String, String>();
-    for (var file : manifest(run, step).path("components").path("trainer").path("files")) {
-      var path = file.get("path").asText();
-      if (path.endsWith(".safetensors")) {
-        files.put(path, file.get("sha256").asText());
-      }
-    }
-    assertFalse(files.isEmpty(), "tensor files in step " + step);
-    return files;
-  }
-
   /** The same trainer config trained to {@code steps} in one process, as a pod would run it. */
   private Path uninterruptedRun(long steps) throws Exception {
     var dir = work.resolve("reference");
     var config = work.resolve("reference.toml");
-    Files.writeString(config, trainingRun().getSpec().getTrainer().getConfig());
-    var command = new ArrayList<>(LocalPodRunner.runtimeJarCommand());
-    command.addAll(
+    Files.writeString(config, tr.get().getSpec().getTrainer().getConfig());
+    E2eRun.runToEnd(
         List.of(
             "sft",
             "@",
@@ -437,33 +310,9 @@ class CheckpointLifecycleE2E {
             dir.toString(),
             "--max-steps",
             String.valueOf(steps),
-            "--ckpt"));
-    var builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().putAll(LocalPodRunner.QUIET_THREADS);
-    builder.redirectOutput(work.resolve("reference.log").toFile());
-    var process = builder.start();
-    if (!process.waitFor(PHASE.toSeconds(), TimeUnit.SECONDS)) {
-      process.destroyForcibly();
-      throw new AssertionError("the reference run did not finish in " + PHASE);
-    }
-    assertEquals(0, process.exitValue(), () -> readQuietly(work.resolve("reference.log")));
+            "--ckpt"),
+        work.resolve("reference.log"),
+        PHASE);
     return dir;
-  }
-
-  private static String readQuietly(Path file) {
-    try {
-      return Files.readString(file);
-    } catch (IOException e) {
-      return "(no " + file + ")";
-    }
-  }
-
-  private TrainingRun example(String file) throws IOException {
-    var dir = Path.of(System.getProperty("stepwise.examples", "../examples"));
-    try (var in = Files.newInputStream(dir.resolve(file))) {
-      var run = Serialization.unmarshal(in, TrainingRun.class);
-      run.getMetadata().setNamespace(ns);
-      return run;
-    }
   }
 }

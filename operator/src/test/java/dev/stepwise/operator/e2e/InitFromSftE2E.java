@@ -1,20 +1,18 @@
 package dev.stepwise.operator.e2e;
 
-import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Fixtures;
 import dev.stepwise.operator.MockApiServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import io.quarkus.test.kubernetes.client.KubernetesTestServer;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
-import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,23 +44,21 @@ class InitFromSftE2E {
   @Test
   void rlRunStartsFromTheSftRunsCheckpointThroughItsVolume() throws Exception {
     client = server.getClient();
-    var sft = example("sft-run.yaml");
+    var sft = Fixtures.example("sft-run.yaml", ns);
     sft.getSpec().setMaxSteps(SFT_STEPS);
     sft.getSpec().getCkpt().setInterval(2);
     sft.getSpec()
         .getTrainer()
         .setConfig(
-            small(sft.getSpec().getTrainer().getConfig()).replace("samples = 256", "samples = 0"));
-    var rl = example("rl-run.yaml");
+            E2eRun.small(sft.getSpec().getTrainer().getConfig())
+                .replace("samples = 256", "samples = 0"));
+    var rl = Fixtures.example("rl-run.yaml", ns);
     assertEquals(
         sft.getMetadata().getName(), rl.getSpec().getInit().getCheckpoint().getTrainingRun());
     rl.getSpec().getInit().getCheckpoint().setStep(SFT_STEPS);
     rl.getSpec().setMaxSteps(RL_STEPS);
     rl.getSpec().getCkpt().setInterval(2);
-    var spec = rl.getSpec();
-    spec.getTrainer().setConfig(small(spec.getTrainer().getConfig()));
-    spec.getOrchestrator().setConfig(small(spec.getOrchestrator().getConfig()));
-    spec.getInference().setConfig(small(spec.getInference().getConfig()));
+    E2eRun.shrinkRl(rl.getSpec());
     MockApiServer.drain(server.getKubernetesMockServer());
 
     try (var local =
@@ -81,7 +77,7 @@ class InitFromSftE2E {
       var rlDone = System.nanoTime();
 
       var source = runner.runDir(sft.getMetadata().getName() + "-data");
-      var trainerLog = logs(rl.getMetadata().getName() + "-trainer-0");
+      var trainerLog = runner.logs(rl.getMetadata().getName() + "-trainer-0");
       assertTrue(
           trainerLog.contains(
               "initialised the policy from " + source.resolve("checkpoints/step_" + SFT_STEPS)),
@@ -103,55 +99,12 @@ class InitFromSftE2E {
     }
   }
 
-  /** The example's configs, shrunk like RlRunE2E's: a tiny model and a small batch. */
-  private static String small(String toml) {
-    return toml.replace("d-model = 64", "d-model = 16")
-        .replace("n-layers = 2", "n-layers = 1")
-        .replace("n-heads = 4", "n-heads = 2")
-        .replace("d-ff = 256", "d-ff = 32")
-        .replace("batch-size = 256", "batch-size = 16")
-        .replace("rollouts-per-problem = 8", "rollouts-per-problem = 4");
-  }
-
   private void awaitSucceeded(TrainingRun run, long step) {
-    var name = run.getMetadata().getName();
-    await()
-        .alias(name + " Succeeded at step " + step)
-        .atMost(PHASE)
-        .pollInterval(Duration.ofMillis(100))
-        .conditionEvaluationListener(
-            e -> {
-              if (e.getRemainingTimeInMS() <= 0) {
-                System.out.println("TIMEOUT " + name + "\n" + runner.logTails(40));
-              }
-            })
-        .until(
-            () -> client.resources(TrainingRun.class).inNamespace(ns).withName(name).get(),
+    new E2eRun(client, ns, run.getMetadata().getName(), PHASE, () -> runner.logTails(40))
+        .awaitStatus(
             t ->
-                t != null
-                    && t.getStatus() != null
-                    && t.getStatus().getPhase() == RunPhase.Succeeded
-                    && Long.valueOf(step).equals(t.getStatus().getLatestCheckpoint()));
-  }
-
-  /** Every log of the pods whose names start with {@code prefix}. */
-  private String logs(String prefix) throws IOException {
-    var dir = runner.log("x").getParent();
-    try (var files = Files.list(dir)) {
-      var out = new StringBuilder();
-      for (var f : files.filter(f -> f.getFileName().toString().startsWith(prefix)).toList()) {
-        out.append(Files.readString(f));
-      }
-      return out.toString();
-    }
-  }
-
-  private TrainingRun example(String file) throws IOException {
-    var dir = Path.of(System.getProperty("stepwise.examples", "../examples"));
-    try (var in = Files.newInputStream(dir.resolve(file))) {
-      var run = Serialization.unmarshal(in, TrainingRun.class);
-      run.getMetadata().setNamespace(ns);
-      return run;
-    }
+                t.getStatus().getPhase() == RunPhase.Succeeded
+                    && Long.valueOf(step).equals(t.getStatus().getLatestCheckpoint()),
+            "Succeeded at step " + step);
   }
 }

@@ -9,6 +9,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -173,6 +174,27 @@ public final class LocalPodRunner implements AutoCloseable {
       return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
     } catch (IOException e) {
       return "(cannot read " + file + ": " + e.getMessage() + ")";
+    }
+  }
+
+  /** Every log of the pods whose names start with {@code prefix}, oldest pod first. */
+  public String logs(String prefix) {
+    var logs = workDir.resolve("logs");
+    if (!Files.isDirectory(logs)) {
+      return "";
+    }
+    try (var files = Files.list(logs)) {
+      var out = new StringBuilder();
+      for (var f :
+          files
+              .filter(f -> f.getFileName().toString().startsWith(prefix))
+              .sorted(Comparator.comparingLong(f -> f.toFile().lastModified()))
+              .toList()) {
+        out.append(Files.readString(f, StandardCharsets.UTF_8));
+      }
+      return out.toString();
+    } catch (IOException e) {
+      return "(cannot read the logs of " + prefix + "*: " + e.getMessage() + ")";
     }
   }
 

@@ -7,10 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stepwise.api.RunPhase;
-import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Fixtures;
 import dev.stepwise.operator.MockApiServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.fabric8.kubernetes.client.utils.Serialization;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.KubernetesServer;
 import io.quarkus.test.kubernetes.client.KubernetesTestServer;
@@ -43,7 +42,7 @@ class SftRunE2E {
   void sftRunTrainsInALocalPodAndCheckpointsOntoTheClaim() throws IOException {
     var ns = "e2e-sft";
     var client = server.getClient();
-    var run = example("sft-run.yaml", ns);
+    var run = Fixtures.example("sft-run.yaml", ns);
     run.getSpec().setMaxSteps(4L);
     run.getSpec().getCkpt().setInterval(2);
     var r = run.getMetadata().getName();
@@ -149,16 +148,6 @@ class SftRunE2E {
   private static void remember(LocalPod.Snapshot process, List<ProcessHandle> seen) {
     if (process != null && process.pid() > 0) {
       ProcessHandle.of(process.pid()).filter(h -> !seen.contains(h)).ifPresent(seen::add);
-    }
-  }
-
-  /** examples/{file} as a TrainingRun in {@code namespace}. */
-  private static TrainingRun example(String file, String namespace) throws IOException {
-    var dir = Path.of(System.getProperty("stepwise.examples", "../examples"));
-    try (var in = Files.newInputStream(dir.resolve(file))) {
-      var run = Serialization.unmarshal(in, TrainingRun.class);
-      run.getMetadata().setNamespace(namespace);
-      return run;
     }
   }
 }

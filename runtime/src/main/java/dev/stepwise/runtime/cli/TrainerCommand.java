@@ -42,7 +42,11 @@ final class TrainerCommand {
     var config = parsed.config();
     var env = DistEnv.fromEnvironment();
     var collectives = ProcessGroup.Collectives.forDevice(config.device());
-    var timeout = Duration.ofSeconds(config.dist().timeoutSeconds());
+    // Rank 0 alone may wait up to wait-timeout for the orchestrator's part of a checkpoint while
+    // its peers already wait in the next all-reduce: the group must not give up on it sooner.
+    var timeout =
+        Duration.ofSeconds(
+            Math.max(config.dist().timeoutSeconds(), (long) Math.ceil(config.waitTimeout())));
     try (var group = ProcessGroup.join(env, timeout, collectives)) {
       new RlTrainer(config, out, group).run();
     }

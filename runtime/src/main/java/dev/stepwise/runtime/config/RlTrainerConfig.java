@@ -21,7 +21,9 @@ public record RlTrainerConfig(
     @Doc("Learning-rate schedule") SchedulerConfig scheduler,
     @Doc("Checkpointing") CkptConfig ckpt,
     @Doc("Logging") LogConfig log,
-    @Doc("Data parallelism (ranks come from RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT)")
+    @Doc(
+            "Data parallelism (ranks come from RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT; collectives"
+                + " wait at least wait-timeout, as rank 0 may wait that long for the orchestrator)")
         DistConfig dist) {
 
   public static RlTrainerConfig defaults() {

@@ -40,6 +40,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * The RL trainer ({@code stepwise trainer}): for each step n, waits for {@code rollouts/step_n},
@@ -244,6 +245,7 @@ public final class RlTrainer {
         lastReward = meanReward;
         var seconds = (System.nanoTime() - stepStart) / 1e9;
         if (step % config.log().interval() == 0 || step == config.maxSteps()) {
+          var clipped = overAllRanks(value.clippedFraction(), batch.lossTokens(), device, step);
           log.printf(
               "trainer step %d/%d | loss %.4f | reward %.4f | lr %.2e | grad-norm %.3f | clipped"
                   + " %.1f%% | off-policy %d | %,.0f tok/s | waited %.1f s%n",
@@ -253,7 +255,7 @@ public final class RlTrainer {
               meanReward,
               lr,
               gradNorm,
-              100 * value.clippedFraction(),
+              100 * clipped,
               step - 1 - rollouts.weightsStep(),
               tokens / seconds,
               (stepStart - waitStart) / 1e9);
@@ -270,7 +272,7 @@ public final class RlTrainer {
               "data",
               Map.of(
                   "rollouts",
-                  "rollouts/step_<n> from the orchestrator; rank r of W trains on the r-th W-th",
+                  "rollouts/step_<n> from the orchestrator; rank r of W trains on samples [rB/W, (r+1)B/W)",
                   "next_step",
                   step + 1));
           saver.save(
@@ -299,6 +301,25 @@ public final class RlTrainer {
         lastReward,
         (System.nanoTime() - wallStart) / 1e9);
     return new Result(progress, start.orElse(-1), firstReward, lastReward);
+  }
+
+  /**
+   * A per-token fraction of this rank's share, over all ranks' completion tokens (one tiny
+   * all-reduce; every rank logs the same steps, so all of them take part).
+   */
+  private double overAllRanks(double fraction, long lossTokens, Device device, long step) {
+    if (!group.distributed()) {
+      return fraction;
+    }
+    try (var scope = new PointerScope()) {
+      var sums = torch.tensor((float) (fraction * lossTokens), (float) lossTokens);
+      if (group.reducesOnDevice()) {
+        sums = sums.to(device, torch.ScalarType.Float);
+      }
+      group.allReduceSum(sums, "clipped fraction at step " + step);
+      var host = sums.cpu().contiguous();
+      return host.get(0).item_float() / Math.max(1f, host.get(1).item_float());
+    }
   }
 
   /** The mean reward of the whole step (every rank reads all of it). */

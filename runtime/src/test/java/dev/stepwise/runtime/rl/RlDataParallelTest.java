@@ -267,6 +267,35 @@ class RlDataParallelTest {
     assertEquals(rollouts(1).samples().get(BATCH / 2).problem(), shares.get(1).get(0).problem());
   }
 
+  @Test
+  void rlRejectsTrainerRanksThatDoNotDivideTheOrchestratorBatch() throws IOException {
+    var empty = Files.writeString(tmp.resolve("empty.toml"), "");
+    var err = new ByteArrayOutputStream();
+    var status =
+        Main.run(
+            List.of(
+                "rl",
+                "--trainer",
+                "@",
+                empty.toString(),
+                "--orchestrator",
+                "@",
+                empty.toString(),
+                "--orchestrator.batch-size",
+                "8",
+                "--orchestrator.rollouts-per-problem",
+                "4",
+                "--trainer.nproc",
+                "3",
+                "--client.base-url",
+                "http://127.0.0.1:9"),
+            new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8),
+            new PrintStream(err, true, StandardCharsets.UTF_8));
+    var message = err.toString(StandardCharsets.UTF_8);
+    assertTrue(status != 0, message);
+    assertTrue(message.contains("--trainer.nproc 3: orchestrator batch-size 8"), message);
+  }
+
   private static void copyTree(Path from, Path to) throws IOException {
     try (var walk = Files.walk(from)) {
       for (var p : walk.toList()) {
