@@ -19,6 +19,11 @@ public final class AtomicFiles {
   @FunctionalInterface
   public interface Body {
     void writeTo(WritableByteChannel out) throws IOException;
+
+    /** A body of fixed bytes. */
+    static Body of(byte[] bytes) {
+      return out -> writeFully(out, ByteBuffer.wrap(bytes));
+    }
   }
 
   /** What was written: size and SHA-256 (lowercase hex). */
@@ -30,24 +35,33 @@ public final class AtomicFiles {
     var tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
     var digest = sha256();
     long size;
-    try (var channel =
-        FileChannel.open(
-            tmp,
-            StandardOpenOption.CREATE,
-            StandardOpenOption.TRUNCATE_EXISTING,
-            StandardOpenOption.WRITE)) {
-      var hashing = new HashingChannel(channel, digest);
-      body.writeTo(hashing);
-      channel.force(true);
-      size = hashing.count;
+    try {
+      try (var channel =
+          FileChannel.open(
+              tmp,
+              StandardOpenOption.CREATE,
+              StandardOpenOption.TRUNCATE_EXISTING,
+              StandardOpenOption.WRITE)) {
+        var hashing = new HashingChannel(channel, digest);
+        body.writeTo(hashing);
+        channel.force(true);
+        size = hashing.count;
+      }
+      Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException | RuntimeException e) {
+      try {
+        Files.deleteIfExists(tmp);
+      } catch (IOException cleanup) {
+        e.addSuppressed(cleanup);
+      }
+      throw e;
     }
-    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     fsyncDir(target.getParent());
     return new Written(size, HexFormat.of().formatHex(digest.digest()));
   }
 
   public static Written write(Path target, byte[] bytes) throws IOException {
-    return write(target, out -> writeFully(out, ByteBuffer.wrap(bytes)));
+    return write(target, Body.of(bytes));
   }
 
   public static void writeFully(WritableByteChannel out, ByteBuffer buffer) throws IOException {

@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -105,12 +104,9 @@ public final class CheckpointParts {
       }
       var source = layout.stepDir(step);
       for (var file : marker.get().files()) {
-        var from = source.resolve(file.path());
-        var bytes = Files.readAllBytes(from);
-        var sha = HexFormat.of().formatHex(AtomicFiles.sha256().digest(bytes));
-        if (bytes.length != file.size() || !sha.equals(file.sha256())) {
-          throw new CheckpointException(from + " does not match its part marker: corrupt");
-        }
+        var bytes =
+            VerifiedFiles.readBytes(
+                source.resolve(file.path()), file, layout.partMarker(step, component));
         if (!dir.equals(source)) {
           var to = dir.resolve(file.path());
           Files.createDirectories(to.getParent());

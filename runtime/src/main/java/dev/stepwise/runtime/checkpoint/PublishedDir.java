@@ -11,7 +11,6 @@ import java.nio.file.StandardCopyOption;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Optional;
@@ -96,19 +95,9 @@ public final class PublishedDir {
 
   /** Reads a file of a published directory, checking it against the marker's size and SHA-256. */
   public static byte[] readVerified(Path dir, Marker marker, String name) throws IOException {
-    var entry =
-        marker.files().stream()
-            .filter(f -> f.path().equals(name))
-            .findFirst()
-            .orElseThrow(
-                () -> new IOException(dir + ": " + RunLayout.PUBLISHED + " lists no " + name));
-    var bytes = Files.readAllBytes(dir.resolve(name));
-    var sha = HexFormat.of().formatHex(AtomicFiles.sha256().digest(bytes));
-    if (bytes.length != entry.size() || !sha.equals(entry.sha256())) {
-      throw new IOException(
-          dir.resolve(name) + " does not match " + RunLayout.PUBLISHED + ": corrupt");
-    }
-    return bytes;
+    var listing = dir.resolve(RunLayout.PUBLISHED);
+    return VerifiedFiles.readBytes(
+        dir.resolve(name), VerifiedFiles.entry(marker.files(), name, listing), listing);
   }
 
   /** Deletes a published directory, its marker first so a half-deleted one is never read. */

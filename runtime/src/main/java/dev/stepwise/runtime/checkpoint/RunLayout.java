@@ -22,6 +22,8 @@ public final class RunLayout {
   public static final String MANIFEST = "manifest.json";
   public static final String TRAINER = "trainer";
   public static final String ORCHESTRATOR = "orchestrator";
+  private static final String WEIGHTS = "weights";
+  private static final String ROLLOUTS = "rollouts";
 
   /** Completion marker of a published {@code weights/step_<n>} or {@code rollouts/step_<n>}. */
   public static final String PUBLISHED = "published.json";
@@ -64,12 +66,22 @@ public final class RunLayout {
     return stepDir(step).resolve(MANIFEST);
   }
 
+  /** {@code <run>/weights}: the parent of every {@link #weightsDir}. */
+  public Path weightsRoot() {
+    return root.resolve(WEIGHTS);
+  }
+
   public Path weightsDir(long step) {
-    return root.resolve("weights").resolve(stepDirName(step));
+    return weightsRoot().resolve(stepDirName(step));
+  }
+
+  /** {@code <run>/rollouts}: the parent of every {@link #rolloutsDir}. */
+  public Path rolloutsRoot() {
+    return root.resolve(ROLLOUTS);
   }
 
   public Path rolloutsDir(long step) {
-    return root.resolve("rollouts").resolve(stepDirName(step));
+    return rolloutsRoot().resolve(stepDirName(step));
   }
 
   /** The completion marker of {@code component}'s part of checkpoint {@code step}. */
@@ -90,6 +102,13 @@ public final class RunLayout {
   /** A per-rank shard file: {@code model-rank0-of-2.safetensors}. */
   public static String shardFile(String kind, int rank, int worldSize) {
     return kind + "-rank" + rank + "-of-" + worldSize + ".safetensors";
+  }
+
+  /**
+   * Whether {@code fileName} is a per-rank shard file of {@code kind} (any rank, any world size).
+   */
+  public static boolean isShardFile(String kind, String fileName) {
+    return fileName.startsWith(kind + "-rank") && fileName.endsWith(".safetensors");
   }
 
   /**

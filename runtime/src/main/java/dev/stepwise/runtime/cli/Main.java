@@ -63,13 +63,10 @@ public final class Main {
         err.println("error: " + problem);
       }
       return USAGE;
-    } catch (CheckpointException e) {
-      err.println("error: " + e.getMessage());
-      return 1;
-    } catch (PeerLostException e) {
-      err.println("error: " + e.getMessage());
-      return 1;
-    } catch (InferenceClient.InferenceException | java.io.UncheckedIOException e) {
+    } catch (CheckpointException
+        | PeerLostException
+        | InferenceClient.InferenceException
+        | java.io.UncheckedIOException e) {
       err.println("error: " + e.getMessage());
       return 1;
     }

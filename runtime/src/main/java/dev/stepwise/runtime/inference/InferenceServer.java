@@ -158,9 +158,7 @@ public final class InferenceServer implements AutoCloseable {
     var started = System.nanoTime();
     if (!Files.isDirectory(layout.weightsDir(step))) {
       throw new BadRequest(
-          404,
-          "step",
-          "no weights for step " + step + " in " + layout.weightsDir(step).getParent());
+          404, "step", "no weights for step " + step + " in " + layout.weightsRoot());
     }
     synchronized (modelLock) {
       try (var scope = new PointerScope()) {

@@ -8,6 +8,7 @@ import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Timeline;
+import dev.stepwise.runtime.checkpoint.VerifiedFiles;
 import dev.stepwise.runtime.checkpoint.WeightsRetention;
 import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.data.ReverseTextTask;
@@ -17,11 +18,8 @@ import dev.stepwise.runtime.trainer.CheckpointSaver;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.OptionalLong;
@@ -83,7 +81,7 @@ public final class Orchestrator {
     // timeline published (the trainer may be reading it) and drops only other timelines' batches.
     var stale =
         PublishedDir.deleteSteps(
-            layout.rolloutsDir(0).getParent(),
+            layout.rolloutsRoot(),
             n ->
                 n > startedFrom
                     && (!recovering
@@ -235,7 +233,7 @@ public final class Orchestrator {
   /** Deletes the published weights that no resume and not the live run can need any more. */
   private void retainWeights(CheckpointStore store, Timeline timeline, long serving) {
     var layout = store.layout();
-    var root = layout.weightsDir(0).getParent();
+    var root = layout.weightsRoot();
     var liveFrom =
         store.latestOfTimeline(timeline.id(), timeline.origin()).orElse(timeline.origin());
     var unneeded =
@@ -269,17 +267,10 @@ public final class Orchestrator {
           layout.stepDir(step) + " has no orchestrator part: it is not an RL checkpoint");
     }
     var name = RunLayout.ORCHESTRATOR + "/" + PROGRESS;
-    var entry =
-        component.files().stream()
-            .filter(f -> f.path().equals(name))
-            .findFirst()
-            .orElseThrow(() -> new CheckpointException(layout.stepDir(step) + " lists no " + name));
+    var listing = layout.manifest(step);
+    var entry = VerifiedFiles.entry(component.files(), name, listing);
     try {
-      var bytes = Files.readAllBytes(layout.stepDir(step).resolve(name));
-      if (!HexFormat.of().formatHex(AtomicFiles.sha256().digest(bytes)).equals(entry.sha256())) {
-        throw new CheckpointException(
-            layout.stepDir(step).resolve(name) + " does not match the manifest: corrupt");
-      }
+      var bytes = VerifiedFiles.readBytes(layout.stepDir(step).resolve(name), entry, listing);
       var progress = JSON.readValue(bytes, OrchestratorProgress.class);
       log.printf(
           "orchestrator: resumed from %s (step %d, %,d problems, %,d samples, %,d tokens)%n",
@@ -302,7 +293,7 @@ public final class Orchestrator {
     try {
       var bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(progress);
       var files = new LinkedHashMap<String, AtomicFiles.Body>();
-      files.put(PROGRESS, out -> AtomicFiles.writeFully(out, ByteBuffer.wrap(bytes)));
+      files.put(PROGRESS, AtomicFiles.Body.of(bytes));
       CheckpointParts.write(layout, progress.step(), RunLayout.ORCHESTRATOR, timeline, files);
     } catch (IOException e) {
       throw new CheckpointException(
@@ -336,7 +327,7 @@ public final class Orchestrator {
    * up to the start step is used instead, and the continuation is no longer exact.
    */
   private long awaitWeights(RunLayout layout, long step, long startedFrom, Timeline timeline) {
-    var parent = layout.weightsDir(0).getParent();
+    var parent = layout.weightsRoot();
     if (step < startedFrom
         && PublishedDir.usable(layout.weightsDir(step), step, timeline).isEmpty()) {
       var fallback = startedFrom;

@@ -7,7 +7,6 @@ import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Timeline;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.LinkedHashMap;
 import java.util.List;
 
@@ -37,7 +36,7 @@ public record Rollouts(
   public void publish(RunLayout layout, Timeline timeline) throws IOException {
     var bytes = JSON.writeValueAsBytes(this);
     var files = new LinkedHashMap<String, AtomicFiles.Body>();
-    files.put(FILE, out -> AtomicFiles.writeFully(out, ByteBuffer.wrap(bytes)));
+    files.put(FILE, AtomicFiles.Body.of(bytes));
     PublishedDir.publish(layout.rolloutsDir(step), step, timeline, files);
   }
 

@@ -6,10 +6,10 @@ import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Safetensors;
 import dev.stepwise.runtime.checkpoint.Timeline;
+import dev.stepwise.runtime.checkpoint.VerifiedFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -62,18 +62,11 @@ public final class PolicyWeights {
                 () ->
                     new CheckpointException(
                         dir + " has no " + RunLayout.PUBLISHED + ": not (yet) published"));
-    var entry =
-        marker.files().stream()
-            .filter(f -> f.path().equals(FILE))
-            .findFirst()
-            .orElseThrow(() -> new CheckpointException(dir + ": marker lists no " + FILE));
+    var listing = dir.resolve(RunLayout.PUBLISHED);
     try {
-      var digest = AtomicFiles.sha256();
-      var contents = Safetensors.read(dir.resolve(FILE), digest);
-      if (!HexFormat.of().formatHex(digest.digest()).equals(entry.sha256())) {
-        throw new CheckpointException(dir.resolve(FILE) + " does not match its checksum: corrupt");
-      }
-      return contents.tensors();
+      return VerifiedFiles.readTensors(
+              dir.resolve(FILE), VerifiedFiles.entry(marker.files(), FILE, listing), listing)
+          .tensors();
     } catch (IOException e) {
       throw new CheckpointException(dir + ": cannot read weights: " + e.getMessage(), e);
     }

@@ -1,7 +1,6 @@
 package dev.stepwise.runtime.rl;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.stepwise.runtime.checkpoint.AtomicFiles;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointParts;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
@@ -9,8 +8,8 @@ import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
-import dev.stepwise.runtime.checkpoint.Safetensors;
 import dev.stepwise.runtime.checkpoint.Timeline;
+import dev.stepwise.runtime.checkpoint.VerifiedFiles;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.dist.GradientSync;
@@ -31,8 +30,6 @@ import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HexFormat;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -108,32 +105,18 @@ public final class RlTrainer {
     var startedFrom = start.orElse(0);
     var progress = Progress.START;
     if (start.isPresent()) {
-      var manifest = store.manifest(startedFrom);
-      CheckpointWriter.checkSizes(layout.stepDir(startedFrom), manifest);
       progress =
-          TrainerCheckpoint.restore(
-                  layout.stepDir(startedFrom),
-                  manifest,
+          TrainerCheckpoint.resume(
+                  store,
+                  startedFrom,
                   model.parameters(),
                   optimizer,
                   rank,
-                  worldSize)
+                  worldSize,
+                  config.maxSteps(),
+                  log,
+                  "trainer: ")
               .progress();
-      if (manifest.worldSize() != worldSize) {
-        log.printf(
-            "trainer: resharded: the checkpoint was written by %d rank(s), this run has %d%n",
-            manifest.worldSize(), worldSize);
-      }
-      log.printf(
-          "trainer: resumed from %s (step %d, %,d samples, %,d tokens)%n",
-          layout.stepDir(startedFrom),
-          progress.step(),
-          progress.totalSamples(),
-          progress.totalTokens());
-      if (progress.step() > config.maxSteps()) {
-        throw new CheckpointException(
-            "checkpoint step " + progress.step() + " is beyond max-steps " + config.maxSteps());
-      }
     } else if (config.init() != null) {
       var from = Path.of(config.init().checkpoint());
       PolicyWeights.copyInto(model.parameters(), readModel(from), "init.checkpoint " + from);
@@ -153,7 +136,7 @@ public final class RlTrainer {
     // A new run publishes everything beyond its start again; a recovering one keeps what its own
     // timeline published (the orchestrator may be reading it) and drops other timelines' weights.
     // Only rank 0 touches weights/ and rollouts/: the other ranks hold the same model.
-    var weightsRoot = layout.weightsDir(0).getParent();
+    var weightsRoot = layout.weightsRoot();
     if (rank == 0) {
       var stale =
           PublishedDir.deleteSteps(
@@ -236,7 +219,7 @@ public final class RlTrainer {
           }
           var consumed = step;
           var keepFrom = ckpt == null ? consumed : Math.min(consumed, covered.get() + 1);
-          PublishedDir.deleteSteps(layout.rolloutsDir(0).getParent(), n -> n < keepFrom);
+          PublishedDir.deleteSteps(layout.rolloutsRoot(), n -> n < keepFrom);
         }
         var meanReward = meanReward(rollouts);
         if (Double.isNaN(firstReward)) {
@@ -261,20 +244,18 @@ public final class RlTrainer {
               (stepStart - waitStart) / 1e9);
         }
         if (saver != null && CheckpointSaver.due(ckpt, step, config.maxSteps())) {
-          var state = new LinkedHashMap<String, Object>();
-          state.put("rank", rank);
-          state.put("world_size", worldSize);
-          state.put("seed", config.seed());
-          state.put(
-              "threads",
-              Map.of("torch_intra_op", threads.torchThreads(), "openblas", threads.blasThreads()));
-          state.put(
-              "data",
-              Map.of(
-                  "rollouts",
-                  "rollouts/step_<n> from the orchestrator; rank r of W trains on samples [rB/W, (r+1)B/W)",
-                  "next_step",
-                  step + 1));
+          var state =
+              TrainerCheckpoint.rankState(
+                  rank,
+                  worldSize,
+                  config.seed(),
+                  threads,
+                  Map.of(
+                      "rollouts",
+                      "rollouts/step_<n> from the orchestrator; rank r of W trains on samples"
+                          + " [rB/W, (r+1)B/W)",
+                      "next_step",
+                      step + 1));
           saver.save(
               TrainerCheckpoint.capture(
                   model.parameters(),
@@ -355,7 +336,7 @@ public final class RlTrainer {
             "no rollouts for step "
                 + step
                 + " in "
-                + layout.rolloutsDir(step).getParent()
+                + layout.rolloutsRoot()
                 + " within "
                 + timeout.toSeconds()
                 + " s: is the orchestrator running?");
@@ -389,16 +370,13 @@ public final class RlTrainer {
     var tensors = new TreeMap<String, Tensor>();
     for (var file : trainer.files()) {
       var name = Path.of(file.path()).getFileName().toString();
-      if (!name.startsWith("model-rank") || !name.endsWith(".safetensors")) {
+      if (!RunLayout.isShardFile("model", name)) {
         continue;
       }
       try {
-        var digest = AtomicFiles.sha256();
-        var contents = Safetensors.read(stepDir.resolve(file.path()), digest);
-        if (!HexFormat.of().formatHex(digest.digest()).equals(file.sha256())) {
-          throw new CheckpointException(
-              stepDir.resolve(file.path()) + " does not match the manifest");
-        }
+        var contents =
+            VerifiedFiles.readTensors(
+                stepDir.resolve(file.path()), file, stepDir.resolve(RunLayout.MANIFEST));
         tensors.putAll(contents.tensors());
       } catch (IOException e) {
         throw new CheckpointException("init.checkpoint: cannot read " + file.path() + ": " + e, e);

@@ -1,6 +1,5 @@
 package dev.stepwise.runtime.trainer;
 
-import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.RunLayout;
@@ -17,7 +16,6 @@ import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.javacpp.PointerScope;
@@ -118,37 +116,18 @@ public final class SftTrainer {
     var start = store.resolveStart(ckpt);
     if (start.isPresent()) {
       resumedFrom = start.getAsLong();
-      var manifest = store.manifest(resumedFrom);
-      CheckpointWriter.checkSizes(layout.stepDir(resumedFrom), manifest);
-      var restored =
-          TrainerCheckpoint.restore(
-              layout.stepDir(resumedFrom),
-              manifest,
-              model.parameters(),
-              optimizer,
-              rank,
-              worldSize);
-      progress = restored.progress();
-      if (manifest.worldSize() != worldSize) {
-        log.printf(
-            "resharded: the checkpoint was written by %d rank(s), this run has %d%n",
-            manifest.worldSize(), worldSize);
-      }
-      warnOnThreadChange(restored.rankState(), threads);
-      log.printf(
-          "resumed from %s (step %d, %,d samples, %,d tokens)%n",
-          layout.stepDir(resumedFrom),
-          progress.step(),
-          progress.totalSamples(),
-          progress.totalTokens());
-      if (progress.step() > config.maxSteps()) {
-        throw new CheckpointException(
-            "checkpoint step "
-                + progress.step()
-                + " is beyond max-steps "
-                + config.maxSteps()
-                + ": raise --max-steps");
-      }
+      progress =
+          TrainerCheckpoint.resume(
+                  store,
+                  resumedFrom,
+                  model.parameters(),
+                  optimizer,
+                  rank,
+                  worldSize,
+                  config.maxSteps(),
+                  log,
+                  "")
+              .progress();
     }
 
     if (resumedFrom >= 0 && progress.step() == config.maxSteps()) {
@@ -289,15 +268,11 @@ public final class SftTrainer {
   }
 
   private Map<String, Object> rankState(Threads threads, ReverseTextTask task, long step) {
-    var state = new LinkedHashMap<String, Object>();
-    state.put("rank", rank);
-    state.put("world_size", worldSize);
-    state.put("seed", config.seed());
-    state.put(
-        "threads",
-        Map.of("torch_intra_op", threads.torchThreads(), "openblas", threads.blasThreads()));
-    state.put(
-        "data",
+    return TrainerCheckpoint.rankState(
+        rank,
+        worldSize,
+        config.seed(),
+        threads,
         Map.of(
             "sampler",
             "reverse-text: example i of step s for rank r is f(seed, ((s-1)*W+r)*B+i)",
@@ -305,19 +280,6 @@ public final class SftTrainer {
             step + 1,
             "next_index",
             task.firstIndex(step + 1, rank, worldSize)));
-    return state;
-  }
-
-  private void warnOnThreadChange(com.fasterxml.jackson.databind.JsonNode state, Threads now) {
-    var saved = state.path("threads");
-    var torchThreads = saved.path("torch_intra_op").asInt(now.torchThreads());
-    var blas = saved.path("openblas").asText(now.blasThreads());
-    if (torchThreads != now.torchThreads() || !blas.equals(now.blasThreads())) {
-      log.printf(
-          "warning: the checkpoint was written with threads torch=%d blas=%s, now torch=%d"
-              + " blas=%s: the continuation will not be bit-identical%n",
-          torchThreads, blas, now.torchThreads(), now.blasThreads());
-    }
   }
 
   private static Device device(SftConfig config) {

@@ -5,18 +5,19 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.stepwise.runtime.checkpoint.AtomicFiles;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
+import dev.stepwise.runtime.checkpoint.CheckpointStore;
+import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter.ComponentFile;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Safetensors;
+import dev.stepwise.runtime.checkpoint.VerifiedFiles;
 import dev.stepwise.runtime.dist.ShardPlan;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.file.Files;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -84,9 +85,7 @@ public final class TrainerCheckpoint {
                       out, optimizer, Map.of("optimizer", "adamw", "step", Long.toString(step)))));
       for (var e : new TreeMap<>(jsonFiles).entrySet()) {
         var bytes = e.getValue();
-        files.add(
-            new ComponentFile(
-                e.getKey(), out -> AtomicFiles.writeFully(out, ByteBuffer.wrap(bytes))));
+        files.add(new ComponentFile(e.getKey(), AtomicFiles.Body.of(bytes)));
       }
       return files;
     }
@@ -96,6 +95,73 @@ public final class TrainerCheckpoint {
   public record Restored(Progress progress, JsonNode rankState) {}
 
   private TrainerCheckpoint() {}
+
+  /**
+   * Restores complete checkpoint {@code step} of {@code store} into the live state, saying on
+   * {@code log} (each line after {@code logPrefix}) whether it resharded and whether the thread
+   * counts changed (the continuation is then not bit-identical). Refuses a step beyond {@code
+   * maxSteps}.
+   */
+  public static Restored resume(
+      CheckpointStore store,
+      long step,
+      Map<String, Tensor> parameters,
+      AdamW optimizer,
+      int rank,
+      int worldSize,
+      long maxSteps,
+      PrintStream log,
+      String logPrefix) {
+    var stepDir = store.layout().stepDir(step);
+    var manifest = store.manifest(step);
+    CheckpointWriter.checkSizes(stepDir, manifest);
+    var restored = restore(stepDir, manifest, parameters, optimizer, rank, worldSize);
+    var progress = restored.progress();
+    if (manifest.worldSize() != worldSize) {
+      log.printf(
+          "%sresharded: the checkpoint was written by %d rank(s), this run has %d%n",
+          logPrefix, manifest.worldSize(), worldSize);
+    }
+    var saved = restored.rankState().path("threads");
+    var now = Threads.current();
+    var torchThreads = saved.path("torch_intra_op").asInt(now.torchThreads());
+    var blas = saved.path("openblas").asText(now.blasThreads());
+    if (torchThreads != now.torchThreads() || !blas.equals(now.blasThreads())) {
+      log.printf(
+          "%swarning: the checkpoint was written with threads torch=%d blas=%s, now torch=%d"
+              + " blas=%s: the continuation will not be bit-identical%n",
+          logPrefix, torchThreads, blas, now.torchThreads(), now.blasThreads());
+    }
+    log.printf(
+        "%sresumed from %s (step %d, %,d samples, %,d tokens)%n",
+        logPrefix, stepDir, progress.step(), progress.totalSamples(), progress.totalTokens());
+    if (progress.step() > maxSteps) {
+      throw new CheckpointException(
+          "checkpoint step "
+              + progress.step()
+              + " is beyond max-steps "
+              + maxSteps
+              + ": raise --max-steps");
+    }
+    return restored;
+  }
+
+  /**
+   * The per-rank state a trainer saves beside its shards: rank, seed, thread counts and {@code
+   * data}, how its input resumes ({@link #capture} adds the generator state).
+   */
+  public static Map<String, Object> rankState(
+      int rank, int worldSize, long seed, Threads threads, Map<String, Object> data) {
+    var state = new LinkedHashMap<String, Object>();
+    state.put("rank", rank);
+    state.put("world_size", worldSize);
+    state.put("seed", seed);
+    state.put(
+        "threads",
+        Map.of("torch_intra_op", threads.torchThreads(), "openblas", threads.blasThreads()));
+    state.put("data", data);
+    return state;
+  }
 
   /**
    * Copies the live state to host memory (on the training thread); the snapshot can then be written
@@ -203,23 +269,21 @@ public final class TrainerCheckpoint {
     if (component == null) {
       throw new CheckpointException(stepDir + " has no trainer component");
     }
-    var expected = new TreeMap<String, Manifest.FileEntry>();
-    component.files().forEach(f -> expected.put(f.path(), f));
     try {
       var model = new TreeMap<String, Tensor>();
       var optim = new TreeMap<String, Tensor>();
       for (var r = 0; r < savedWorld; r++) {
-        putDisjoint(stepDir, model, readTensors(stepDir, expected, shard("model", r, savedWorld)));
+        putDisjoint(stepDir, model, readTensors(stepDir, component, shard("model", r, savedWorld)));
         putDisjoint(
-            stepDir, optim, readTensors(stepDir, expected, shard("optimizer", r, savedWorld)));
+            stepDir, optim, readTensors(stepDir, component, shard("optimizer", r, savedWorld)));
       }
-      var progress = JSON.readValue(readVerified(stepDir, expected, PROGRESS), Progress.class);
+      var progress = JSON.readValue(readVerified(stepDir, component, PROGRESS), Progress.class);
       // At another world size the data position follows from the step alone (global batches);
       // the generator state is the same on every rank, so rank 0's serves for new ranks.
       var stateRank = rank < savedWorld ? rank : 0;
       var rankState =
           JSON.readTree(
-              readVerified(stepDir, expected, RunLayout.rankStateFile(stateRank, savedWorld)));
+              readVerified(stepDir, component, RunLayout.rankStateFile(stateRank, savedWorld)));
       if (!model.keySet().equals(parameters.keySet())) {
         throw new CheckpointException(
             stepDir
@@ -259,40 +323,17 @@ public final class TrainerCheckpoint {
   }
 
   private static Map<String, Tensor> readTensors(
-      Path stepDir, Map<String, Manifest.FileEntry> expected, String name) throws IOException {
-    var entry = entry(stepDir, expected, name);
-    var digest = AtomicFiles.sha256();
-    var contents = Safetensors.read(stepDir.resolve(entry.path()), digest);
-    checkDigest(stepDir, entry, HexFormat.of().formatHex(digest.digest()));
-    return contents.tensors();
+      Path stepDir, Manifest.Component trainer, String name) throws IOException {
+    var listing = stepDir.resolve(RunLayout.MANIFEST);
+    var entry = VerifiedFiles.entry(trainer.files(), RunLayout.TRAINER + "/" + name, listing);
+    return VerifiedFiles.readTensors(stepDir.resolve(entry.path()), entry, listing).tensors();
   }
 
-  private static byte[] readVerified(
-      Path stepDir, Map<String, Manifest.FileEntry> expected, String name) throws IOException {
-    var entry = entry(stepDir, expected, name);
-    var bytes = Files.readAllBytes(stepDir.resolve(entry.path()));
-    checkDigest(stepDir, entry, HexFormat.of().formatHex(AtomicFiles.sha256().digest(bytes)));
-    return bytes;
-  }
-
-  private static Manifest.FileEntry entry(
-      Path stepDir, Map<String, Manifest.FileEntry> expected, String name) {
-    var entry = expected.get(RunLayout.TRAINER + "/" + name);
-    if (entry == null) {
-      throw new CheckpointException(stepDir + ": the manifest lists no trainer/" + name);
-    }
-    if (!Files.exists(stepDir.resolve(entry.path()))) {
-      throw new CheckpointException(stepDir.resolve(entry.path()) + " is missing: corrupt");
-    }
-    return entry;
-  }
-
-  private static void checkDigest(Path stepDir, Manifest.FileEntry entry, String actual) {
-    if (!actual.equals(entry.sha256())) {
-      throw new CheckpointException(
-          stepDir.resolve(entry.path())
-              + " does not match its checksum in the manifest: the checkpoint is corrupt");
-    }
+  private static byte[] readVerified(Path stepDir, Manifest.Component trainer, String name)
+      throws IOException {
+    var listing = stepDir.resolve(RunLayout.MANIFEST);
+    var entry = VerifiedFiles.entry(trainer.files(), RunLayout.TRAINER + "/" + name, listing);
+    return VerifiedFiles.readBytes(stepDir.resolve(entry.path()), entry, listing);
   }
 
   private static Tensor hostCopy(Tensor t) {

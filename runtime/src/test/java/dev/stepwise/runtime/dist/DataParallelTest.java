@@ -1,5 +1,6 @@
 package dev.stepwise.runtime.dist;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -208,11 +209,14 @@ class DataParallelTest {
                         new PrintStream(out, true, StandardCharsets.UTF_8),
                         new PrintStream(err, true, StandardCharsets.UTF_8)));
     launcher.start();
-    var deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!out.toString(StandardCharsets.UTF_8).contains("[rank 0] step ")) {
-      assertTrue(System.nanoTime() < deadline, "no step within 60 s: " + out + err);
-      Thread.sleep(50);
-    }
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(50))
+        .untilAsserted(
+            () ->
+                assertTrue(
+                    out.toString(StandardCharsets.UTF_8).contains("[rank 0] step "),
+                    "no step yet: " + out + err));
     var pids =
         Pattern.compile("pids \\[(\\d+), (\\d+)\\]").matcher(out.toString(StandardCharsets.UTF_8));
     assertTrue(pids.find(), out.toString(StandardCharsets.UTF_8));
@@ -246,12 +250,11 @@ class DataParallelTest {
 
   /** Waits (at most 60 s) until rank 0 has trained a few steps. */
   private static void awaitStep(Process rank0, Path out) throws Exception {
-    var deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while (!(Files.exists(out) && Files.readString(out).contains("step 3/"))) {
-      assertTrue(rank0.isAlive(), "rank 0 died early");
-      assertTrue(System.nanoTime() < deadline, "rank 0 trained no steps within 60 s");
-      Thread.sleep(50);
-    }
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(50))
+        .failFast("rank 0 died early", () -> !rank0.isAlive())
+        .until(() -> Files.exists(out) && Files.readString(out).contains("step 3/"));
   }
 
   /** Rank 0 must exit non-zero within the collective timeout (plus start-up slack). */

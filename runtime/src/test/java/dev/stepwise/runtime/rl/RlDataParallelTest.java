@@ -29,6 +29,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -41,27 +42,20 @@ class RlDataParallelTest {
 
   private static final int BATCH = 8;
   private static final List<String> TINY =
-      List.of(
-          "--model.d-model",
-          "16",
-          "--model.n-layers",
-          "1",
-          "--model.n-heads",
-          "2",
-          "--model.d-ff",
-          "32",
-          "--model.max-seq-len",
-          "16",
-          "--optim.lr",
-          "1e-2",
-          "--threads",
-          "1",
-          "--log.interval",
-          "1",
-          "--wait-timeout",
-          "30",
-          "--dist.timeout-seconds",
-          "30");
+      Stream.concat(
+              RlTestRuns.TINY_MODEL.stream(),
+              Stream.of(
+                  "--optim.lr",
+                  "1e-2",
+                  "--threads",
+                  "1",
+                  "--log.interval",
+                  "1",
+                  "--wait-timeout",
+                  "30",
+                  "--dist.timeout-seconds",
+                  "30"))
+          .toList();
   private static final Pattern STEP_LINE =
       Pattern.compile(
           "^(?:\\[rank 0\\] )?trainer step (\\d+)/\\d+ \\| loss (-?[0-9.]+)", Pattern.MULTILINE);

@@ -1,20 +1,15 @@
 package dev.stepwise.runtime.rl;
 
 import static org.awaitility.Awaitility.await;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.cli.Main;
-import dev.stepwise.runtime.config.CommandLine;
-import dev.stepwise.runtime.config.InferenceConfig;
-import dev.stepwise.runtime.inference.InferenceServer;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -54,7 +49,7 @@ class RlRecoveryTest {
                 "0",
                 "--ckpt.recover"));
     if (role.equals("trainer")) {
-      args.addAll(MODEL);
+      args.addAll(RlTestRuns.TINY_MODEL);
       args.addAll(List.of("--optim.lr", "1e-2"));
     } else {
       args.addAll(
@@ -73,19 +68,6 @@ class RlRecoveryTest {
     return args;
   }
 
-  private static final List<String> MODEL =
-      List.of(
-          "--model.d-model",
-          "16",
-          "--model.n-layers",
-          "1",
-          "--model.n-heads",
-          "2",
-          "--model.d-ff",
-          "32",
-          "--model.max-seq-len",
-          "16");
-
   private Process start(String role, Path dir, String url, int attempt) throws IOException {
     var command = new ArrayList<String>();
     command.add(ProcessHandle.current().info().command().orElse("java"));
@@ -99,16 +81,6 @@ class RlRecoveryTest {
     builder.redirectOutput(
         dir.resolveSibling(dir.getFileName() + "-" + role + attempt + ".log").toFile());
     return builder.start();
-  }
-
-  private static InferenceServer inference(Path dir) {
-    var args = new ArrayList<>(MODEL);
-    args.addAll(
-        List.of(
-            "--output-dir", dir.toString(), "--server.port", "0", "--server.host", "127.0.0.1"));
-    return new InferenceServer(
-        CommandLine.parse(InferenceConfig.class, args).config(),
-        new PrintStream(new ByteArrayOutputStream()));
   }
 
   private static void signal(Process process, String signal) throws Exception {
@@ -141,7 +113,7 @@ class RlRecoveryTest {
   private Path run(String name, String victim) throws Exception {
     var dir = tmp.resolve(name);
     Files.createDirectories(dir);
-    try (var server = inference(dir)) {
+    try (var server = RlTestRuns.inference(dir)) {
       var url = "http://127.0.0.1:" + server.start();
       var trainer = start("trainer", dir, url, 0);
       var orchestrator = start("orchestrator", dir, url, 0);
@@ -214,45 +186,17 @@ class RlRecoveryTest {
     return dir;
   }
 
-  private static void assertSameFinalState(Path expected, Path actual) throws IOException {
-    var a = new RunLayout(expected);
-    var b = new RunLayout(actual);
-    for (var file :
-        List.of(
-            "trainer/model-rank0-of-1.safetensors",
-            "trainer/optimizer-rank0-of-1.safetensors",
-            "orchestrator/progress.json")) {
-      assertArrayEquals(
-          Files.readAllBytes(a.stepDir(MAX_STEPS).resolve(file)),
-          Files.readAllBytes(b.stepDir(MAX_STEPS).resolve(file)),
-          file + " of step " + MAX_STEPS);
-    }
-    assertArrayEquals(
-        Files.readAllBytes(a.weightsDir(MAX_STEPS).resolve(PolicyWeights.FILE)),
-        Files.readAllBytes(b.weightsDir(MAX_STEPS).resolve(PolicyWeights.FILE)));
-  }
-
-  private static List<Long> weightSteps(Path dir) throws IOException {
-    try (var list = Files.list(dir.resolve("weights"))) {
-      return list.map(p -> RunLayout.parseStep(p.getFileName().toString()))
-          .filter(s -> s.isPresent())
-          .map(s -> s.getAsLong())
-          .sorted()
-          .toList();
-    }
-  }
-
   @Test
   void aRoleKilledMidRunRecoversAloneAndTheRunEndsBitIdentical() throws Exception {
     var reference = run("straight", null);
     // Checkpoints 3, 6, 9, 10 with async level 1: weights 2-3, 5-6, 8-10 are what a resume needs.
-    var weights = weightSteps(reference);
+    var weights = PublishedDir.publishedSteps(new RunLayout(reference).weightsRoot());
     assertTrue(
         weights.containsAll(List.of(2L, 3L, 5L, 6L, 8L, 9L, 10L)) && weights.size() <= 8,
         "weights kept: " + weights);
     assertFalse(weights.contains(0L) || weights.contains(1L) || weights.contains(4L), "" + weights);
 
-    assertSameFinalState(reference, run("orchestrator-killed", "orchestrator"));
-    assertSameFinalState(reference, run("trainer-killed", "trainer"));
+    RlTestRuns.assertSameState(reference, run("orchestrator-killed", "orchestrator"), MAX_STEPS);
+    RlTestRuns.assertSameState(reference, run("trainer-killed", "trainer"), MAX_STEPS);
   }
 }

@@ -1,20 +1,16 @@
 package dev.stepwise.runtime.rl;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CommandLine;
-import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.config.RlTrainerConfig;
-import dev.stepwise.runtime.inference.InferenceServer;
 import dev.stepwise.runtime.orchestrator.InferenceClient;
 import dev.stepwise.runtime.orchestrator.Orchestrator;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -26,19 +22,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The three roles in one JVM on a tiny model: a run split at a checkpoint ends bit-identical. */
 class RlRunTest {
-
-  private static final List<String> MODEL =
-      List.of(
-          "--model.d-model",
-          "16",
-          "--model.n-layers",
-          "1",
-          "--model.n-heads",
-          "2",
-          "--model.d-ff",
-          "32",
-          "--model.max-seq-len",
-          "16");
 
   @TempDir Path tmp;
 
@@ -68,7 +51,7 @@ class RlRunTest {
                 "--client.base-url",
                 url));
     var trainerArgs = new ArrayList<>(common);
-    trainerArgs.addAll(MODEL);
+    trainerArgs.addAll(RlTestRuns.TINY_MODEL);
     var trainer = parse(RlTrainerConfig.class, trainerArgs, concat(shared, "--optim.lr", "1e-2"));
     var log = new PrintStream(new ByteArrayOutputStream());
     var client = new InferenceClient(url, Duration.ofSeconds(30));
@@ -84,22 +67,12 @@ class RlRunTest {
     return out.toArray(String[]::new);
   }
 
-  private static InferenceServer inference(Path dir) {
-    var args = new ArrayList<>(MODEL);
-    args.addAll(
-        List.of(
-            "--output-dir", dir.toString(), "--server.port", "0", "--server.host", "127.0.0.1"));
-    return new InferenceServer(
-        CommandLine.parse(InferenceConfig.class, args).config(),
-        new PrintStream(new ByteArrayOutputStream()));
-  }
-
   @Test
   void aRunSplitAtACheckpointEndsBitIdenticalToTheRunInOneGo() throws Exception {
     var straight = tmp.resolve("straight");
     var split = tmp.resolve("split");
-    try (var a = inference(straight);
-        var b = inference(split)) {
+    try (var a = RlTestRuns.inference(straight);
+        var b = RlTestRuns.inference(split)) {
       var urlA = "http://127.0.0.1:" + a.start();
       var urlB = "http://127.0.0.1:" + b.start();
       rl(straight, urlA, "--max-steps", "6", "--ckpt", "--ckpt.interval", "3");
@@ -107,25 +80,11 @@ class RlRunTest {
       // Same inference server, still holding step-2 weights: the resume must push its own.
       rl(split, urlB, "--max-steps", "6", "--ckpt", "--ckpt.resume-step", "3");
     }
-    var la = new RunLayout(straight);
-    var lb = new RunLayout(split);
-    assertEquals(List.of(3L, 6L), new CheckpointStore(la).completeSteps());
-    var manifest = new CheckpointStore(lb).manifest(6);
+    assertEquals(List.of(3L, 6L), new CheckpointStore(new RunLayout(straight)).completeSteps());
+    var manifest = new CheckpointStore(new RunLayout(split)).manifest(6);
     assertEquals(
         List.of(RunLayout.ORCHESTRATOR, RunLayout.TRAINER),
         List.copyOf(new java.util.TreeSet<>(manifest.components().keySet())));
-    for (var file :
-        List.of(
-            "trainer/model-rank0-of-1.safetensors",
-            "trainer/optimizer-rank0-of-1.safetensors",
-            "orchestrator/progress.json")) {
-      assertArrayEquals(
-          Files.readAllBytes(la.stepDir(6).resolve(file)),
-          Files.readAllBytes(lb.stepDir(6).resolve(file)),
-          file);
-    }
-    assertArrayEquals(
-        Files.readAllBytes(la.weightsDir(6).resolve(PolicyWeights.FILE)),
-        Files.readAllBytes(lb.weightsDir(6).resolve(PolicyWeights.FILE)));
+    RlTestRuns.assertSameState(straight, split, 6);
   }
 }
