@@ -16,6 +16,8 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.JobBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -183,24 +185,15 @@ class LocalPodRunnerIT {
     var sts = client.resource(statefulSet(1, "serve")).create();
     var first = awaitAlive("r-trainer-0", -1);
 
-    client
-        .apps()
-        .statefulSets()
-        .inNamespace(NS)
-        .withName("r-trainer")
-        .edit(
-            s -> {
-              s.getSpec()
-                  .getTemplate()
-                  .getMetadata()
-                  .getAnnotations()
-                  .put("stepwise.dev/config-hash", "new");
-              return s;
-            });
+    // Merge patches carry no resourceVersion: the runner writes the StatefulSet's status meanwhile.
+    mergePatch(
+        sts,
+        "{\"spec\":{\"template\":{\"metadata\":{\"annotations\":"
+            + "{\"stepwise.dev/config-hash\":\"new\"}}}}}");
     awaitAlive("r-trainer-0", first);
     assertTrue(ProcessHandle.of(first).map(h -> !h.isAlive()).orElse(true));
 
-    client.apps().statefulSets().inNamespace(NS).withName(sts.getMetadata().getName()).scale(0);
+    mergePatch(sts, "{\"spec\":{\"replicas\":0}}");
     await().atMost(TIMEOUT).until(() -> client.pods().inNamespace(NS).list().getItems().isEmpty());
     await().atMost(TIMEOUT).until(() -> runner.processes().isEmpty());
   }
@@ -337,5 +330,14 @@ class LocalPodRunnerIT {
         .endVolume()
         .endSpec()
         .build();
+  }
+
+  private void mergePatch(StatefulSet sts, String patch) {
+    client
+        .apps()
+        .statefulSets()
+        .inNamespace(NS)
+        .withName(sts.getMetadata().getName())
+        .patch(PatchContext.of(PatchType.JSON_MERGE), patch);
   }
 }
