@@ -1,5 +1,6 @@
 package dev.stepwise.api;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn.Type;
 import io.fabric8.kubernetes.api.model.Namespaced;
@@ -18,4 +19,23 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Size", jsonPath = ".status.sizeBytes", type = Type.INTEGER)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = Type.DATE)
 public class Checkpoint extends CustomResource<CheckpointSpec, CheckpointStatus>
-    implements Namespaced {}
+    implements Namespaced {
+
+  // Overridden only to describe spec and status for `kubectl explain`.
+
+  @Override
+  @JsonPropertyDescription(
+      "Which checkpoint this is (training run and step, both fixed once created) and whether"
+          + " retention must keep it.")
+  public CheckpointSpec getSpec() {
+    return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription(
+      "What the operator observed of the checkpoint: phase, files per component, size and"
+          + " completion time. Written by the operator only.")
+  public CheckpointStatus getStatus() {
+    return super.getStatus();
+  }
+}

@@ -2,6 +2,7 @@ package dev.stepwise.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
@@ -22,6 +23,7 @@ public class InferenceSpec {
   private Integer gpus = 1;
 
   @JsonPropertyDescription("CPU and memory requests and limits of the inference container.")
+  @SchemaFrom(type = ResourceRequirementsSchema.class)
   private ResourceRequirements resources;
 
   @JsonPropertyDescription(

@@ -2,6 +2,7 @@ package dev.stepwise.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
 
 /** The RL orchestrator role: one pod that turns inference rollouts into training batches. */
@@ -9,6 +10,7 @@ import io.fabric8.kubernetes.api.model.ResourceRequirements;
 public class OrchestratorSpec {
 
   @JsonPropertyDescription("CPU and memory requests and limits of the orchestrator container.")
+  @SchemaFrom(type = ResourceRequirementsSchema.class)
   private ResourceRequirements resources;
 
   @JsonPropertyDescription(

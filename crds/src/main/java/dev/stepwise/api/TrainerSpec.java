@@ -2,6 +2,7 @@ package dev.stepwise.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.generator.annotation.Default;
 import io.fabric8.generator.annotation.Min;
 import io.fabric8.kubernetes.api.model.ResourceRequirements;
@@ -25,6 +26,7 @@ public class TrainerSpec {
   @JsonPropertyDescription(
       "CPU and memory requests and limits of the trainer container. nvidia.com/gpu comes from"
           + " gpus.")
+  @SchemaFrom(type = ResourceRequirementsSchema.class)
   private ResourceRequirements resources;
 
   @JsonPropertyDescription(

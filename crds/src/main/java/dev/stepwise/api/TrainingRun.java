@@ -1,5 +1,6 @@
 package dev.stepwise.api;
 
+import com.fasterxml.jackson.annotation.JsonPropertyDescription;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn;
 import io.fabric8.crd.generator.annotation.AdditionalPrinterColumn.Type;
 import io.fabric8.kubernetes.api.model.Namespaced;
@@ -22,4 +23,23 @@ import io.fabric8.kubernetes.model.annotation.Version;
     type = Type.INTEGER)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = Type.DATE)
 public class TrainingRun extends CustomResource<TrainingRunSpec, TrainingRunStatus>
-    implements Namespaced {}
+    implements Namespaced {
+
+  // Overridden only to describe spec and status for `kubectl explain`.
+
+  @Override
+  @JsonPropertyDescription(
+      "The run wanted: type and image, step budget, checkpointing, storage, the roles (trainer;"
+          + " orchestrator and inference for rl), and requests to resume or suspend.")
+  public TrainingRunSpec getSpec() {
+    return super.getSpec();
+  }
+
+  @Override
+  @JsonPropertyDescription(
+      "What the operator observed of the run: phase, durable step, latest checkpoint, restarts and"
+          + " conditions. Written by the operator only.")
+  public TrainingRunStatus getStatus() {
+    return super.getStatus();
+  }
+}

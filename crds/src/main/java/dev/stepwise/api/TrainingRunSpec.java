@@ -20,9 +20,6 @@ import io.fabric8.generator.annotation.ValidationRule;
     value = "!has(self.resumeNonce) || has(self.resumeStep)",
     message = "resumeNonce repeats the resume to resumeStep: set resumeStep too")
 @ValidationRule(
-    value = "!has(self.init) || self.type == 'rl'",
-    message = "init is read by the rl trainer only (sft starts from random weights): remove it")
-@ValidationRule(
     value = "has(self.init) == has(oldSelf.init) && (!has(self.init) || self.init == oldSelf.init)",
     message =
         "init cannot be added, changed or removed after creation: it decides only how a new run's"
@@ -87,8 +84,8 @@ public class TrainingRunSpec {
   @JsonPropertyDescription(
       "Start the model from another run's checkpoint instead of random weights, e.g. RL from an"
           + " SFT run: init: {checkpoint: {trainingRun: reverse-text, step: 600}}. Only a fresh"
-          + " start reads it (resumes and crash recovery load this run's own checkpoints). rl runs"
-          + " only. Cannot be changed after creation.")
+          + " start reads it (resumes and crash recovery load this run's own checkpoints). Works for"
+          + " rl and sft runs. Cannot be changed after creation.")
   private InitSpec init;
 
   @JsonPropertyDescription("The trainer role: ranks, GPUs, resources and TOML configuration.")

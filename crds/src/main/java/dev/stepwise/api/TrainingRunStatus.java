@@ -2,6 +2,7 @@ package dev.stepwise.api;
 
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonPropertyDescription;
+import io.fabric8.crd.generator.annotation.SchemaFrom;
 import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,6 +53,7 @@ public class TrainingRunStatus {
   @JsonPropertyDescription(
       "Standard conditions: Ready (every workload is up), Progressing (a change is rolling out),"
           + " Degraded (the spec cannot be reconciled; the message names the field).")
+  @SchemaFrom(type = ConditionSchema[].class)
   private List<Condition> conditions = new ArrayList<>();
 
   @JsonPropertyDescription("metadata.generation of the spec this status describes.")

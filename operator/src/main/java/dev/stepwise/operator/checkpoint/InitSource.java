@@ -2,7 +2,6 @@ package dev.stepwise.operator.checkpoint;
 
 import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.InitCheckpointSpec;
-import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.validation.SpecProblem;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
@@ -18,7 +17,8 @@ import java.util.stream.Collectors;
 
 /**
  * {@code spec.init.checkpoint}: the other run's Checkpoint a run's model starts from (RL from an
- * SFT run). Whether it can start from it, and which checkpoints other runs start from (those stay).
+ * SFT run, or SFT from another run's checkpoint), weights only. Whether it can start from it, and
+ * which checkpoints other runs start from (those stay).
  */
 public final class InitSource {
 
@@ -83,13 +83,6 @@ public final class InitSource {
     }
     var name = ref.get().getTrainingRun();
     var step = ref.get().getStep();
-    if (run.getSpec().getType() != RunType.RL) {
-      return Optional.of(
-          new SpecProblem(
-              "spec.init",
-              INVALID_SPEC,
-              "init is read by the rl trainer only (sft starts from random weights): remove it"));
-    }
     if (name.equals(run.getMetadata().getName())) {
       return Optional.of(
           new SpecProblem(

@@ -67,7 +67,7 @@ class InitSourceTest {
   }
 
   @Test
-  void aMissingSourceRunAnSftRunOrItselfAreProblems() {
+  void aMissingSourceRunOrItselfAreProblems() {
     var missing =
         InitSource.problem(rl("rl", "sft", 10), Optional.empty(), List.of()).orElseThrow();
     assertEquals(InitSource.INIT_CHECKPOINT_NOT_FOUND, missing.reason());
@@ -75,16 +75,22 @@ class InitSourceTest {
         "spec.init.checkpoint: TrainingRun \"sft\" not found in namespace \"ns\"; create it and"
             + " let it reach step 10",
         missing.message());
-    var sft = rl("s", "r", 10);
-    sft.getSpec().setType(RunType.SFT);
-    assertEquals(
-        "spec.init",
-        InitSource.problem(sft, Optional.of(SOURCE), List.of(ready(10))).orElseThrow().field());
     assertEquals(
         "spec.init.checkpoint.trainingRun",
         InitSource.problem(rl("r", "r", 10), Optional.of(SOURCE), List.of(ready(10)))
             .orElseThrow()
             .field());
+  }
+
+  @Test
+  void anSftRunStartsFromAReadyCheckpointLikeAnRlRun() {
+    var sft = rl("s", "r", 10);
+    sft.getSpec().setType(RunType.SFT);
+    assertEquals(
+        Optional.empty(), InitSource.problem(sft, Optional.of(SOURCE), List.of(ready(10))));
+    var notYet = InitSource.problem(sft, Optional.of(SOURCE), List.of(ready(5))).orElseThrow();
+    assertEquals(InitSource.INIT_CHECKPOINT_NOT_FOUND, notYet.reason());
+    assertEquals("spec.init.checkpoint", notYet.field());
   }
 
   @Test

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.stepwise.api.InitCheckpointSpec;
+import dev.stepwise.api.InitSpec;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Fixtures;
 import io.fabric8.kubernetes.api.model.Container;
@@ -35,6 +37,32 @@ class TrainerStatefulSetDependentTest {
     assertEquals(null, mount(trainer(sts), "run").getReadOnly(), "its own run dir stays writable");
     var args = trainer(sts).getArgs();
     assertEquals("trainer", args.get(0));
+    var flag = args.indexOf("--init.checkpoint");
+    assertTrue(flag > 0, () -> "args: " + args);
+    assertEquals("/var/lib/stepwise/init/checkpoints/step_600", args.get(flag + 1));
+    assertEquals(1, Collections.frequency(args, "--init.checkpoint"));
+  }
+
+  @Test
+  void anSftRunWithInitGetsTheSameMountAndFlag() {
+    // given: examples/sft-run.yaml, started from another run's Checkpoint at step 600
+    var run = example("sft-run.yaml");
+    var ref = new InitCheckpointSpec();
+    ref.setTrainingRun("reverse-text-base");
+    ref.setStep(600L);
+    var init = new InitSpec();
+    init.setCheckpoint(ref);
+    run.getSpec().setInit(init);
+
+    // when
+    var sts = TrainerStatefulSetDependent.statefulSet(run, Optional.of("reverse-text-base-data"));
+
+    // then
+    assertEquals(
+        "reverse-text-base-data", volume(sts, "init").getPersistentVolumeClaim().getClaimName());
+    assertEquals(Boolean.TRUE, mount(trainer(sts), "init").getReadOnly());
+    var args = trainer(sts).getArgs();
+    assertEquals("sft", args.get(0));
     var flag = args.indexOf("--init.checkpoint");
     assertTrue(flag > 0, () -> "args: " + args);
     assertEquals("/var/lib/stepwise/init/checkpoints/step_600", args.get(flag + 1));

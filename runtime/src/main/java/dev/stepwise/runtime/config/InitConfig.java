@@ -1,6 +1,9 @@
 package dev.stepwise.runtime.config;
 
-/** Where an RL run's policy starts: the model weights of a complete checkpoint (no optimizer). */
+/**
+ * Where a fresh SFT or RL run's model starts: the model weights of a complete checkpoint (no
+ * optimizer state).
+ */
 public record InitConfig(
     @Doc("A complete checkpoint step directory, e.g. sft-run/checkpoints/step_600")
         String checkpoint) {

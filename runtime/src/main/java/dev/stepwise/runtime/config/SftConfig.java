@@ -10,7 +10,11 @@ public record SftConfig(
     @Doc("Run directory (checkpoints/ goes under it)") String outputDir,
     @Doc("Intra-op threads of torch and BLAS (pinned: results depend on it)") @Min(1) @Max(256)
         int threads,
-    @Doc("Model shape") ModelConfig model,
+    @Doc("Model shape (must match init.checkpoint)") ModelConfig model,
+    @Doc(
+            "Start a fresh run from another run's checkpoint: model weights only, a fresh optimizer"
+                + " (ignored when resuming from this run's own checkpoints)")
+        InitConfig init,
     @Doc("Reverse-text data") DataConfig data,
     @Doc("AdamW") OptimConfig optim,
     @Doc("Learning-rate schedule") SchedulerConfig scheduler,
@@ -42,6 +46,7 @@ public record SftConfig(
         ".",
         1,
         ModelConfig.defaults(),
+        null,
         DataConfig.defaults(),
         OptimConfig.defaults(),
         SchedulerConfig.defaults(),

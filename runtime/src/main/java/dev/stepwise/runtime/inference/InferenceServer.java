@@ -7,9 +7,11 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
+import dev.stepwise.runtime.checkpoint.ModelWeights;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.Devices;
 import dev.stepwise.runtime.model.Transformer;
 import dev.stepwise.runtime.rl.PolicyWeights;
 import dev.stepwise.runtime.trainer.Threads;
@@ -53,8 +55,7 @@ public final class InferenceServer implements AutoCloseable {
   /** Builds the model and starts listening; returns the port (useful with port 0). */
   public int start() throws IOException {
     Threads.pin(config.threads());
-    device =
-        new Device(config.device() == dev.stepwise.runtime.config.Device.CUDA ? "cuda" : "cpu");
+    device = Devices.of(config.device());
     model = new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, device, config.seed());
     server =
         HttpServer.create(
@@ -163,7 +164,7 @@ public final class InferenceServer implements AutoCloseable {
     synchronized (modelLock) {
       try (var scope = new PointerScope()) {
         var tensors = PolicyWeights.read(layout, step);
-        PolicyWeights.copyInto(model.parameters(), tensors, layout.weightsDir(step).toString());
+        ModelWeights.copyInto(model.parameters(), tensors, layout.weightsDir(step).toString());
       } catch (CheckpointException e) {
         throw new BadRequest(409, "step", e.getMessage() + "; still serving step " + weightsStep);
       }

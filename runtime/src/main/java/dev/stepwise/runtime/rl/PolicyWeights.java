@@ -9,7 +9,6 @@ import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.checkpoint.VerifiedFiles;
 import java.io.IOException;
 import java.nio.file.Files;
-import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -69,34 +68,6 @@ public final class PolicyWeights {
           .tensors();
     } catch (IOException e) {
       throw new CheckpointException(dir + ": cannot read weights: " + e.getMessage(), e);
-    }
-  }
-
-  /** Copies {@code source} into the live {@code target} parameters, all shapes checked first. */
-  public static void copyInto(Map<String, Tensor> target, Map<String, Tensor> source, String what) {
-    if (!source.keySet().equals(target.keySet())) {
-      throw new CheckpointException(
-          what + ": tensors " + source.keySet() + " do not match the model's " + target.keySet());
-    }
-    for (var e : target.entrySet()) {
-      var want = e.getValue().sizes().vec().get();
-      var got = source.get(e.getKey()).sizes().vec().get();
-      if (!Arrays.equals(want, got)) {
-        throw new CheckpointException(
-            what
-                + ": tensor "
-                + e.getKey()
-                + " has shape "
-                + Arrays.toString(got)
-                + ", the model expects "
-                + Arrays.toString(want)
-                + " (check [model])");
-      }
-    }
-    try (var noGrad = new NoGradGuard()) {
-      for (var e : target.entrySet()) {
-        e.getValue().copy_(source.get(e.getKey()));
-      }
     }
   }
 }

@@ -1,21 +1,20 @@
 package dev.stepwise.runtime.rl;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointParts;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
-import dev.stepwise.runtime.checkpoint.Manifest;
+import dev.stepwise.runtime.checkpoint.ModelWeights;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Timeline;
-import dev.stepwise.runtime.checkpoint.VerifiedFiles;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.dist.GradientSync;
 import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
 import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.Devices;
 import dev.stepwise.runtime.model.Transformer;
 import dev.stepwise.runtime.orchestrator.Rollouts;
 import dev.stepwise.runtime.trainer.AdamW;
@@ -32,7 +31,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.concurrent.atomic.AtomicLong;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
@@ -64,8 +62,6 @@ public final class RlTrainer {
   public record Result(
       Progress progress, long resumedFrom, double firstReward, double lastReward) {}
 
-  private static final ObjectMapper JSON = new ObjectMapper();
-
   private final RlTrainerConfig config;
   private final PrintStream log;
   private final ProcessGroup group;
@@ -88,8 +84,7 @@ public final class RlTrainer {
   public Result run() {
     var wallStart = System.nanoTime();
     var threads = Threads.pin(config.threads());
-    var device =
-        new Device(config.device() == dev.stepwise.runtime.config.Device.CUDA ? "cuda" : "cpu");
+    var device = Devices.of(config.device());
     var ckpt = config.ckpt();
     var layout =
         new RunLayout(
@@ -119,7 +114,7 @@ public final class RlTrainer {
               .progress();
     } else if (config.init() != null) {
       var from = Path.of(config.init().checkpoint());
-      PolicyWeights.copyInto(model.parameters(), readModel(from), "init.checkpoint " + from);
+      ModelWeights.initFrom(from, model.parameters());
       log.printf("trainer: initialised the policy from %s (weights only)%n", from);
     }
     log.printf(
@@ -348,43 +343,5 @@ public final class RlTrainer {
         throw new IllegalStateException("interrupted", e);
       }
     }
-  }
-
-  /** The model tensors of a complete checkpoint step directory (all shards), verified. */
-  static Map<String, Tensor> readModel(Path stepDir) {
-    Manifest manifest;
-    try {
-      manifest = JSON.readValue(stepDir.resolve(RunLayout.MANIFEST).toFile(), Manifest.class);
-    } catch (IOException e) {
-      throw new CheckpointException(
-          "init.checkpoint: "
-              + stepDir
-              + " is not a complete checkpoint (no readable "
-              + RunLayout.MANIFEST
-              + ")");
-    }
-    var trainer = manifest.components().get(RunLayout.TRAINER);
-    if (trainer == null) {
-      throw new CheckpointException("init.checkpoint: " + stepDir + " has no trainer part");
-    }
-    var tensors = new TreeMap<String, Tensor>();
-    for (var file : trainer.files()) {
-      var name = Path.of(file.path()).getFileName().toString();
-      if (!RunLayout.isShardFile("model", name)) {
-        continue;
-      }
-      try {
-        var contents =
-            VerifiedFiles.readTensors(
-                stepDir.resolve(file.path()), file, stepDir.resolve(RunLayout.MANIFEST));
-        tensors.putAll(contents.tensors());
-      } catch (IOException e) {
-        throw new CheckpointException("init.checkpoint: cannot read " + file.path() + ": " + e, e);
-      }
-    }
-    if (tensors.isEmpty()) {
-      throw new CheckpointException("init.checkpoint: " + stepDir + " holds no model shard");
-    }
-    return tensors;
   }
 }

@@ -2,6 +2,7 @@ package dev.stepwise.runtime.trainer;
 
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
+import dev.stepwise.runtime.checkpoint.ModelWeights;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.SftConfig;
@@ -11,6 +12,7 @@ import dev.stepwise.runtime.dist.GradientSync;
 import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
 import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.Devices;
 import dev.stepwise.runtime.model.Transformer;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -19,8 +21,6 @@ import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.javacpp.PointerScope;
-import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * Supervised fine-tuning on the reverse-text task: the training loop, checkpoint saves and resume.
@@ -74,7 +74,7 @@ public final class SftTrainer {
   public Result run() {
     var wallStart = System.nanoTime();
     var threads = Threads.pin(config.threads());
-    var device = device(config);
+    var device = Devices.of(config.device());
     var ckpt = config.ckpt();
     var layout =
         new RunLayout(
@@ -128,6 +128,10 @@ public final class SftTrainer {
                   log,
                   "")
               .progress();
+    } else if (config.init() != null) {
+      var from = Path.of(config.init().checkpoint());
+      ModelWeights.initFrom(from, model.parameters());
+      log.printf("initialised the model from %s (weights only, fresh optimizer)%n", from);
     }
 
     if (resumedFrom >= 0 && progress.step() == config.maxSteps()) {
@@ -280,19 +284,5 @@ public final class SftTrainer {
             step + 1,
             "next_index",
             task.firstIndex(step + 1, rank, worldSize)));
-  }
-
-  private static Device device(SftConfig config) {
-    return switch (config.device()) {
-      case CPU -> new Device("cpu");
-      case CUDA -> {
-        if (!torch.cuda_is_available()) {
-          throw new IllegalStateException(
-              "--device cuda: no CUDA device is available to this build (the default runtime"
-                  + " bundles CPU libtorch)");
-        }
-        yield new Device("cuda");
-      }
-    };
   }
 }

@@ -6,19 +6,27 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
+import dev.stepwise.runtime.checkpoint.ModelWeights;
 import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.checkpoint.Safetensors;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.SftConfig;
+import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.Transformer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Device;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -218,6 +226,71 @@ class SftTrainerTest {
             CheckpointException.class,
             () -> train(other, "--max-steps", "1", "--ckpt.resume-step", "2"));
     assertTrue(beyond.getMessage().contains("beyond max-steps"), beyond.getMessage());
+  }
+
+  @Test
+  void initStartsAFreshRunFromAnotherRunsModelWeights() throws IOException {
+    var source = tmp.resolve("source");
+    train(source, "--max-steps", "40", "--optim.lr", "1e-2", "--ckpt");
+    var from = source.resolve("checkpoints/step_40");
+
+    // What init loads is the source's model, bit for bit, over another seed's initial weights.
+    var model =
+        new Transformer(config(tmp).model(), ByteTokenizer.VOCAB_SIZE, new Device("cpu"), 7);
+    ModelWeights.initFrom(from, model.parameters());
+    var loaded = new ByteArrayOutputStream();
+    Safetensors.write(Channels.newChannel(loaded), model.parameters(), Map.of("format", "pt"));
+    assertArrayEquals(
+        Files.readAllBytes(from.resolve("trainer/model-rank0-of-1.safetensors")),
+        loaded.toByteArray());
+
+    var fresh = train(tmp.resolve("fresh"), "--max-steps", "2", "--seed", "7");
+    var initRun = tmp.resolve("init");
+    var init =
+        train(initRun, "--max-steps", "2", "--seed", "7", "--ckpt", "--init.checkpoint", "" + from);
+    assertEquals(-1, init.resumedFrom(), "a fresh start, not a resume");
+    assertEquals(2, init.progress().step());
+    assertTrue(
+        init.firstLoss() < fresh.firstLoss() * 0.9,
+        "initialised " + init.firstLoss() + " vs fresh " + fresh.firstLoss());
+    var rankState = new ObjectMapper().readTree(trainerFile(initRun, 2, "rank0-of-1.json"));
+    assertEquals(2, rankState.path("optimizer_step").asLong(), "a fresh optimizer");
+  }
+
+  @Test
+  void resumeIgnoresInit() throws IOException {
+    var source = tmp.resolve("source");
+    train(source, "--max-steps", "3", "--ckpt");
+    var init = new String[] {"--init.checkpoint", "" + source.resolve("checkpoints/step_3")};
+    var whole = tmp.resolve("whole");
+    var split = tmp.resolve("split");
+    train(whole, concat(init, "--max-steps", "4", "--ckpt"));
+    train(split, concat(init, "--max-steps", "2", "--ckpt"));
+    var resumed = train(split, concat(init, "--max-steps", "4", "--ckpt.resume-step", "2"));
+    assertEquals(2, resumed.resumedFrom());
+    assertSameState(whole, split, 4);
+  }
+
+  @Test
+  void initFromSomethingThatIsNotACheckpointIsRefusedClearly() {
+    var missing =
+        assertThrows(
+            CheckpointException.class,
+            () ->
+                train(
+                    tmp.resolve("run"),
+                    "--max-steps",
+                    "1",
+                    "--init.checkpoint",
+                    "" + tmp.resolve("nowhere/step_3")));
+    assertTrue(missing.getMessage().startsWith("init.checkpoint: "), missing.getMessage());
+    assertTrue(missing.getMessage().contains("not a complete checkpoint"), missing.getMessage());
+  }
+
+  private static String[] concat(String[] head, String... tail) {
+    var all = new ArrayList<>(List.of(head));
+    all.addAll(List.of(tail));
+    return all.toArray(String[]::new);
   }
 
   private static final class SimulatedCrash extends RuntimeException {}
