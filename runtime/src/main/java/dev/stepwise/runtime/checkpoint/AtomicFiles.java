@@ -10,12 +10,15 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 
 /** Atomic file writes: write a temporary sibling, fsync, rename over the target, fsync the dir. */
 public final class AtomicFiles {
 
-  /** Produces a file's bytes. */
+  /**
+   * Produces a file's bytes. The bytes of each buffer written must stay unchanged until {@link
+   * AtomicFiles#write(Path, Body)} returns: they are hashed on a helper thread while the file is
+   * written and synced.
+   */
   @FunctionalInterface
   public interface Body {
     void writeTo(WritableByteChannel out) throws IOException;
@@ -33,8 +36,9 @@ public final class AtomicFiles {
 
   public static Written write(Path target, Body body) throws IOException {
     var tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-    var digest = sha256();
+    var digest = new BackgroundDigest();
     long size;
+    String sha256;
     try {
       try (var channel =
           FileChannel.open(
@@ -47,8 +51,10 @@ public final class AtomicFiles {
         channel.force(true);
         size = hashing.count;
       }
+      sha256 = digest.hex();
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException | RuntimeException e) {
+      digest.await();
       try {
         Files.deleteIfExists(tmp);
       } catch (IOException cleanup) {
@@ -57,7 +63,7 @@ public final class AtomicFiles {
       throw e;
     }
     fsyncDir(target.getParent());
-    return new Written(size, HexFormat.of().formatHex(digest.digest()));
+    return new Written(size, sha256);
   }
 
   public static Written write(Path target, byte[] bytes) throws IOException {
@@ -86,22 +92,22 @@ public final class AtomicFiles {
     }
   }
 
+  /** Writes every buffer whole, hashing it on the helper thread while it is being written. */
   private static final class HashingChannel implements WritableByteChannel {
     private final WritableByteChannel delegate;
-    private final MessageDigest digest;
+    private final BackgroundDigest digest;
     private long count;
 
-    HashingChannel(WritableByteChannel delegate, MessageDigest digest) {
+    HashingChannel(WritableByteChannel delegate, BackgroundDigest digest) {
       this.delegate = delegate;
       this.digest = digest;
     }
 
     @Override
     public int write(ByteBuffer src) throws IOException {
-      var view = src.duplicate();
-      var n = delegate.write(src);
-      view.limit(view.position() + n);
-      digest.update(view);
+      var n = src.remaining();
+      digest.update(src);
+      writeFully(delegate, src);
       count += n;
       return n;
     }
