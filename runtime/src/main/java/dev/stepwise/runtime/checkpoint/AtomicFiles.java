@@ -10,15 +10,12 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
 
 /** Atomic file writes: write a temporary sibling, fsync, rename over the target, fsync the dir. */
 public final class AtomicFiles {
 
-  /**
-   * Produces a file's bytes. The bytes of each buffer written must stay unchanged until {@link
-   * AtomicFiles#write(Path, Body)} returns: they are hashed on a helper thread while the file is
-   * written and synced.
-   */
+  /** Produces a file's bytes. */
   @FunctionalInterface
   public interface Body {
     void writeTo(WritableByteChannel out) throws IOException;
@@ -36,9 +33,8 @@ public final class AtomicFiles {
 
   public static Written write(Path target, Body body) throws IOException {
     var tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-    var digest = new BackgroundDigest();
+    var digest = sha256();
     long size;
-    String sha256;
     try {
       try (var channel =
           FileChannel.open(
@@ -51,10 +47,8 @@ public final class AtomicFiles {
         channel.force(true);
         size = hashing.count;
       }
-      sha256 = digest.hex();
       Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException | RuntimeException e) {
-      digest.await();
       try {
         Files.deleteIfExists(tmp);
       } catch (IOException cleanup) {
@@ -63,7 +57,7 @@ public final class AtomicFiles {
       throw e;
     }
     fsyncDir(target.getParent());
-    return new Written(size, sha256);
+    return new Written(size, HexFormat.of().formatHex(digest.digest()));
   }
 
   public static Written write(Path target, byte[] bytes) throws IOException {
@@ -92,22 +86,22 @@ public final class AtomicFiles {
     }
   }
 
-  /** Writes every buffer whole, hashing it on the helper thread while it is being written. */
   private static final class HashingChannel implements WritableByteChannel {
     private final WritableByteChannel delegate;
-    private final BackgroundDigest digest;
+    private final MessageDigest digest;
     private long count;
 
-    HashingChannel(WritableByteChannel delegate, BackgroundDigest digest) {
+    HashingChannel(WritableByteChannel delegate, MessageDigest digest) {
       this.delegate = delegate;
       this.digest = digest;
     }
 
     @Override
     public int write(ByteBuffer src) throws IOException {
-      var n = src.remaining();
-      digest.update(src);
-      writeFully(delegate, src);
+      var view = src.duplicate();
+      var n = delegate.write(src);
+      view.limit(view.position() + n);
+      digest.update(view);
       count += n;
       return n;
     }

@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.function.Consumer;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.Tensor;
@@ -36,7 +35,6 @@ public final class Safetensors {
 
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final String METADATA = "__metadata__";
-  private static final int READ_SLICE_BYTES = 4 << 20;
 
   /** Tensors (in file order) and the string metadata of a file. */
   public record Contents(Map<String, Tensor> tensors, Map<String, String> metadata) {}
@@ -83,19 +81,6 @@ public final class Safetensors {
 
   /** Reads a file into new CPU tensors, feeding every byte read to {@code digest} if given. */
   public static Contents read(Path file, MessageDigest digest) throws IOException {
-    return readWith(file, digest == null ? null : digest::update);
-  }
-
-  /**
-   * Reads a file into new CPU tensors, feeding every byte read to {@code digest} (which may still
-   * be hashing when this returns: the caller keeps the tensors alive until it is done, and waits
-   * for it on failure too).
-   */
-  static Contents readInBackground(Path file, BackgroundDigest digest) throws IOException {
-    return readWith(file, digest == null ? null : digest::update);
-  }
-
-  private static Contents readWith(Path file, Consumer<ByteBuffer> digest) throws IOException {
     try (var channel = FileChannel.open(file, StandardOpenOption.READ)) {
       var size = channel.size();
       var lengthBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -151,17 +136,11 @@ public final class Safetensors {
         if (t.nbytes() != end - begin) {
           throw new IOException(file + ": tensor " + name + " size does not match its shape");
         }
-        tensors.put(name, t);
         var buffer = bytes(t);
         channel.position(dataStart + begin);
-        // In slices, so that a background digest hashes one while the next is read.
-        while (buffer.hasRemaining()) {
-          var slice = buffer.slice();
-          slice.limit(Math.min(slice.capacity(), READ_SLICE_BYTES));
-          readFully(channel, slice, file);
-          update(digest, slice.flip());
-          buffer.position(buffer.position() + slice.limit());
-        }
+        readFully(channel, buffer, file);
+        update(digest, buffer.flip());
+        tensors.put(name, t);
         expected = end;
       }
       if (dataStart + expected != size) {
@@ -171,9 +150,9 @@ public final class Safetensors {
     }
   }
 
-  private static void update(Consumer<ByteBuffer> digest, ByteBuffer buffer) {
+  private static void update(MessageDigest digest, ByteBuffer buffer) {
     if (digest != null) {
-      digest.accept(buffer.duplicate());
+      digest.update(buffer.duplicate());
     }
   }
 

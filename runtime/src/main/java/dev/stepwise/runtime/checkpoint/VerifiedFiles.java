@@ -38,61 +38,11 @@ public final class VerifiedFiles {
    */
   public static Safetensors.Contents readTensors(Path file, Manifest.FileEntry entry, Path listing)
       throws IOException {
-    return startReadingTensors(file, entry, listing).verified();
-  }
-
-  /**
-   * Starts reading the tensors of safetensors {@code file}: they are read when this returns, and
-   * still being hashed in the background, so that the next file can be read meanwhile. Call {@link
-   * PendingTensors#verified} before using them, or {@link PendingTensors#abandon} on failure.
-   */
-  public static PendingTensors startReadingTensors(
-      Path file, Manifest.FileEntry entry, Path listing) throws IOException {
     requirePresent(file, listing);
-    var digest = new BackgroundDigest();
-    try {
-      var contents = Safetensors.readInBackground(file, digest);
-      return new PendingTensors(file, entry, listing, Files.size(file), contents, digest);
-    } catch (IOException | RuntimeException e) {
-      digest.await();
-      throw e;
-    }
-  }
-
-  /** Tensors read from a file whose checksum is still being computed. */
-  public static final class PendingTensors {
-    private final Path file;
-    private final Manifest.FileEntry entry;
-    private final Path listing;
-    private final long size;
-    private final Safetensors.Contents contents;
-    private final BackgroundDigest digest;
-
-    private PendingTensors(
-        Path file,
-        Manifest.FileEntry entry,
-        Path listing,
-        long size,
-        Safetensors.Contents contents,
-        BackgroundDigest digest) {
-      this.file = file;
-      this.entry = entry;
-      this.listing = listing;
-      this.size = size;
-      this.contents = contents;
-      this.digest = digest;
-    }
-
-    /** The tensors, once the file has been checked against its entry in the listing. */
-    public Safetensors.Contents verified() {
-      check(file, entry, size, digest.hex(), listing);
-      return contents;
-    }
-
-    /** Waits until the background hash no longer reads the tensors, which may then be freed. */
-    public void abandon() {
-      digest.await();
-    }
+    var digest = AtomicFiles.sha256();
+    var contents = Safetensors.read(file, digest);
+    check(file, entry, Files.size(file), HexFormat.of().formatHex(digest.digest()), listing);
+    return contents;
   }
 
   /** Lowercase hex SHA-256 of {@code bytes}, as manifests record it. */

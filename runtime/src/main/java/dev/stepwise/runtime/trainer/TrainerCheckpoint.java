@@ -272,10 +272,10 @@ public final class TrainerCheckpoint {
     try {
       var model = new TreeMap<String, Tensor>();
       var optim = new TreeMap<String, Tensor>();
-      var shards = readShards(stepDir, component, savedWorld);
       for (var r = 0; r < savedWorld; r++) {
-        putDisjoint(stepDir, model, shards.get(2 * r));
-        putDisjoint(stepDir, optim, shards.get(2 * r + 1));
+        putDisjoint(stepDir, model, readTensors(stepDir, component, shard("model", r, savedWorld)));
+        putDisjoint(
+            stepDir, optim, readTensors(stepDir, component, shard("optimizer", r, savedWorld)));
       }
       var progress = JSON.readValue(readVerified(stepDir, component, PROGRESS), Progress.class);
       // At another world size the data position follows from the step alone (global batches);
@@ -322,36 +322,11 @@ public final class TrainerCheckpoint {
     }
   }
 
-  /**
-   * The model and optimizer tensors of every shard (model then optimizer, rank by rank), each file
-   * checked against the manifest. Each file is hashed in the background while the next is read, and
-   * none is returned before all are verified.
-   */
-  private static List<Map<String, Tensor>> readShards(
-      Path stepDir, Manifest.Component trainer, int savedWorld) throws IOException {
+  private static Map<String, Tensor> readTensors(
+      Path stepDir, Manifest.Component trainer, String name) throws IOException {
     var listing = stepDir.resolve(RunLayout.MANIFEST);
-    var pending = new ArrayList<VerifiedFiles.PendingTensors>();
-    var verified = false;
-    try {
-      for (var r = 0; r < savedWorld; r++) {
-        for (var kind : List.of("model", "optimizer")) {
-          var name = RunLayout.TRAINER + "/" + shard(kind, r, savedWorld);
-          var entry = VerifiedFiles.entry(trainer.files(), name, listing);
-          pending.add(
-              VerifiedFiles.startReadingTensors(stepDir.resolve(entry.path()), entry, listing));
-        }
-      }
-      var shards = new ArrayList<Map<String, Tensor>>();
-      for (var p : pending) {
-        shards.add(p.verified().tensors());
-      }
-      verified = true;
-      return shards;
-    } finally {
-      if (!verified) {
-        pending.forEach(VerifiedFiles.PendingTensors::abandon);
-      }
-    }
+    var entry = VerifiedFiles.entry(trainer.files(), RunLayout.TRAINER + "/" + name, listing);
+    return VerifiedFiles.readTensors(stepDir.resolve(entry.path()), entry, listing).tensors();
   }
 
   private static byte[] readVerified(Path stepDir, Manifest.Component trainer, String name)
