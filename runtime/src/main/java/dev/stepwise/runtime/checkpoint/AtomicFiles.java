@@ -10,7 +10,10 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
 
 /** Atomic file writes: write a temporary sibling, fsync, rename over the target, fsync the dir. */
 public final class AtomicFiles {
@@ -58,6 +61,21 @@ public final class AtomicFiles {
     }
     fsyncDir(target.getParent());
     return new Written(size, HexFormat.of().formatHex(digest.digest()));
+  }
+
+  /**
+   * Writes {@code files} (name to body, in order) into {@code dir}, each atomically, and returns
+   * their manifest entries, each path being {@code pathPrefix} followed by the file's name.
+   */
+  public static List<Manifest.FileEntry> writeAll(
+      Path dir, String pathPrefix, Map<String, Body> files) throws IOException {
+    var entries = new ArrayList<Manifest.FileEntry>();
+    for (var file : files.entrySet()) {
+      var written = write(dir.resolve(file.getKey()), file.getValue());
+      entries.add(
+          new Manifest.FileEntry(pathPrefix + file.getKey(), written.size(), written.sha256()));
+    }
+    return List.copyOf(entries);
   }
 
   public static Written write(Path target, byte[] bytes) throws IOException {

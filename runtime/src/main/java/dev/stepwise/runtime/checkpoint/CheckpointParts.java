@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,15 +42,8 @@ public final class CheckpointParts {
     var dir = layout.componentDir(step, component);
     Files.createDirectories(dir);
     Files.deleteIfExists(layout.partMarker(step, component));
-    var entries = new ArrayList<Manifest.FileEntry>();
-    for (var file : files.entrySet()) {
-      var written = AtomicFiles.write(dir.resolve(file.getKey()), file.getValue());
-      entries.add(
-          new Manifest.FileEntry(
-              component + "/" + file.getKey(), written.size(), written.sha256()));
-    }
-    var marker =
-        new PartMarker(step, component, timeline.id(), timeline.origin(), List.copyOf(entries));
+    var entries = AtomicFiles.writeAll(dir, component + "/", files);
+    var marker = new PartMarker(step, component, timeline.id(), timeline.origin(), entries);
     AtomicFiles.write(layout.partMarker(step, component), JSON.writeValueAsBytes(marker));
     return marker;
   }

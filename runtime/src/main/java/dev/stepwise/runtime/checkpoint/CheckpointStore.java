@@ -90,7 +90,14 @@ public final class CheckpointStore {
 
   /** The newest complete checkpoint written by {@code timeline} with a step above {@code after}. */
   public OptionalLong latestOfTimeline(long timeline, long after) {
-    var steps = completeSteps();
+    return latestOfTimeline(timeline, after, completeSteps());
+  }
+
+  /**
+   * As {@link #latestOfTimeline(long, long)}, among {@code steps}, the {@link #completeSteps()} the
+   * caller has already listed (ascending).
+   */
+  public OptionalLong latestOfTimeline(long timeline, long after, List<Long> steps) {
     for (var i = steps.size() - 1; i >= 0 && steps.get(i) > after; i--) {
       var manifest = readManifest(steps.get(i));
       if (manifest != null && manifest.timeline() == timeline) {

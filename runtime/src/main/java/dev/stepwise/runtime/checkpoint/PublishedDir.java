@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.function.LongFunction;
 
 /**
  * The hand-off directories between roles ({@code weights/step_<n>}, {@code rollouts/step_<n>}):
@@ -52,18 +53,14 @@ public final class PublishedDir {
     var tmp = parent.resolve("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid());
     CheckpointStore.deleteTree(tmp);
     Files.createDirectories(tmp);
-    var entries = new ArrayList<Manifest.FileEntry>();
-    for (var file : files.entrySet()) {
-      var written = AtomicFiles.write(tmp.resolve(file.getKey()), file.getValue());
-      entries.add(new Manifest.FileEntry(file.getKey(), written.size(), written.sha256()));
-    }
+    var entries = AtomicFiles.writeAll(tmp, "", files);
     var marker =
         new Marker(
             step,
             timeline.id(),
             timeline.origin(),
             Instant.now().truncatedTo(ChronoUnit.MILLIS).toString(),
-            List.copyOf(entries));
+            entries);
     AtomicFiles.write(tmp.resolve(RunLayout.PUBLISHED), JSON.writeValueAsBytes(marker));
     AtomicFiles.fsyncDir(tmp);
     if (Files.exists(target)) {
@@ -105,6 +102,18 @@ public final class PublishedDir {
     Files.deleteIfExists(dir.resolve(RunLayout.PUBLISHED));
     AtomicFiles.fsyncDir(dir);
     CheckpointStore.deleteTree(dir);
+  }
+
+  /**
+   * Deletes what a role (re)starting at step {@code start} must not keep of its hand-off
+   * directories under {@code parent} ({@code dirOf} names step n's): a new run every step beyond
+   * {@code start}; a recovering one only those that {@code timeline} cannot use (a peer may be
+   * reading the others). Returns the deleted steps.
+   */
+  public static List<Long> deleteStale(
+      Path parent, LongFunction<Path> dirOf, long start, boolean recovering, Timeline timeline) {
+    return deleteSteps(
+        parent, n -> n > start && (!recovering || usable(dirOf.apply(n), n, timeline).isEmpty()));
   }
 
   /** Deletes the {@code step_<n>} directories under {@code parent} that {@code which} selects. */

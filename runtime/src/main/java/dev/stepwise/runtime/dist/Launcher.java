@@ -1,15 +1,12 @@
 package dev.stepwise.runtime.dist;
 
-import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,8 +49,8 @@ public final class Launcher {
           throw new UncheckedIOException("cannot start rank " + rank, e);
         }
         ranks.add(process);
-        pumps.add(pump(process.getInputStream(), rank, out));
-        pumps.add(pump(process.getErrorStream(), rank, err));
+        pumps.add(rankOutput(process.getInputStream(), rank, out));
+        pumps.add(rankOutput(process.getErrorStream(), rank, err));
         final var r = rank;
         process.onExit().thenAccept(p -> exits.add(new Exit(r, p.exitValue())));
       }
@@ -141,26 +138,8 @@ public final class Launcher {
     return cmd;
   }
 
-  private static Thread pump(InputStream stream, int rank, PrintStream sink) {
-    var thread =
-        new Thread(
-            () -> {
-              try (var reader =
-                  new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                  synchronized (sink) {
-                    sink.println("[rank " + rank + "] " + line);
-                  }
-                }
-              } catch (IOException e) {
-                // the rank is gone; its exit status tells the story
-              }
-            },
-            "rank-" + rank + "-output");
-    thread.setDaemon(true);
-    thread.start();
-    return thread;
+  private static Thread rankOutput(InputStream stream, int rank, PrintStream sink) {
+    return ChildOutput.pump(stream, "[rank " + rank + "] ", sink, "rank-" + rank + "-output");
   }
 
   static int freePort() {

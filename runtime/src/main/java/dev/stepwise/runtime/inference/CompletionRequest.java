@@ -71,7 +71,7 @@ record CompletionRequest(
     }
     var out = new ArrayList<long[]>();
     if (prompt.isTextual()) {
-      out.add(template(prompt.asText()));
+      out.add(ByteTokenizer.prompt(prompt.asText()));
     } else if (prompt.isArray() && prompt.size() > 0) {
       if (prompt.get(0).isIntegralNumber()) {
         out.add(tokenIds(prompt, "prompt"));
@@ -79,7 +79,7 @@ record CompletionRequest(
         for (var i = 0; i < prompt.size(); i++) {
           var item = prompt.get(i);
           if (item.isTextual()) {
-            out.add(template(item.asText()));
+            out.add(ByteTokenizer.prompt(item.asText()));
           } else if (item.isArray() && item.size() > 0) {
             out.add(tokenIds(item, "prompt[" + i + "]"));
           } else {
@@ -95,15 +95,6 @@ record CompletionRequest(
           400, "prompt", "prompt must be a string, a list of strings or (lists of) token ids");
     }
     return out;
-  }
-
-  private static long[] template(String text) {
-    var bytes = ByteTokenizer.encode(text);
-    var ids = new long[bytes.length + 2];
-    ids[0] = ByteTokenizer.BOS;
-    System.arraycopy(bytes, 0, ids, 1, bytes.length);
-    ids[ids.length - 1] = ByteTokenizer.SEP;
-    return ids;
   }
 
   private static long[] tokenIds(JsonNode array, String where) {

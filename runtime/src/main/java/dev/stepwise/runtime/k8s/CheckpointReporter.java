@@ -15,6 +15,8 @@ import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import java.io.PrintStream;
 import java.net.HttpURLConnection;
 import java.util.ArrayList;
@@ -189,14 +191,17 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
         checkpoints.withName(name).editStatus(c -> withStatus(c, manifest));
         return;
       }
-      // A checkpoint of an abandoned timeline at the same step: same resource, new data.
-      checkpoints
-          .withName(name)
-          .edit(
-              existing -> {
-                existing.getMetadata().getLabels().put(LABEL_PHASE, CheckpointPhase.Ready.name());
-                return existing;
-              });
+      // A checkpoint of an abandoned timeline at the same step: same resource, new data. The
+      // object was just read: label it Ready only if it is not already (one merge patch, no GET).
+      var labels = current == null ? null : current.getMetadata().getLabels();
+      if (labels == null || !CheckpointPhase.Ready.name().equals(labels.get(LABEL_PHASE))) {
+        checkpoints
+            .withName(name)
+            .patch(
+                PatchContext.of(PatchType.JSON_MERGE),
+                "{\"metadata\":{\"labels\":{\"%s\":\"%s\"}}}"
+                    .formatted(LABEL_PHASE, CheckpointPhase.Ready.name()));
+      }
     }
     checkpoints.withName(name).editStatus(c -> withStatus(c, manifest));
   }

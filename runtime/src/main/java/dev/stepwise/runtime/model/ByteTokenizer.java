@@ -22,6 +22,16 @@ public final class ByteTokenizer {
     return ids;
   }
 
+  /** The prompt template: {@code BOS text SEP}, the model's answer following the separator. */
+  public static long[] prompt(String text) {
+    var bytes = encode(text);
+    var ids = new long[bytes.length + 2];
+    ids[0] = BOS;
+    System.arraycopy(bytes, 0, ids, 1, bytes.length);
+    ids[ids.length - 1] = SEP;
+    return ids;
+  }
+
   /** Decodes byte tokens, stopping at the first special token. */
   public static String decode(long[] ids, int from) {
     var out = new byte[ids.length];

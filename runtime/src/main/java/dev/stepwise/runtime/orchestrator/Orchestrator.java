@@ -15,6 +15,7 @@ import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.inference.Sampler;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
+import dev.stepwise.runtime.util.Polling;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -80,12 +81,8 @@ public final class Orchestrator {
     // A new run regenerates everything beyond its start; a recovering one keeps what its own
     // timeline published (the trainer may be reading it) and drops only other timelines' batches.
     var stale =
-        PublishedDir.deleteSteps(
-            layout.rolloutsRoot(),
-            n ->
-                n > startedFrom
-                    && (!recovering
-                        || PublishedDir.usable(layout.rolloutsDir(n), n, timeline).isEmpty()));
+        PublishedDir.deleteStale(
+            layout.rolloutsRoot(), layout::rolloutsDir, startedFrom, recovering, timeline);
     if (!stale.isEmpty()) {
       log.println("orchestrator: removed rollouts of steps " + stale + " (not of this timeline)");
     }
@@ -127,7 +124,7 @@ public final class Orchestrator {
       for (var i = 0; i < config.problemsPerStep(); i++) {
         var text = task.trainText(first + i);
         problems.add(text);
-        prompts.add(prompt(text));
+        prompts.add(ByteTokenizer.prompt(text));
       }
       var generateStart = System.nanoTime();
       var group = config.rolloutsPerProblem();
@@ -234,28 +231,19 @@ public final class Orchestrator {
   private void retainWeights(CheckpointStore store, Timeline timeline, long serving) {
     var layout = store.layout();
     var root = layout.weightsRoot();
+    // One listing of the complete checkpoints (each read from its manifest) serves both questions.
+    var complete = store.completeSteps();
     var liveFrom =
-        store.latestOfTimeline(timeline.id(), timeline.origin()).orElse(timeline.origin());
+        store
+            .latestOfTimeline(timeline.id(), timeline.origin(), complete)
+            .orElse(timeline.origin());
     var unneeded =
         WeightsRetention.unneeded(
-            PublishedDir.publishedSteps(root),
-            store.completeSteps(),
-            liveFrom,
-            config.asyncLevel(),
-            serving);
+            PublishedDir.publishedSteps(root), complete, liveFrom, config.asyncLevel(), serving);
     if (!unneeded.isEmpty()) {
       var set = java.util.Set.copyOf(unneeded);
       PublishedDir.deleteSteps(root, set::contains);
     }
-  }
-
-  static long[] prompt(String text) {
-    var bytes = ByteTokenizer.encode(text);
-    var ids = new long[bytes.length + 2];
-    ids[0] = ByteTokenizer.BOS;
-    System.arraycopy(bytes, 0, ids, 1, bytes.length);
-    ids[ids.length - 1] = ByteTokenizer.SEP;
-    return ids;
   }
 
   private OrchestratorProgress restore(CheckpointStore store, long step) {
@@ -317,7 +305,7 @@ public final class Orchestrator {
         log.println("orchestrator: waiting for inference at " + client.baseUrl());
         said = true;
       }
-      sleep(200);
+      Polling.pause(200);
     }
   }
 
@@ -349,17 +337,8 @@ public final class Orchestrator {
                 + config.waitTimeout()
                 + " s");
       }
-      sleep(20);
+      Polling.pause(20);
     }
     return step;
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
-    }
   }
 }

@@ -1,14 +1,13 @@
 package dev.stepwise.runtime.rl;
 
-import java.io.BufferedReader;
+import dev.stepwise.runtime.dist.ChildOutput;
+import dev.stepwise.runtime.util.Polling;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -91,7 +90,7 @@ public final class RlLauncher {
           remaining.remove(role);
           out.printf("rl: role '%s' finished%n", role.name());
         }
-        sleep(100);
+        Polling.pause(100);
       }
       stopAll(running);
       return 0;
@@ -112,25 +111,8 @@ public final class RlLauncher {
     var builder = new ProcessBuilder(role.command()).redirectErrorStream(true);
     builder.environment().putAll(role.environment());
     var process = builder.start();
-    var pump =
-        new Thread(
-            () -> {
-              try (var reader =
-                  new BufferedReader(
-                      new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
-                String line;
-                while ((line = reader.readLine()) != null) {
-                  synchronized (out) {
-                    out.println("[" + role.name() + "] " + line);
-                  }
-                }
-              } catch (IOException e) {
-                // the child is gone
-              }
-            },
-            "output-" + role.name());
-    pump.setDaemon(true);
-    pump.start();
+    ChildOutput.pump(
+        process.getInputStream(), "[" + role.name() + "] ", out, "output-" + role.name());
     out.printf("rl: started role '%s' (pid %d)%n", role.name(), process.pid());
     onStart.accept(role, process);
     return process;
@@ -163,7 +145,7 @@ public final class RlLauncher {
         Thread.currentThread().interrupt();
         return "interrupted";
       }
-      sleep(200);
+      Polling.pause(200);
     }
     return "role '"
         + role.name()
@@ -192,15 +174,6 @@ public final class RlLauncher {
         process.destroyForcibly();
         Thread.currentThread().interrupt();
       }
-    }
-  }
-
-  private static void sleep(long millis) {
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted", e);
     }
   }
 }

@@ -2,7 +2,6 @@ package dev.stepwise.runtime.rl;
 
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointParts;
-import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.ModelWeights;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
@@ -13,16 +12,12 @@ import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.dist.GradientSync;
 import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
-import dev.stepwise.runtime.model.ByteTokenizer;
-import dev.stepwise.runtime.model.Devices;
-import dev.stepwise.runtime.model.Transformer;
 import dev.stepwise.runtime.orchestrator.Rollouts;
-import dev.stepwise.runtime.trainer.AdamW;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
-import dev.stepwise.runtime.trainer.LrSchedule;
 import dev.stepwise.runtime.trainer.Progress;
-import dev.stepwise.runtime.trainer.Threads;
 import dev.stepwise.runtime.trainer.TrainerCheckpoint;
+import dev.stepwise.runtime.trainer.TrainerSetup;
+import dev.stepwise.runtime.util.Polling;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -83,16 +78,24 @@ public final class RlTrainer {
 
   public Result run() {
     var wallStart = System.nanoTime();
-    var threads = Threads.pin(config.threads());
-    var device = Devices.of(config.device());
     var ckpt = config.ckpt();
-    var layout =
-        new RunLayout(
-            Path.of(config.outputDir()), ckpt == null ? RunLayout.DEFAULT_CHECKPOINTS : ckpt.dir());
-    var store = new CheckpointStore(layout);
-    var model = new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, device, config.seed());
-    var optimizer = new AdamW(model.parameters(), config.optim());
-    var schedule = new LrSchedule(config.scheduler(), config.optim().lr());
+    var setup =
+        TrainerSetup.of(
+            config.threads(),
+            config.device(),
+            config.outputDir(),
+            ckpt,
+            config.model(),
+            config.seed(),
+            config.optim(),
+            config.scheduler());
+    var threads = setup.threads();
+    var device = setup.device();
+    var layout = setup.layout();
+    var store = setup.store();
+    var model = setup.model();
+    var optimizer = setup.optimizer();
+    var schedule = setup.schedule();
     var configToml = TomlWriter.write(config);
     var timeline = Timeline.of(ckpt, store);
     var recovering = ckpt != null && ckpt.recover();
@@ -134,12 +137,8 @@ public final class RlTrainer {
     var weightsRoot = layout.weightsRoot();
     if (rank == 0) {
       var stale =
-          PublishedDir.deleteSteps(
-              weightsRoot,
-              n ->
-                  n > startedFrom
-                      && (!recovering
-                          || PublishedDir.usable(layout.weightsDir(n), n, timeline).isEmpty()));
+          PublishedDir.deleteStale(
+              weightsRoot, layout::weightsDir, startedFrom, recovering, timeline);
       if (!stale.isEmpty()) {
         log.println("trainer: removed weights of steps " + stale + " (not of this timeline)");
       }
@@ -336,12 +335,7 @@ public final class RlTrainer {
                 + timeout.toSeconds()
                 + " s: is the orchestrator running?");
       }
-      try {
-        Thread.sleep(20);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IllegalStateException("interrupted", e);
-      }
+      Polling.pause(20);
     }
   }
 }

@@ -50,21 +50,11 @@ public final class CheckpointSaver implements AutoCloseable {
       CkptConfig config,
       long protectedStep,
       PrintStream log) {
-    this(writer, store, config, protectedStep, log, manifest -> {});
-  }
-
-  /** {@code completed} is told of each checkpoint once it is complete (the Checkpoint reporter). */
-  public CheckpointSaver(
-      CheckpointWriter writer,
-      CheckpointStore store,
-      CkptConfig config,
-      long protectedStep,
-      PrintStream log,
-      Consumer<Manifest> completed) {
-    this(writer, store, config, protectedStep, log, completed, ProcessGroup.single());
+    this(writer, store, config, protectedStep, log, manifest -> {}, ProcessGroup.single());
   }
 
   /**
+   * {@code completed} is told of each checkpoint once it is complete (the Checkpoint reporter).
    * With several ranks in {@code group}, each writes its own shard files, and rank 0 writes the
    * manifest once every rank has reported its files (through the group's store), then tells {@code
    * completed} and applies retention.

@@ -1,9 +1,7 @@
 package dev.stepwise.runtime.trainer;
 
-import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.ModelWeights;
-import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.SftConfig;
 import dev.stepwise.runtime.config.TomlWriter;
@@ -11,9 +9,6 @@ import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.dist.GradientSync;
 import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
-import dev.stepwise.runtime.model.ByteTokenizer;
-import dev.stepwise.runtime.model.Devices;
-import dev.stepwise.runtime.model.Transformer;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -73,16 +68,24 @@ public final class SftTrainer {
 
   public Result run() {
     var wallStart = System.nanoTime();
-    var threads = Threads.pin(config.threads());
-    var device = Devices.of(config.device());
     var ckpt = config.ckpt();
-    var layout =
-        new RunLayout(
-            Path.of(config.outputDir()), ckpt == null ? RunLayout.DEFAULT_CHECKPOINTS : ckpt.dir());
-    var store = new CheckpointStore(layout);
-    var model = new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, device, config.seed());
-    var optimizer = new AdamW(model.parameters(), config.optim());
-    var schedule = new LrSchedule(config.scheduler(), config.optim().lr());
+    var setup =
+        TrainerSetup.of(
+            config.threads(),
+            config.device(),
+            config.outputDir(),
+            ckpt,
+            config.model(),
+            config.seed(),
+            config.optim(),
+            config.scheduler());
+    var threads = setup.threads();
+    var device = setup.device();
+    var layout = setup.layout();
+    var store = setup.store();
+    var model = setup.model();
+    var optimizer = setup.optimizer();
+    var schedule = setup.schedule();
     var task = new ReverseTextTask(config.data(), config.seed());
     if (config.data().batchSize() % worldSize != 0) {
       throw new ConfigException(

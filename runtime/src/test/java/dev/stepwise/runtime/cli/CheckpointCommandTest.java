@@ -25,6 +25,22 @@ class CheckpointCommandTest {
     return Main.run(List.of(args), new PrintStream(out, true), new PrintStream(err, true));
   }
 
+  /** {@code checkpoint delete --step 4 --timeline <timeline>}: its exit status. */
+  private int deleteStep(
+      ByteArrayOutputStream out, ByteArrayOutputStream err, String dir, long timeline) {
+    return main(
+        out,
+        err,
+        "checkpoint",
+        "delete",
+        "--output-dir",
+        dir,
+        "--step",
+        "4",
+        "--timeline",
+        Long.toString(timeline));
+  }
+
   @Test
   void deleteRemovesTheStepDirectoryAndIsIdempotent() throws IOException {
     var layout = new RunLayout(run);
@@ -41,33 +57,9 @@ class CheckpointCommandTest {
     var out = new ByteArrayOutputStream();
     var err = new ByteArrayOutputStream();
     var dir = run.toString();
-    assertEquals(
-        0,
-        main(
-            out,
-            err,
-            "checkpoint",
-            "delete",
-            "--output-dir",
-            dir,
-            "--step",
-            "4",
-            "--timeline",
-            "1"));
+    assertEquals(0, deleteStep(out, err, dir, 1));
     assertTrue(Files.exists(layout.manifest(4)), "another timeline's step 4 is left alone: " + out);
-    assertEquals(
-        0,
-        main(
-            out,
-            err,
-            "checkpoint",
-            "delete",
-            "--output-dir",
-            dir,
-            "--step",
-            "4",
-            "--timeline",
-            "2"));
+    assertEquals(0, deleteStep(out, err, dir, 2));
     assertFalse(Files.exists(layout.stepDir(4)), out.toString());
     assertEquals(0, main(out, err, "checkpoint", "delete", "--output-dir", dir, "--step", "4"));
     assertTrue(out.toString().contains("nothing to delete"), out.toString());

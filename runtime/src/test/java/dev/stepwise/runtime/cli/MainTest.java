@@ -3,9 +3,6 @@ package dev.stepwise.runtime.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -16,18 +13,8 @@ class MainTest {
 
   @TempDir Path tmp;
 
-  private record Run(int status, String out, String err) {}
-
-  private static Run run(String... args) {
-    var out = new ByteArrayOutputStream();
-    var err = new ByteArrayOutputStream();
-    var status =
-        Main.run(
-            List.of(args),
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+  private static MainRun run(String... args) {
+    return MainRun.of(List.of(args));
   }
 
   @Test
@@ -117,7 +104,7 @@ class MainTest {
     return head;
   }
 
-  private static Run run(String[] head, String[] tail) {
+  private static MainRun run(String[] head, String[] tail) {
     var all = new java.util.ArrayList<>(List.of(head));
     all.addAll(List.of(tail));
     return run(all.toArray(String[]::new));

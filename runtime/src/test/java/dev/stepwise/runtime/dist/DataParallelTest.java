@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.runtime.cli.Main;
+import dev.stepwise.runtime.cli.MainRun;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.SftConfig;
 import dev.stepwise.runtime.trainer.SftTrainer;
@@ -18,7 +19,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -62,17 +62,6 @@ class DataParallelTest {
 
   @TempDir Path tmp;
 
-  private record Run(int status, String out, String err) {
-    TreeMap<Long, Double> losses() {
-      var losses = new TreeMap<Long, Double>();
-      var m = STEP_LINE.matcher(out);
-      while (m.find()) {
-        losses.put(Long.parseLong(m.group(1)), Double.parseDouble(m.group(2)));
-      }
-      return losses;
-    }
-  }
-
   private static List<String> args(Path dir, String... flags) {
     var args = new ArrayList<String>();
     args.add("sft");
@@ -82,23 +71,11 @@ class DataParallelTest {
     return args;
   }
 
-  private static Run main(List<String> args) {
-    var out = new ByteArrayOutputStream();
-    var err = new ByteArrayOutputStream();
-    var status =
-        Main.run(
-            args,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-  }
-
-  private static Run singleRank(List<String> args) {
+  private static MainRun singleRank(List<String> args) {
     var out = new ByteArrayOutputStream();
     var config = CommandLine.parse(SftConfig.class, args.subList(1, args.size())).config();
     new SftTrainer(config, new PrintStream(out, true, StandardCharsets.UTF_8)).run();
-    return new Run(0, out.toString(StandardCharsets.UTF_8), "");
+    return new MainRun(0, out.toString(StandardCharsets.UTF_8), "");
   }
 
   private static byte[] trainerFile(Path run, long step, String name) throws IOException {
@@ -109,23 +86,24 @@ class DataParallelTest {
   void twoRanksFollowOneRankResumeExactlyAndReshardToOne() throws IOException {
     var one = singleRank(args(tmp.resolve("one"), "--max-steps", "12"));
     var straight =
-        main(args(tmp.resolve("a"), "--max-steps", "12", "--ckpt.interval", "6", "--nproc", "2"));
+        MainRun.of(
+            args(tmp.resolve("a"), "--max-steps", "12", "--ckpt.interval", "6", "--nproc", "2"));
     assertEquals(0, straight.status(), straight.err());
     assertTrue(straight.out().contains("[rank 1] "), "rank output is prefixed");
 
     // 1 rank with global batch 8 vs 2 ranks of 4: the same curve within the tolerance.
-    var l1 = one.losses();
-    var l2 = straight.losses();
+    var l1 = one.losses(STEP_LINE);
+    var l2 = straight.losses(STEP_LINE);
     assertEquals(12, l1.size());
     assertEquals(l1.keySet(), l2.keySet());
     l1.forEach(
         (step, loss) -> assertEquals(loss, l2.get(step), LOSS_TOLERANCE, "loss at step " + step));
 
     // 6 + 6 at 2 ranks ends bit-identical to 12 in one go.
-    var first = main(args(tmp.resolve("b"), "--max-steps", "6", "--ckpt", "--nproc", "2"));
+    var first = MainRun.of(args(tmp.resolve("b"), "--max-steps", "6", "--ckpt", "--nproc", "2"));
     assertEquals(0, first.status(), first.err());
     var second =
-        main(
+        MainRun.of(
             args(
                 tmp.resolve("b"),
                 "--max-steps",
@@ -159,7 +137,7 @@ class DataParallelTest {
     assertTrue(
         resumed.out().contains("resharded: the checkpoint was written by 2 rank(s)"),
         resumed.out());
-    var seam = resumed.losses();
+    var seam = resumed.losses(STEP_LINE);
     assertEquals(List.of(7L, 8L, 9L, 10L, 11L, 12L), List.copyOf(seam.keySet()));
     seam.forEach(
         (step, loss) -> assertEquals(l2.get(step), loss, LOSS_TOLERANCE, "loss at step " + step));

@@ -12,6 +12,7 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Safetensors;
 import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.cli.Main;
+import dev.stepwise.runtime.cli.MainRun;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.RlTrainerConfig;
@@ -27,7 +28,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -68,17 +68,6 @@ class RlDataParallelTest {
 
   @TempDir Path tmp;
 
-  private record Run(int status, String out, String err) {
-    TreeMap<Long, Double> losses() {
-      var losses = new TreeMap<Long, Double>();
-      var m = STEP_LINE.matcher(out);
-      while (m.find()) {
-        losses.put(Long.parseLong(m.group(1)), Double.parseDouble(m.group(2)));
-      }
-      return losses;
-    }
-  }
-
   private static List<String> args(Path dir, String... flags) {
     var args = new ArrayList<String>();
     args.addAll(TINY);
@@ -88,27 +77,19 @@ class RlDataParallelTest {
   }
 
   /** Two ranks through the launcher, as {@code rl --trainer.nproc 2} runs them. */
-  private static Run twoRanks(List<String> args) {
+  private static MainRun twoRanks(List<String> args) {
     var cmd = new ArrayList<String>();
     cmd.add("trainer");
     cmd.addAll(args);
     cmd.addAll(List.of("--nproc", "2"));
-    var out = new ByteArrayOutputStream();
-    var err = new ByteArrayOutputStream();
-    var status =
-        Main.run(
-            cmd,
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            new PrintStream(err, true, StandardCharsets.UTF_8));
-    return new Run(
-        status, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    return MainRun.of(cmd);
   }
 
-  private static Run oneRank(List<String> args) {
+  private static MainRun oneRank(List<String> args) {
     var out = new ByteArrayOutputStream();
     var config = CommandLine.parse(RlTrainerConfig.class, args).config();
     new RlTrainer(config, new PrintStream(out, true, StandardCharsets.UTF_8)).run();
-    return new Run(0, out.toString(StandardCharsets.UTF_8), "");
+    return new MainRun(0, out.toString(StandardCharsets.UTF_8), "");
   }
 
   /**
@@ -190,13 +171,13 @@ class RlDataParallelTest {
     // 6 steps at 1 rank and at 2 ranks (checkpoints at 3 and 6) on the same rollouts.
     var one = tmp.resolve("one");
     orchestrate(one, 1, 6, fresh);
-    var l1 = oneRank(args(one, "--max-steps", "6")).losses();
+    var l1 = oneRank(args(one, "--max-steps", "6")).losses(STEP_LINE);
     var straight = tmp.resolve("straight");
     orchestrate(straight, 1, 6, fresh, 3, 6);
     var a = twoRanks(args(straight, "--max-steps", "6", "--ckpt.interval", "3"));
     assertEquals(0, a.status(), a.err());
     assertTrue(a.out().contains("data parallel: 2 ranks (gloo)"), a.out());
-    var l2 = a.losses();
+    var l2 = a.losses(STEP_LINE);
     assertEquals(List.of(1L, 2L, 3L, 4L, 5L, 6L), List.copyOf(l1.keySet()));
     assertEquals(l1.keySet(), l2.keySet(), "only rank 0 logs steps: " + a.out());
     l1.forEach(
@@ -239,7 +220,7 @@ class RlDataParallelTest {
     orchestrate(c, 4, 6, resumed, 6);
     var r = oneRank(args(c, "--max-steps", "6", "--ckpt", "--ckpt.resume-step", "3"));
     assertTrue(r.out().contains("resharded: the checkpoint was written by 2 rank(s)"), r.out());
-    var seam = r.losses();
+    var seam = r.losses(STEP_LINE);
     assertEquals(List.of(4L, 5L, 6L), List.copyOf(seam.keySet()));
     seam.forEach(
         (step, loss) -> assertEquals(l2.get(step), loss, LOSS_TOLERANCE, "loss at " + step));

@@ -52,18 +52,7 @@ class RlRecoveryTest {
       args.addAll(RlTestRuns.TINY_MODEL);
       args.addAll(List.of("--optim.lr", "1e-2"));
     } else {
-      args.addAll(
-          List.of(
-              "--batch-size",
-              "16",
-              "--rollouts-per-problem",
-              "4",
-              "--task.max-len",
-              "5",
-              "--sampling.max-tokens",
-              "7",
-              "--client.base-url",
-              url));
+      args.addAll(RlTestRuns.tinyOrchestrator(16, url));
     }
     return args;
   }

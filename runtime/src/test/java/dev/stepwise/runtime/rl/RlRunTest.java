@@ -38,18 +38,7 @@ class RlRunTest {
         parse(
             OrchestratorConfig.class,
             common,
-            concat(
-                shared,
-                "--batch-size",
-                "8",
-                "--rollouts-per-problem",
-                "4",
-                "--task.max-len",
-                "5",
-                "--sampling.max-tokens",
-                "7",
-                "--client.base-url",
-                url));
+            concat(shared, RlTestRuns.tinyOrchestrator(8, url).toArray(String[]::new)));
     var trainerArgs = new ArrayList<>(common);
     trainerArgs.addAll(RlTestRuns.TINY_MODEL);
     var trainer = parse(RlTrainerConfig.class, trainerArgs, concat(shared, "--optim.lr", "1e-2"));

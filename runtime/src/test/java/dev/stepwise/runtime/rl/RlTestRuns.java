@@ -33,6 +33,24 @@ final class RlTestRuns {
 
   private RlTestRuns() {}
 
+  /**
+   * Orchestrator flags of a tiny run: {@code batchSize} rollouts per step, 4 per problem, short
+   * strings and completions, sampled from the inference server at {@code url}.
+   */
+  static List<String> tinyOrchestrator(int batchSize, String url) {
+    return List.of(
+        "--batch-size",
+        String.valueOf(batchSize),
+        "--rollouts-per-problem",
+        "4",
+        "--task.max-len",
+        "5",
+        "--sampling.max-tokens",
+        "7",
+        "--client.base-url",
+        url);
+  }
+
   /** An inference server of {@link #TINY_MODEL} on {@code dir}, on a free loopback port. */
   static InferenceServer inference(Path dir) {
     var args = new ArrayList<>(TINY_MODEL);
