@@ -26,6 +26,7 @@ import dev.stepwise.operator.status.RunEvents;
 import dev.stepwise.operator.status.RunStatusCalculator;
 import dev.stepwise.operator.status.RunTransitions;
 import dev.stepwise.operator.status.Workload;
+import dev.stepwise.operator.validation.ExistingClaims;
 import dev.stepwise.operator.validation.TrainingRunValidator;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
@@ -57,7 +58,8 @@ import org.jboss.logging.Logger;
 @ControllerConfiguration(name = "trainingrun")
 // What the reconcile calls directly (its dependents' rules are derived by QOSDK): the informers on
 // Checkpoints and pods, retention deleting Checkpoints, outdated trainer pods deleted after a
-// resume, and Events (a repeated one is read and its count patched).
+// resume, and Events (a repeated one is read and its count patched). The informer on existing
+// claims uses the claims rules derived for RunDataPvcDependent (get, list, watch).
 @RBACRule(
     apiGroups = Constants.GROUP,
     resources = "checkpoints",
@@ -153,7 +155,9 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
                 })
             .build();
     return List.of(
-        new InformerEventSource<>(checkpoints, context), new InformerEventSource<>(pods, context));
+        new InformerEventSource<>(checkpoints, context),
+        new InformerEventSource<>(pods, context),
+        ExistingClaims.eventSource(context));
   }
 
   @Override
@@ -163,7 +167,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     var checkpoints = RunCheckpoints.of(run, context.getSecondaryResources(Checkpoint.class));
     var problem =
         validator
-            .validate(run, context.getClient())
+            .validate(run, context)
             .or(() -> InitSource.problem(run, context))
             .or(() -> ResumeRequest.problem(run, checkpoints));
     if (problem.isPresent()) {

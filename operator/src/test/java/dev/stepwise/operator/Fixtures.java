@@ -2,11 +2,16 @@ package dev.stepwise.operator;
 
 import static org.awaitility.Awaitility.await;
 
+import dev.stepwise.api.Checkpoint;
+import dev.stepwise.api.CheckpointSpec;
 import dev.stepwise.api.TrainingRun;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentStatusBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSetStatusBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.fabric8.kubernetes.client.utils.Serialization;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -95,5 +100,34 @@ public final class Fixtures {
                   .build());
           return d;
         });
+  }
+
+  /** Creates Checkpoint {@code <run>-step-<step>} of {@code run}, without a status. */
+  static void createCheckpoint(KubernetesClient client, String ns, String run, long step) {
+    var checkpoint = new Checkpoint();
+    checkpoint.setMetadata(
+        new ObjectMetaBuilder().withName(run + "-step-" + step).withNamespace(ns).build());
+    var spec = new CheckpointSpec();
+    spec.setTrainingRun(run);
+    spec.setStep(step);
+    checkpoint.setSpec(spec);
+    client.resource(checkpoint).create();
+  }
+
+  /**
+   * Sets the status of Checkpoint {@code <run>-step-<step>} (timeline 0) as the runtime's report
+   * does, without a resourceVersion: the operator may be adding its finalizer at the same time.
+   */
+  static void reportCheckpoint(
+      KubernetesClient client, String ns, String run, long step, String phase, String completedAt) {
+    client
+        .resources(Checkpoint.class)
+        .inNamespace(ns)
+        .withName(run + "-step-" + step)
+        .subresource("status")
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE),
+            "{\"status\":{\"phase\":\"%s\",\"timeline\":0,\"completedAt\":\"%s\"}}"
+                .formatted(phase, completedAt));
   }
 }

@@ -2,16 +2,15 @@ package dev.stepwise.operator;
 
 import static dev.stepwise.operator.Fixtures.awaitPresent;
 import static dev.stepwise.operator.Fixtures.awaitRun;
+import static dev.stepwise.operator.Fixtures.createCheckpoint;
 import static dev.stepwise.operator.Fixtures.example;
+import static dev.stepwise.operator.Fixtures.reportCheckpoint;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.stepwise.api.Checkpoint;
-import dev.stepwise.api.CheckpointSpec;
 import dev.stepwise.api.TrainingRun;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
@@ -75,25 +74,8 @@ class ResumeAgainIT {
   }
 
   private void readyCheckpoint(String ns, String run, long step) {
-    var checkpoint = new Checkpoint();
-    checkpoint.setMetadata(
-        new ObjectMetaBuilder().withName(run + "-step-" + step).withNamespace(ns).build());
-    var spec = new CheckpointSpec();
-    spec.setTrainingRun(run);
-    spec.setStep(step);
-    checkpoint.setSpec(spec);
-    client().resource(checkpoint).create();
-    // As the runtime's report does, without a resourceVersion: the operator may be adding its
-    // finalizer at the same time.
-    client()
-        .resources(Checkpoint.class)
-        .inNamespace(ns)
-        .withName(run + "-step-" + step)
-        .subresource("status")
-        .patch(
-            PatchContext.of(PatchType.JSON_MERGE),
-            "{\"status\":{\"phase\":\"Ready\",\"timeline\":0,"
-                + "\"completedAt\":\"2026-01-01T00:00:05Z\"}}");
+    createCheckpoint(client(), ns, run, step);
+    reportCheckpoint(client(), ns, run, step, "Ready", "2026-01-01T00:00:05Z");
   }
 
   private TrainingRun patch(String ns, String run, String mergePatch) {

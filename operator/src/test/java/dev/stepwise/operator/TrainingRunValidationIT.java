@@ -2,17 +2,17 @@ package dev.stepwise.operator;
 
 import static dev.stepwise.operator.Fixtures.awaitPresent;
 import static dev.stepwise.operator.Fixtures.awaitRun;
+import static dev.stepwise.operator.Fixtures.createCheckpoint;
 import static dev.stepwise.operator.Fixtures.example;
+import static dev.stepwise.operator.Fixtures.reportCheckpoint;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.api.Checkpoint;
-import dev.stepwise.api.CheckpointSpec;
 import dev.stepwise.api.TrainingRun;
 import io.fabric8.kubernetes.api.model.Condition;
-import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClient;
@@ -249,22 +249,9 @@ class TrainingRunValidationIT {
   private void checkpoint(String ns, String run, long step, String phase) {
     var name = run + "-step-" + step;
     if (client().resources(Checkpoint.class).inNamespace(ns).withName(name).get() == null) {
-      var checkpoint = new Checkpoint();
-      checkpoint.setMetadata(new ObjectMetaBuilder().withName(name).withNamespace(ns).build());
-      var spec = new CheckpointSpec();
-      spec.setTrainingRun(run);
-      spec.setStep(step);
-      checkpoint.setSpec(spec);
-      client().resource(checkpoint).create();
+      createCheckpoint(client(), ns, run, step);
     }
-    client()
-        .resources(Checkpoint.class)
-        .inNamespace(ns)
-        .withName(name)
-        .subresource("status")
-        .patch(
-            PatchContext.of(PatchType.JSON_MERGE),
-            "{\"status\":{\"phase\":\"%s\",\"timeline\":0,\"completedAt\":\"2026-01-01T00:%02d:00Z\"}}"
-                .formatted(phase, step / 100));
+    reportCheckpoint(
+        client(), ns, run, step, phase, "2026-01-01T00:%02d:00Z".formatted(step / 100));
   }
 }

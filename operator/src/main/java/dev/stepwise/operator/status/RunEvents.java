@@ -28,8 +28,9 @@ public class RunEvents {
       var events = client.v1().events().inNamespace(namespace);
       var existing = events.withName(name).get();
       if (existing != null) {
+        // Patch from the object just read: edit() by name would read it again.
         events
-            .withName(name)
+            .resource(existing)
             .edit(
                 e ->
                     new EventBuilder(e)

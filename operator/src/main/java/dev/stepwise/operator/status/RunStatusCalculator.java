@@ -5,6 +5,7 @@ import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunStatus;
 import dev.stepwise.operator.checkpoint.RunCheckpoints;
 import dev.stepwise.operator.validation.SpecProblem;
+import io.fabric8.kubernetes.api.model.Condition;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
@@ -59,12 +60,7 @@ public final class RunStatusCalculator {
     var why = "resuming from step " + run.getSpec().getResumeStep();
     var conditions = next.getConditions();
     conditions = Conditions.set(conditions, Conditions.PROGRESSING, true, RESUMING, why, gen, now);
-    conditions =
-        Conditions.set(
-            conditions, Conditions.DEGRADED, false, AS_EXPECTED, "the spec is valid", gen, now);
-    next.setConditions(conditions);
-    next.setObservedGeneration(gen);
-    return next;
+    return withValidSpec(next, conditions, gen, now);
   }
 
   /**
@@ -148,10 +144,15 @@ public final class RunStatusCalculator {
               gen,
               now);
     }
-    conditions =
+    return withValidSpec(next, conditions, gen, now);
+  }
+
+  /** {@code next} with {@code conditions}, not Degraded (the spec is valid), at {@code gen}. */
+  private static TrainingRunStatus withValidSpec(
+      TrainingRunStatus next, List<Condition> conditions, Long gen, String now) {
+    next.setConditions(
         Conditions.set(
-            conditions, Conditions.DEGRADED, false, AS_EXPECTED, "the spec is valid", gen, now);
-    next.setConditions(conditions);
+            conditions, Conditions.DEGRADED, false, AS_EXPECTED, "the spec is valid", gen, now));
     next.setObservedGeneration(gen);
     return next;
   }

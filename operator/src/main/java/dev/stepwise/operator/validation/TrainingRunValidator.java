@@ -4,7 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
-import io.fabric8.kubernetes.client.KubernetesClient;
+import io.javaoperatorsdk.operator.api.reconciler.Context;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -22,7 +22,7 @@ public class TrainingRunValidator {
   private static final TomlMapper TOML = new TomlMapper();
 
   /** The first problem found, in the order a user would fix them. */
-  public Optional<SpecProblem> validate(TrainingRun run, KubernetesClient client) {
+  public Optional<SpecProblem> validate(TrainingRun run, Context<TrainingRun> context) {
     var spec = run.getSpec();
     if (spec == null || spec.getType() == null) {
       return Optional.of(new SpecProblem("spec.type", INVALID_SPEC, "required: sft or rl"));
@@ -40,13 +40,7 @@ public class TrainingRunValidator {
     var storage = spec.getStorage();
     if (storage != null && storage.getExistingClaim() != null) {
       var namespace = run.getMetadata().getNamespace();
-      var claim =
-          client
-              .persistentVolumeClaims()
-              .inNamespace(namespace)
-              .withName(storage.getExistingClaim())
-              .get();
-      if (claim == null) {
+      if (!ExistingClaims.exists(run, storage.getExistingClaim(), context)) {
         return Optional.of(
             new SpecProblem(
                 "spec.storage.existingClaim",

@@ -25,6 +25,17 @@ class RuntimeArgsTest {
     return run;
   }
 
+  /** The arguments of a 40-step run whose ckpt section sets nothing: the defaults. */
+  private static final List<String> DEFAULT_CKPT_ARGS =
+      List.of(
+          "--max-steps",
+          "40",
+          "--ckpt.retention",
+          "external",
+          "--ckpt.timeline",
+          "0",
+          "--ckpt.recover");
+
   @Test
   void everyCkptSettingBecomesAFlag() {
     var ckpt = new CkptSpec();
@@ -67,30 +78,14 @@ class RuntimeArgsTest {
   void theResumePointComesFromTheStatusNeverFromTheSpecAlone() {
     var ckpt = new CkptSpec();
     assertEquals(
-        List.of(
-            "--max-steps",
-            "40",
-            "--ckpt.retention",
-            "external",
-            "--ckpt.timeline",
-            "0",
-            "--ckpt.recover"),
+        DEFAULT_CKPT_ARGS,
         RuntimeArgs.steps(run(RunType.SFT, ckpt, 20L)),
         "a resume not yet accepted (status) changes no argument");
   }
 
   @Test
   void anEmptyCkptSectionEnablesTheDefaultsAndNoneCheckpointsNothing() {
-    assertEquals(
-        List.of(
-            "--max-steps",
-            "40",
-            "--ckpt.retention",
-            "external",
-            "--ckpt.timeline",
-            "0",
-            "--ckpt.recover"),
-        RuntimeArgs.steps(run(RunType.SFT, new CkptSpec(), null)));
+    assertEquals(DEFAULT_CKPT_ARGS, RuntimeArgs.steps(run(RunType.SFT, new CkptSpec(), null)));
     assertEquals(List.of("--max-steps", "40"), RuntimeArgs.steps(run(RunType.SFT, null, null)));
   }
 
