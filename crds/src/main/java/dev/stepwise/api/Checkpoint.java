@@ -38,4 +38,9 @@ public class Checkpoint extends CustomResource<CheckpointSpec, CheckpointStatus>
   public CheckpointStatus getStatus() {
     return super.getStatus();
   }
+
+  /** The name of the Checkpoint of {@code run} at {@code step}: {@code <run>-step-<n>}. */
+  public static String nameOf(String run, long step) {
+    return run + "-step-" + step;
+  }
 }

@@ -1,5 +1,6 @@
 package dev.stepwise.operator;
 
+import dev.stepwise.api.Constants;
 import dev.stepwise.api.TrainingRun;
 import java.util.Map;
 import java.util.TreeMap;
@@ -12,7 +13,7 @@ public final class Labels {
   public static final String COMPONENT = "app.kubernetes.io/component";
   public static final String PART_OF = "app.kubernetes.io/part-of";
   public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
-  public static final String TRAINING_RUN = "stepwise.dev/training-run";
+  public static final String TRAINING_RUN = Constants.LABEL_TRAINING_RUN;
 
   public static final String APP_NAME = "stepwise";
   public static final String OPERATOR_NAME = "stepwise-operator";
@@ -26,10 +27,10 @@ public final class Labels {
   /**
    * On a Checkpoint: mirrors status.phase, so {@code kubectl get ckpt -l stepwise.dev/phase=Ready}.
    */
-  public static final String PHASE = "stepwise.dev/phase";
+  public static final String PHASE = Constants.LABEL_PHASE;
 
   /** On a Checkpoint: the operator deletes its data (a cleanup Job) before it goes away. */
-  public static final String CHECKPOINT_FINALIZER = "stepwise.dev/checkpoint-data";
+  public static final String CHECKPOINT_FINALIZER = Constants.CHECKPOINT_FINALIZER;
 
   /** Revision labels Kubernetes puts on StatefulSet and ReplicaSet pods. */
   public static final String CONTROLLER_REVISION = "controller-revision-hash";

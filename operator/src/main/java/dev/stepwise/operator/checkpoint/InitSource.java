@@ -107,7 +107,7 @@ public final class InitSource {
         checkpoints.all().stream()
             .filter(c -> Objects.equals(c.getSpec().getStep(), step))
             .findAny();
-    var checkpoint = checkpointName(name, step);
+    var checkpoint = Checkpoint.nameOf(name, step);
     var state =
         existing
             .map(c -> "Checkpoint %s is %s".formatted(checkpoint, phase(c)))
@@ -147,10 +147,6 @@ public final class InitSource {
         .map(r -> r.getMetadata().getName())
         .sorted()
         .toList();
-  }
-
-  static String checkpointName(String run, long step) {
-    return run + "-step-" + step;
   }
 
   private static String phase(Checkpoint c) {

@@ -4,6 +4,7 @@ import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.CheckpointPhase;
 import dev.stepwise.api.CheckpointSpec;
 import dev.stepwise.api.CheckpointStatus;
+import dev.stepwise.api.Constants;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
@@ -39,10 +40,10 @@ import java.util.stream.Collectors;
 public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseable {
 
   /** Finalizer the operator keeps on every Checkpoint: deleting one deletes its data first. */
-  public static final String FINALIZER = "stepwise.dev/checkpoint-data";
+  public static final String FINALIZER = Constants.CHECKPOINT_FINALIZER;
 
-  public static final String LABEL_RUN = "stepwise.dev/training-run";
-  public static final String LABEL_PHASE = "stepwise.dev/phase";
+  public static final String LABEL_RUN = Constants.LABEL_TRAINING_RUN;
+  public static final String LABEL_PHASE = Constants.LABEL_PHASE;
 
   private static final int ATTEMPTS = 5;
   private static final long GONE_SECONDS = 60;

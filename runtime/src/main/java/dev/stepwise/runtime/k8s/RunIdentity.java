@@ -1,5 +1,6 @@
 package dev.stepwise.runtime.k8s;
 
+import dev.stepwise.api.Checkpoint;
 import java.util.Map;
 import java.util.Optional;
 
@@ -33,6 +34,6 @@ public record RunIdentity(String run, String namespace, String uid) {
 
   /** The Checkpoint resource name of {@code step}: {@code <run>-step-<n>}. */
   public String checkpointName(long step) {
-    return run + "-step-" + step;
+    return Checkpoint.nameOf(run, step);
   }
 }
