@@ -11,6 +11,43 @@ public final class ByteTokenizer {
   public static final int PAD = 259;
   public static final int VOCAB_SIZE = 260;
 
+  /** The byte-level prompt template and answers as a {@link TextCodec}. */
+  public static final TextCodec CODEC =
+      new TextCodec() {
+        @Override
+        public long[] prompt(String text) {
+          return ByteTokenizer.prompt(text);
+        }
+
+        @Override
+        public long[] answer(String text) {
+          var bytes = encode(text);
+          var ids = java.util.Arrays.copyOf(bytes, bytes.length + 1);
+          ids[bytes.length] = EOS;
+          return ids;
+        }
+
+        @Override
+        public long endOfAnswer() {
+          return EOS;
+        }
+
+        @Override
+        public long pad() {
+          return PAD;
+        }
+
+        @Override
+        public String decode(long[] ids, int from) {
+          return ByteTokenizer.decode(ids, from);
+        }
+
+        @Override
+        public int vocabSize() {
+          return VOCAB_SIZE;
+        }
+      };
+
   private ByteTokenizer() {}
 
   public static long[] encode(String text) {

@@ -12,6 +12,14 @@ public interface Policy {
 
   SortedMap<String, Tensor> parameters();
 
+  /** How many numbers the parameters hold. */
+  default long parameterCount() {
+    return parameters().values().stream().mapToLong(Tensor::numel).sum();
+  }
+
+  /** Size of the token vocabulary (the logits' last dimension). */
+  int vocabSize();
+
   /** {@code [B, T, V]} logits for {@code [B, T]} int64 token ids. */
   Tensor logits(Tensor tokens);
 

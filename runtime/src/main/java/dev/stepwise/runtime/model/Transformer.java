@@ -73,6 +73,7 @@ public final class Transformer implements Policy {
     return device;
   }
 
+  @Override
   public int vocabSize() {
     return vocabSize;
   }
@@ -83,6 +84,7 @@ public final class Transformer implements Policy {
     return Collections.unmodifiableSortedMap(params);
   }
 
+  @Override
   public long parameterCount() {
     return params.values().stream().mapToLong(Tensor::numel).sum();
   }

@@ -1,0 +1,289 @@
+package dev.stepwise.runtime.model;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DoubleOptional;
+import org.bytedeco.pytorch.Generator;
+import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.LongOptional;
+import org.bytedeco.pytorch.NoGradGuard;
+import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.ScalarTypeOptional;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
+
+/**
+ * The Qwen3 / Llama decoder from an {@link HfConfig}, on named parameters that carry the Hugging
+ * Face names ({@code model.layers.0.self_attn.q_proj.weight}, weights {@code [out, in]}), so HF
+ * checkpoints load and save without renaming. Pre-norm blocks: RMSNorm (computed in fp32 from
+ * tensor ops), rotary positions with {@code rope_theta}, grouped-query attention through libtorch's
+ * fused scaled-dot-product attention (q/k RMSNorm per head for Qwen3), SwiGLU MLP, and an LM head
+ * that is the embedding matrix when {@code tie_word_embeddings}. Generation keeps a KV cache: the
+ * prompt is run once, then one token per step.
+ */
+public final class HfDecoder implements Policy {
+
+  public static final String EMBED = "model.embed_tokens.weight";
+  public static final String LM_HEAD = "lm_head.weight";
+
+  private final HfConfig config;
+  private final Device device;
+  private final SortedMap<String, Tensor> params = new TreeMap<>();
+  private final Tensor invFreq;
+
+  /**
+   * A model with freshly initialised fp32 parameters (normal with {@code initializer_range}, norms
+   * at one) drawn from {@code seed} on CPU, then moved to {@code device}.
+   */
+  public HfDecoder(HfConfig config, Device device, long seed) {
+    this.config = config;
+    this.device = device;
+    torch.manual_seed(seed);
+    for (var spec : parameterShapes(config)) {
+      var t =
+          spec.name().endsWith("norm.weight")
+              ? torch.ones(spec.shape())
+              : spec.name().endsWith(".bias")
+                  ? torch.zeros(spec.shape())
+                  : torch.randn(spec.shape()).mul_(new Scalar(config.initializerRange()));
+      var live = t.to(device, torch.ScalarType.Float).detach();
+      live.set_requires_grad(true);
+      params.put(spec.name(), live);
+    }
+    // HF: inv_freq = 1 / theta ** (arange(0, d, 2) / d), computed in fp32.
+    var d = config.headDim();
+    var exponent =
+        torch.arange(new Scalar(0), new Scalar(d), new Scalar(2)).to(torch.ScalarType.Float);
+    invFreq =
+        torch
+            .pow(new Scalar(config.ropeTheta()), exponent.div(new Scalar((double) d)))
+            .reciprocal()
+            .to(device, torch.ScalarType.Float);
+  }
+
+  /** A parameter's HF name and shape. */
+  public record ParamSpec(String name, long[] shape) {}
+
+  /** Every parameter the config implies, in a fixed order (the order of random init). */
+  public static List<ParamSpec> parameterShapes(HfConfig c) {
+    var out = new ArrayList<ParamSpec>();
+    long h = c.hiddenSize();
+    long q = (long) c.numHeads() * c.headDim();
+    long kv = (long) c.numKvHeads() * c.headDim();
+    out.add(new ParamSpec(EMBED, new long[] {c.vocabSize(), h}));
+    for (var i = 0; i < c.numLayers(); i++) {
+      var p = "model.layers." + i + ".";
+      out.add(new ParamSpec(p + "input_layernorm.weight", new long[] {h}));
+      out.add(new ParamSpec(p + "self_attn.q_proj.weight", new long[] {q, h}));
+      out.add(new ParamSpec(p + "self_attn.k_proj.weight", new long[] {kv, h}));
+      out.add(new ParamSpec(p + "self_attn.v_proj.weight", new long[] {kv, h}));
+      out.add(new ParamSpec(p + "self_attn.o_proj.weight", new long[] {h, q}));
+      if (c.attentionBias()) {
+        out.add(new ParamSpec(p + "self_attn.q_proj.bias", new long[] {q}));
+        out.add(new ParamSpec(p + "self_attn.k_proj.bias", new long[] {kv}));
+        out.add(new ParamSpec(p + "self_attn.v_proj.bias", new long[] {kv}));
+        out.add(new ParamSpec(p + "self_attn.o_proj.bias", new long[] {h}));
+      }
+      if (c.qkNorm()) {
+        out.add(new ParamSpec(p + "self_attn.q_norm.weight", new long[] {c.headDim()}));
+        out.add(new ParamSpec(p + "self_attn.k_norm.weight", new long[] {c.headDim()}));
+      }
+      out.add(new ParamSpec(p + "post_attention_layernorm.weight", new long[] {h}));
+      out.add(new ParamSpec(p + "mlp.gate_proj.weight", new long[] {c.intermediateSize(), h}));
+      out.add(new ParamSpec(p + "mlp.up_proj.weight", new long[] {c.intermediateSize(), h}));
+      out.add(new ParamSpec(p + "mlp.down_proj.weight", new long[] {h, c.intermediateSize()}));
+    }
+    out.add(new ParamSpec("model.norm.weight", new long[] {h}));
+    if (!c.tieWordEmbeddings()) {
+      out.add(new ParamSpec(LM_HEAD, new long[] {c.vocabSize(), h}));
+    }
+    return out;
+  }
+
+  public HfConfig config() {
+    return config;
+  }
+
+  public Device device() {
+    return device;
+  }
+
+  @Override
+  public SortedMap<String, Tensor> parameters() {
+    return Collections.unmodifiableSortedMap(params);
+  }
+
+  @Override
+  public long parameterCount() {
+    return params.values().stream().mapToLong(Tensor::numel).sum();
+  }
+
+  @Override
+  public int vocabSize() {
+    return config.vocabSize();
+  }
+
+  /** Per-layer keys and values of the positions seen so far, {@code [B, kvHeads, T, headDim]}. */
+  public static final class KvCache {
+    private final Tensor[] keys;
+    private final Tensor[] values;
+    private long length;
+
+    public KvCache(int layers) {
+      keys = new Tensor[layers];
+      values = new Tensor[layers];
+    }
+
+    public long length() {
+      return length;
+    }
+  }
+
+  @Override
+  public Tensor logits(Tensor tokens) {
+    return forward(tokens, null);
+  }
+
+  /**
+   * Logits {@code [B, T, V]} of {@code tokens} {@code [B, T]} that follow the {@code cache}'s
+   * positions (none when {@code cache} is null or empty); appends their keys and values to it.
+   */
+  public Tensor forward(Tensor tokens, KvCache cache) {
+    var b = tokens.size(0);
+    var t = tokens.size(1);
+    long past = cache == null ? 0 : cache.length;
+    long hd = config.headDim();
+    long nh = config.numHeads();
+    long nkv = config.numKvHeads();
+    var x = torch.embedding(p(EMBED), tokens);
+    // HF: freqs = positions[:, None] * inv_freq; emb = cat(freqs, freqs); cos/sin in fp32.
+    var positions =
+        torch
+            .arange(new Scalar(past), new Scalar(past + t))
+            .to(device, torch.ScalarType.Float)
+            .unsqueeze(1);
+    var freqs = positions.mul(invFreq);
+    var emb = torch.cat(new TensorVector(freqs, freqs), -1);
+    var cos = emb.cos();
+    var sin = emb.sin();
+    var causal = t > 1 && past == 0;
+    if (t > 1 && past > 0) {
+      throw new IllegalArgumentException("a multi-token step after a prefilled cache");
+    }
+    var eps = config.rmsNormEps();
+    for (var i = 0; i < config.numLayers(); i++) {
+      var pre = "model.layers." + i + ".";
+      var h = rmsNorm(x, p(pre + "input_layernorm.weight"), eps);
+      var q = linear(h, pre + "self_attn.q_proj").view(b, t, nh, hd);
+      var k = linear(h, pre + "self_attn.k_proj").view(b, t, nkv, hd);
+      var v = linear(h, pre + "self_attn.v_proj").view(b, t, nkv, hd).transpose(1, 2);
+      if (config.qkNorm()) {
+        q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"), eps);
+        k = rmsNorm(k, p(pre + "self_attn.k_norm.weight"), eps);
+      }
+      q = rope(q.transpose(1, 2), cos, sin);
+      k = rope(k.transpose(1, 2), cos, sin);
+      if (cache != null) {
+        if (cache.keys[i] != null) {
+          k = torch.cat(new TensorVector(cache.keys[i], k), 2);
+          v = torch.cat(new TensorVector(cache.values[i], v), 2);
+        }
+        k.retainReference();
+        v.retainReference();
+        cache.keys[i] = k;
+        cache.values[i] = v;
+      }
+      var att =
+          torch.scaled_dot_product_attention(
+              q,
+              k,
+              v,
+              new TensorOptional(),
+              0.0,
+              causal,
+              new DoubleOptional(1.0 / Math.sqrt(hd)),
+              nkv != nh);
+      var y = att.transpose(1, 2).reshape(b, t, nh * hd);
+      x = x.add(linear(y, pre + "self_attn.o_proj"));
+      h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
+      var gate = torch.silu(linear(h, pre + "mlp.gate_proj"));
+      var up = linear(h, pre + "mlp.up_proj");
+      x = x.add(linear(gate.mul(up), pre + "mlp.down_proj"));
+    }
+    if (cache != null) {
+      cache.length = past + t;
+    }
+    x = rmsNorm(x, p("model.norm.weight"), eps);
+    return x.matmul(p(config.tieWordEmbeddings() ? EMBED : LM_HEAD).t());
+  }
+
+  @Override
+  public Tensor tokenLogProbs(Tensor tokens) {
+    var t = tokens.size(1);
+    var logits = logits(tokens).narrow(1, 0, t - 1);
+    var targets = tokens.narrow(1, 1, t - 1).unsqueeze(2);
+    return logits.log_softmax(2).gather(2, targets).squeeze(2);
+  }
+
+  /** Prefills the prompts once, then decodes one token per step from the KV cache. */
+  @Override
+  public Tensor generate(Tensor prompts, int maxNew, double temperature, Generator generator) {
+    try (var noGrad = new NoGradGuard()) {
+      var cache = new KvCache(config.numLayers());
+      var pieces = new TensorVector();
+      pieces.push_back(prompts);
+      var input = prompts;
+      for (var i = 0; i < maxNew; i++) {
+        var logits = forward(input, cache);
+        var last = logits.narrow(1, logits.size(1) - 1, 1).squeeze(1);
+        var next = pick(last, temperature, generator);
+        pieces.push_back(next);
+        input = next;
+      }
+      return torch.cat(pieces, 1);
+    }
+  }
+
+  /** {@code [B, 1]}: the greedy or sampled next token of {@code [B, V]} logits. */
+  static Tensor pick(Tensor last, double temperature, Generator generator) {
+    if (temperature == 0) {
+      return last.argmax(new LongOptional(1), true);
+    }
+    var probs = last.div(new Scalar(temperature)).softmax(1);
+    return probs.multinomial(1, false, new GeneratorOptional(generator));
+  }
+
+  private Tensor p(String name) {
+    return params.get(name);
+  }
+
+  private Tensor linear(Tensor x, String prefix) {
+    var w = p(prefix + ".weight");
+    var bias = params.get(prefix + ".bias");
+    return bias == null ? torch.linear(x, w) : torch.linear(x, w, new TensorOptional(bias));
+  }
+
+  /** HF's rotate-half RoPE on {@code [B, H, T, D]} with {@code cos}/{@code sin} {@code [T, D]}. */
+  private static Tensor rope(Tensor x, Tensor cos, Tensor sin) {
+    var half = x.size(-1) / 2;
+    var x1 = x.narrow(-1, 0, half);
+    var x2 = x.narrow(-1, half, half);
+    var rotated = torch.cat(new TensorVector(x2.neg(), x1), -1);
+    return x.mul(cos).add(rotated.mul(sin));
+  }
+
+  /** RMSNorm over the last dimension, computed in fp32 and cast back, as HF does. */
+  static Tensor rmsNorm(Tensor x, Tensor weight, double eps) {
+    var dtype = x.scalar_type();
+    var f = x.to(torch.ScalarType.Float);
+    var variance = f.pow(new Scalar(2.0)).mean(new long[] {-1}, true, new ScalarTypeOptional());
+    var normed = f.mul(variance.add(new Scalar(eps)).rsqrt());
+    return weight.mul(normed.to(dtype));
+  }
+}
