@@ -3,8 +3,10 @@ package dev.stepwise.runtime.cli;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.ConfigException;
+import dev.stepwise.runtime.model.HfExport;
 import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -13,12 +15,17 @@ import java.util.OptionalLong;
  * checkpoint's data (the operator's cleanup Job runs it when a Checkpoint resource is deleted).
  * With {@code --timeline}, a checkpoint that another timeline has since rewritten at that step is
  * left alone; so is a step directory without a manifest (possibly a save in flight).
+ *
+ * <p>{@code stepwise checkpoint export --format hf STEP_DIR OUT [--model DIR]}: writes the model of
+ * a complete checkpoint as a Hugging Face model directory ({@link HfExport}).
  */
 final class CheckpointCommand {
 
   static final String USAGE =
       "usage: stepwise checkpoint delete --output-dir DIR --step N [--timeline T]"
-          + " [--checkpoints-dir checkpoints]";
+          + " [--checkpoints-dir checkpoints]\n"
+          + "       stepwise checkpoint export --format hf STEP_DIR OUT [--model HF_DIR]"
+          + " [--max-shard-bytes N]";
 
   private CheckpointCommand() {}
 
@@ -26,6 +33,9 @@ final class CheckpointCommand {
     if (args.isEmpty() || args.contains("--help") || args.contains("-h")) {
       out.println(USAGE);
       return args.isEmpty() ? Main.USAGE : 0;
+    }
+    if (args.get(0).equals("export")) {
+      return export(args.subList(1, args.size()), out);
     }
     if (!args.get(0).equals("delete")) {
       throw new ConfigException(
@@ -67,6 +77,51 @@ final class CheckpointCommand {
                   + timeline.getAsLong()
                   + ": left alone";
         });
+    return 0;
+  }
+
+  private static int export(List<String> args, PrintStream out) {
+    String format = null;
+    Path model = null;
+    var maxShard = HfExport.DEFAULT_MAX_SHARD_BYTES;
+    var positional = new ArrayList<String>();
+    for (var i = 0; i < args.size(); i++) {
+      var arg = args.get(i);
+      if (!arg.startsWith("--")) {
+        positional.add(arg);
+        continue;
+      }
+      if (i + 1 >= args.size()) {
+        throw new ConfigException(List.of(arg + ": expected a value; " + USAGE));
+      }
+      var value = args.get(++i);
+      switch (arg) {
+        case "--format" -> format = value;
+        case "--model" -> model = Path.of(value);
+        case "--max-shard-bytes" -> maxShard = Math.max(1, number(arg, value));
+        default -> throw new ConfigException(List.of(arg + ": unknown flag; " + USAGE));
+      }
+    }
+    if (!"hf".equals(format)) {
+      throw new ConfigException(
+          List.of(
+              "--format: expected 'hf', got "
+                  + (format == null ? "nothing" : "'" + format + "'")
+                  + "; "
+                  + USAGE));
+    }
+    if (positional.size() != 2) {
+      throw new ConfigException(List.of("export: expected STEP_DIR and OUT; " + USAGE));
+    }
+    var result =
+        HfExport.export(Path.of(positional.get(0)), Path.of(positional.get(1)), model, maxShard);
+    out.printf(
+        "exported %s (%s, %d tensors, %,d bytes) to %s%n",
+        positional.get(0),
+        result.config().modelType(),
+        result.tensors(),
+        result.bytes(),
+        result.out());
     return 0;
   }
 

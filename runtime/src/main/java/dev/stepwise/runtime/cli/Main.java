@@ -3,6 +3,7 @@ package dev.stepwise.runtime.cli;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.dist.PeerLostException;
+import dev.stepwise.runtime.model.ModelException;
 import dev.stepwise.runtime.orchestrator.InferenceClient;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -21,7 +22,8 @@ public final class Main {
       commands:
         sft            supervised fine-tuning (reverse-text on a small transformer)
         bench          checkpoint throughput and async-save stall, measured against baselines
-        checkpoint     checkpoint delete --output-dir DIR --step N: delete one checkpoint's data
+        checkpoint     checkpoint delete --output-dir DIR --step N: delete one checkpoint's data;
+                       checkpoint export --format hf STEP_DIR OUT: a Hugging Face model directory
         rl             RL: starts trainer, orchestrator and inference as child processes
         trainer        the RL trainer role (reads rollouts/, publishes weights/)
         orchestrator   the RL orchestrator role (rollouts from inference, rewards, advantages)
@@ -64,6 +66,7 @@ public final class Main {
       }
       return USAGE;
     } catch (CheckpointException
+        | ModelException
         | PeerLostException
         | InferenceClient.InferenceException
         | java.io.UncheckedIOException e) {

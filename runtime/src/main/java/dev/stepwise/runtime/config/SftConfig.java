@@ -26,7 +26,7 @@ public record SftConfig(
 
   public SftConfig {
     var longest = 2 * data.maxLen() + 3;
-    if (longest > model.maxSeqLen()) {
+    if (!model.isHf() && longest > model.maxSeqLen()) {
       throw new IllegalArgumentException(
           "model.max-seq-len ("
               + model.maxSeqLen()

@@ -2,6 +2,7 @@ package dev.stepwise.runtime.data;
 
 import dev.stepwise.runtime.config.DataConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.TextCodec;
 import java.util.SplittableRandom;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
@@ -20,19 +21,37 @@ public final class ReverseTextTask {
 
   private final DataConfig config;
   private final long seed;
+  private final TextCodec codec;
+  private final int sequenceLength;
 
+  /** The task on the byte-level tokenizer. */
   public ReverseTextTask(DataConfig config, long seed) {
+    this(config, seed, ByteTokenizer.CODEC);
+  }
+
+  /** The task in {@code codec}'s prompt template and tokens. */
+  public ReverseTextTask(DataConfig config, long seed, TextCodec codec) {
     this.config = config;
     this.seed = seed;
+    this.codec = codec;
+    // Each ASCII character is at most one token, so a string of n characters is at most n tokens.
+    this.sequenceLength = codec.prompt("").length + 2 * config.maxLen() + 1;
+  }
+
+  public TextCodec codec() {
+    return codec;
   }
 
   public DataConfig config() {
     return config;
   }
 
-  /** Longest sequence a batch holds: BOS, text, SEP, reversed text, EOS. */
+  /**
+   * Longest sequence a batch holds: the prompt template around the text, then the reversed text and
+   * the end-of-answer token (byte-level: BOS, text, SEP, reversed text, EOS).
+   */
   public int sequenceLength() {
-    return 2 * config.maxLen() + 3;
+    return sequenceLength;
   }
 
   /** The {@code index}-th training string (never a held-out one). */
@@ -84,20 +103,21 @@ public final class ReverseTextTask {
     var first = firstIndex(step, rank, worldSize);
     for (var i = 0; i < b; i++) {
       var text = trainText(first + i);
-      var prompt = ByteTokenizer.encode(text);
-      var answer = ByteTokenizer.encode(reverse(text));
+      var prompt = codec.prompt(text);
+      var answer = codec.answer(reverse(text));
+      if (prompt.length + answer.length > t) {
+        throw new IllegalStateException(
+            "reverse-text: '" + text + "' takes more than " + t + " tokens");
+      }
       var row = i * t;
       var pos = 0;
-      tokens[row + pos++] = ByteTokenizer.BOS;
       for (var id : prompt) {
         tokens[row + pos++] = id;
       }
-      tokens[row + pos++] = ByteTokenizer.SEP;
       var answerStart = pos;
       for (var id : answer) {
         tokens[row + pos++] = id;
       }
-      tokens[row + pos++] = ByteTokenizer.EOS;
       realTokens += pos;
       // Position p predicts token p+1: the loss covers the answer and its EOS.
       for (var p = answerStart - 1; p < pos - 1; p++) {
@@ -105,7 +125,7 @@ public final class ReverseTextTask {
         answerTokens++;
       }
       while (pos < t) {
-        tokens[row + pos++] = ByteTokenizer.PAD;
+        tokens[row + pos++] = codec.pad();
       }
     }
     var tokenTensor = torch.tensor(tokens).reshape(b, t).to(device, torch.ScalarType.Long);

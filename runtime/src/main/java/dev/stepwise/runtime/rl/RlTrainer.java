@@ -7,6 +7,7 @@ import dev.stepwise.runtime.checkpoint.ModelWeights;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Timeline;
+import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.dist.GradientSync;
@@ -77,6 +78,11 @@ public final class RlTrainer {
   }
 
   public Result run() {
+    if (config.model().isHf()) {
+      throw new ConfigException(
+          "model.hf: the RL roles (trainer, orchestrator, inference) run only the byte-level"
+              + " model so far; use model.hf with sft");
+    }
     var wallStart = System.nanoTime();
     var ckpt = config.ckpt();
     var setup =

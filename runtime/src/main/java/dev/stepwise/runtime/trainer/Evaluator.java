@@ -1,16 +1,20 @@
 package dev.stepwise.runtime.trainer;
 
 import dev.stepwise.runtime.data.ReverseTextTask;
-import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Policy;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.TreeMap;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
 
-/** Held-out exact-match accuracy: greedy generation must reproduce the reversal, then EOS. */
+/**
+ * Held-out exact-match accuracy: greedy generation must reproduce the reversal, then the
+ * end-of-answer token.
+ */
 public final class Evaluator {
 
   private Evaluator() {}
@@ -19,22 +23,23 @@ public final class Evaluator {
     if (samples == 0) {
       return Double.NaN;
     }
+    var codec = task.codec();
+    // Prompts of one token length go through generation together.
     var byLength = new TreeMap<Integer, List<String>>();
     for (var i = 0; i < samples; i++) {
       var text = task.heldOutText(i);
-      byLength.computeIfAbsent(text.length(), k -> new ArrayList<>()).add(text);
+      byLength.computeIfAbsent(codec.prompt(text).length, k -> new ArrayList<>()).add(text);
     }
     var correct = 0;
     for (var group : byLength.entrySet()) {
-      var length = group.getKey();
+      var promptLength = group.getKey();
       var texts = group.getValue();
-      var promptLength = length + 2;
+      var maxNew = 0;
       var prompts = new long[texts.size() * promptLength];
       for (var i = 0; i < texts.size(); i++) {
-        var row = i * promptLength;
-        prompts[row] = ByteTokenizer.BOS;
-        System.arraycopy(ByteTokenizer.encode(texts.get(i)), 0, prompts, row + 1, length);
-        prompts[row + length + 1] = ByteTokenizer.SEP;
+        System.arraycopy(codec.prompt(texts.get(i)), 0, prompts, i * promptLength, promptLength);
+        var answer = codec.answer(ReverseTextTask.reverse(texts.get(i)));
+        maxNew = Math.max(maxNew, answer.length);
       }
       try (var scope = new PointerScope()) {
         var input =
@@ -42,15 +47,20 @@ public final class Evaluator {
                 .tensor(prompts)
                 .reshape(texts.size(), promptLength)
                 .to(device, torch.ScalarType.Long);
-        var output = policy.generate(input, length + 1, 0.0, null).cpu().contiguous();
-        var total = promptLength + length + 1;
-        var ids = new long[(int) (texts.size() * total)];
-        new org.bytedeco.javacpp.LongPointer(output.data_ptr()).capacity(ids.length).get(ids);
+        var output = policy.generate(input, maxNew, 0.0, null).cpu().contiguous();
+        var total = promptLength + maxNew;
+        var ids = new long[texts.size() * total];
+        new LongPointer(output.data_ptr()).capacity(ids.length).get(ids);
         for (var i = 0; i < texts.size(); i++) {
-          var row = java.util.Arrays.copyOfRange(ids, i * total, (i + 1) * total);
-          var answer = ByteTokenizer.decode(row, promptLength);
-          if (answer.equals(ReverseTextTask.reverse(texts.get(i)))
-              && row[total - 1] == ByteTokenizer.EOS) {
+          var row = Arrays.copyOfRange(ids, i * total, (i + 1) * total);
+          var end = promptLength;
+          while (end < total && row[end] != codec.endOfAnswer()) {
+            end++;
+          }
+          if (end < total
+              && codec
+                  .decode(Arrays.copyOfRange(row, promptLength, end), 0)
+                  .equals(ReverseTextTask.reverse(texts.get(i)))) {
             correct++;
           }
         }

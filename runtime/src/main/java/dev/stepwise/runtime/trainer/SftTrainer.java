@@ -86,7 +86,7 @@ public final class SftTrainer {
     var model = setup.model();
     var optimizer = setup.optimizer();
     var schedule = setup.schedule();
-    var task = new ReverseTextTask(config.data(), config.seed());
+    var task = new ReverseTextTask(config.data(), config.seed(), setup.codec());
     if (config.data().batchSize() % worldSize != 0) {
       throw new ConfigException(
           "data.batch-size: "
@@ -98,10 +98,11 @@ public final class SftTrainer {
     var loss = LossFunction.maskedNll();
     var configToml = TomlWriter.write(config);
     log.printf(
-        "sft: %,d parameters, %d layers, d-model %d | device %s | threads torch=%d blas=%s%n",
+        "sft: %,d parameters, %s | device %s | threads torch=%d blas=%s%n",
         model.parameterCount(),
-        config.model().nLayers(),
-        config.model().dModel(),
+        config.model().isHf()
+            ? "model " + config.model().hf()
+            : config.model().nLayers() + " layers, d-model " + config.model().dModel(),
         device.str().getString(),
         threads.torchThreads(),
         threads.blasThreads());

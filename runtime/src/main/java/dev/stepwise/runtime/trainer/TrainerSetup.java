@@ -8,13 +8,18 @@ import dev.stepwise.runtime.config.OptimConfig;
 import dev.stepwise.runtime.config.SchedulerConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Devices;
+import dev.stepwise.runtime.model.HfTokenizer;
+import dev.stepwise.runtime.model.HfWeights;
+import dev.stepwise.runtime.model.Policy;
+import dev.stepwise.runtime.model.TextCodec;
 import dev.stepwise.runtime.model.Transformer;
 import java.nio.file.Path;
 import org.bytedeco.pytorch.Device;
 
 /**
  * What every trainer (SFT, RL) sets up before its first step, in this order: pinned threads, the
- * device, the run layout and checkpoint store, the freshly initialised model, its optimizer and the
+ * device, the run layout and checkpoint store, the model (the byte-level toy transformer, freshly
+ * initialised, or a Hugging Face model directory with its tokenizer), its optimizer and the
  * learning-rate schedule.
  */
 public record TrainerSetup(
@@ -22,7 +27,8 @@ public record TrainerSetup(
     Device device,
     RunLayout layout,
     CheckpointStore store,
-    Transformer model,
+    Policy model,
+    TextCodec codec,
     AdamW optimizer,
     LrSchedule schedule) {
 
@@ -46,9 +52,19 @@ public record TrainerSetup(
         new RunLayout(
             Path.of(outputDir), ckpt == null ? RunLayout.DEFAULT_CHECKPOINTS : ckpt.dir());
     var store = new CheckpointStore(layout);
-    var transformer = new Transformer(model, ByteTokenizer.VOCAB_SIZE, torchDevice, seed);
-    var optimizer = new AdamW(transformer.parameters(), optim);
+    Policy policy;
+    TextCodec codec;
+    if (model.isHf()) {
+      var dir = Path.of(model.hf());
+      var hf = HfWeights.load(dir, torchDevice, seed, model.randomInit());
+      policy = hf;
+      codec = HfTokenizer.load(dir, hf.vocabSize());
+    } else {
+      policy = new Transformer(model, ByteTokenizer.VOCAB_SIZE, torchDevice, seed);
+      codec = ByteTokenizer.CODEC;
+    }
+    var optimizer = new AdamW(policy.parameters(), optim);
     var schedule = new LrSchedule(scheduler, optim.lr());
-    return new TrainerSetup(pinned, torchDevice, layout, store, transformer, optimizer, schedule);
+    return new TrainerSetup(pinned, torchDevice, layout, store, policy, codec, optimizer, schedule);
   }
 }
