@@ -2,6 +2,7 @@ package dev.stepwise.runtime.bench;
 
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
+import dev.stepwise.runtime.checkpoint.Checksum;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.BenchConfig;
 import dev.stepwise.runtime.config.CkptConfig;
@@ -13,6 +14,7 @@ import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Transformer;
 import dev.stepwise.runtime.trainer.AdamW;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
+import dev.stepwise.runtime.trainer.HostBuffers;
 import dev.stepwise.runtime.trainer.LossFunction;
 import dev.stepwise.runtime.trainer.LrSchedule;
 import dev.stepwise.runtime.trainer.Progress;
@@ -33,11 +35,14 @@ import java.util.List;
 import java.util.Map;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.TensorOptions;
+import org.bytedeco.pytorch.global.torch;
 
 /**
- * Measures checkpoint I/O against plain file I/O of the same bytes on the same disk, and the
- * training-step stall that an async save causes against a run that does not save. Every figure is a
- * ratio to a baseline measured in the same run.
+ * Measures checkpoint I/O against plain file I/O of the same bytes on the same disk (the limits)
+ * and against Python peers (safetensors, torch where installed) saving and loading the same state,
+ * and the training-step stall of an async save against a memory copy of the same bytes and against
+ * a run that does not save. Every figure is a ratio to a baseline measured in the same run.
  */
 public final class CheckpointBenchmark {
 
@@ -76,21 +81,35 @@ public final class CheckpointBenchmark {
     // One step so that the optimizer state is real (non-zero) before it is saved.
     trainStep(model, optim, data, 1, device);
     var layout = new RunLayout(scratch);
-    var writer = new CheckpointWriter(layout);
+    var ioThreads = CkptConfig.defaults().effectiveIoThreads();
+    var writer = new CheckpointWriter(layout).withIoThreads(ioThreads);
+    var sha256Writer = writer.withChecksum(Checksum.SHA256);
     var snapshot = snapshot(model, optim, schedule, 1);
     var bytes = snapshot.tensorBytes();
     out.printf(
-        "bench: model %,d parameters; checkpoint %.1f MB (model + AdamW state); dir %s%n",
-        model.parameterCount(), bytes / 1e6, scratch.toAbsolutePath());
+        "bench: model %,d parameters; checkpoint %.1f MB (model + AdamW state); dir %s;"
+            + " %d cores, %d I/O threads%n",
+        model.parameterCount(),
+        bytes / 1e6,
+        scratch.toAbsolutePath(),
+        Runtime.getRuntime().availableProcessors(),
+        ioThreads);
 
-    var ckptWrite = new double[config.repeats()];
-    var plainWrite = new double[config.repeats()];
-    var ckptLoad = new double[config.repeats()];
-    var plainRead = new double[config.repeats()];
-    var hashOnly = new double[config.repeats()];
+    var n = config.repeats();
+    var ckptWrite = new double[n];
+    var shaWrite = new double[n];
+    var plainWrite = new double[n];
+    var ckptLoad = new double[n];
+    var plainRead = new double[n];
+    var crcOnly = new double[n];
+    var shaOnly = new double[n];
     long ckptBytes = 0;
-    for (var r = 0; r < config.repeats(); r++) {
+    var store = new CheckpointStore(layout);
+    for (var r = 0; r < n; r++) {
       var t0 = System.nanoTime();
+      sha256Writer.write(1, 1, Map.of(RunLayout.TRAINER, snapshot.files()));
+      shaWrite[r] = seconds(t0);
+      t0 = System.nanoTime();
       var manifest = writer.write(1, 1, Map.of(RunLayout.TRAINER, snapshot.files()));
       ckptWrite[r] = seconds(t0);
       ckptBytes = manifest.totalBytes();
@@ -99,47 +118,157 @@ public final class CheckpointBenchmark {
       plainWrite(plain, ckptBytes);
       plainWrite[r] = seconds(t0);
 
-      var store = new CheckpointStore(layout);
       t0 = System.nanoTime();
       TrainerCheckpoint.restore(
-          layout.stepDir(1), store.manifest(1), model.parameters(), optim, 0, 1);
+          layout.stepDir(1), store.manifest(1), model.parameters(), optim, 0, 1, ioThreads);
       ckptLoad[r] = seconds(t0);
       t0 = System.nanoTime();
       plainRead(plain);
       plainRead[r] = seconds(t0);
-      t0 = System.nanoTime();
-      hashOnly(ckptBytes);
-      hashOnly[r] = seconds(t0);
+      crcOnly[r] = checksumOnly(Checksum.CRC32C, ckptBytes);
+      shaOnly[r] = checksumOnly(Checksum.SHA256, ckptBytes);
       Files.delete(plain);
     }
     var mb = ckptBytes / 1e6;
     out.println();
-    out.println("checkpoint I/O (median of " + config.repeats() + ", same bytes, same disk):");
-    row("write", "checkpoint (safetensors+sha256+fsync)", mb, median(ckptWrite));
-    row("", "plain sequential write + fsync", mb, median(plainWrite));
-    out.printf("  %-6s ratio checkpoint/plain: %.2f%n", "", median(plainWrite) / median(ckptWrite));
-    row("load", "checkpoint (parse+sha256 verify+copy)", mb, median(ckptLoad));
-    row("", "plain sequential read", mb, median(plainRead));
-    out.printf("  %-6s ratio checkpoint/plain: %.2f%n", "", median(plainRead) / median(ckptLoad));
-    row("", "SHA-256 alone, in memory (the bound)", mb, median(hashOnly));
+    out.println(
+        "checkpoint I/O (median of " + n + ", same bytes, same disk, ratios within this run):");
+    row("write", "stepwise save (crc32c, fsync per file)", mb, median(ckptWrite));
+    row("", "plain sequential write + fsync (limit)", mb, median(plainWrite));
+    ratio("stepwise save / plain write", median(plainWrite) / median(ckptWrite), ">= 0.80");
+    row("", "stepwise save, --ckpt.checksum sha256", mb, median(shaWrite));
+    row("load", "stepwise load (crc32c verify, in place)", mb, median(ckptLoad));
+    row("", "plain sequential read (limit)", mb, median(plainRead));
+    ratio("stepwise load / plain read", median(plainRead) / median(ckptLoad), ">= 0.80");
+    row("hash", "CRC32C alone, in memory", mb, median(crcOnly));
+    row("", "SHA-256 alone, in memory", mb, median(shaOnly));
     out.println(
         "  (reads are served from the page cache for both, as a resume right after a save is)");
+    peers(layout, ckptBytes, median(ckptWrite), median(ckptLoad));
 
     out.println();
+    var copy = memoryCopy(ckptBytes);
     out.printf(
         "training-step stall (%d steps, batch %d, save every %d steps):%n",
         config.steps(), config.batchSize(), config.saveEvery());
+    row("copy", "memory copy of the same bytes (floor)", mb, copy);
     var none = stepTimes(scratch.resolve("none"), model, optim, schedule, data, device, null);
     var async =
         stepTimes(scratch.resolve("async"), model, optim, schedule, data, device, Boolean.TRUE);
     var sync =
         stepTimes(scratch.resolve("sync"), model, optim, schedule, data, device, Boolean.FALSE);
-    stallRow("no saves", none, none);
-    stallRow("async saves", async, none);
-    stallRow("sync saves", sync, none);
+    var none2 = stepTimes(scratch.resolve("none2"), model, optim, schedule, data, device, null);
+    var baseline = Runs.pooled(none, none2);
+    stallRow("no saves", baseline, baseline, copy);
+    stallRow("async saves", async, baseline, copy);
+    stallRow("sync saves", sync, baseline, copy);
+    ratio("async stall per save / memory copy", median(async.saveSeconds()) / copy, "<= 1.5");
+    var during = async.duringWriteMean();
+    if (Double.isNaN(during)) {
+      out.println("  every background write finished before the next step started");
+    } else {
+      ratio(
+          "steps during a background write / no-save steps ("
+              + async.duringWriteCount()
+              + " steps)",
+          during / baseline.stepMean(),
+          "<= 1.05");
+    }
   }
 
-  private double[] stepTimes(
+  /** Step times of one run, the time each save call blocked, and which steps overlapped a write. */
+  private record Runs(double[] steps, double[] saveSeconds, boolean[] duringWrite) {
+
+    static Runs pooled(Runs a, Runs b) {
+      var steps =
+          java.util.stream.DoubleStream.concat(Arrays.stream(a.steps), Arrays.stream(b.steps))
+              .toArray();
+      return new Runs(steps, new double[0], new boolean[steps.length]);
+    }
+
+    double stepMean() {
+      return Arrays.stream(steps).average().orElse(Double.NaN);
+    }
+
+    double duringWriteMean() {
+      var sum = 0.0;
+      var count = 0;
+      for (var i = 0; i < steps.length; i++) {
+        if (duringWrite[i]) {
+          sum += steps[i];
+          count++;
+        }
+      }
+      return count == 0 ? Double.NaN : sum / count;
+    }
+
+    int duringWriteCount() {
+      var count = 0;
+      for (var b : duringWrite) {
+        count += b ? 1 : 0;
+      }
+      return count;
+    }
+  }
+
+  private void ratio(String what, double value, String target) {
+    out.printf("  %-6s ratio %s: %.2f  (target %s)%n", "", what, value, target);
+  }
+
+  /** Runs the Python peers on the checkpoint's tensor files and prints their rows. */
+  private void peers(RunLayout layout, long bytes, double saveSeconds, double loadSeconds)
+      throws IOException {
+    if (config.python() == null || config.python().isBlank()) {
+      out.println("  peers  not measured (--python is empty)");
+      return;
+    }
+    var script = layout.root().resolve("peers.py");
+    try (var in = CheckpointBenchmark.class.getResourceAsStream("peers.py")) {
+      Files.write(script, in.readAllBytes());
+    }
+    var command = new ArrayList<String>();
+    command.add(config.python());
+    command.add(script.toString());
+    command.add(layout.root().toString());
+    command.add(Integer.toString(config.repeats()));
+    for (var file :
+        new CheckpointStore(layout).manifest(1).components().get(RunLayout.TRAINER).files()) {
+      if (file.path().endsWith(".safetensors")) {
+        command.add(layout.stepDir(1).resolve(file.path()).toString());
+      }
+    }
+    List<String> lines;
+    try {
+      var process = new ProcessBuilder(command).redirectErrorStream(true).start();
+      lines = new String(process.getInputStream().readAllBytes()).lines().toList();
+      process.waitFor();
+    } catch (IOException e) {
+      out.println("  peers  not measured: cannot run " + config.python() + ": " + e.getMessage());
+      return;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    }
+    var mb = bytes / 1e6;
+    for (var line : lines) {
+      var f = line.split(" ");
+      if (f.length == 5 && f[0].equals("peer")) {
+        var seconds = Double.parseDouble(f[3]);
+        var save = f[2].equals("save");
+        row(save ? "peer" : "", f[1] + (save ? " save + fsync" : " load"), mb, seconds);
+        ratio(
+            "stepwise " + f[2] + " / " + f[1],
+            seconds / (save ? saveSeconds : loadSeconds),
+            ">= 1.0");
+      } else if (line.startsWith("note ")) {
+        out.println("  NOTE   " + line.substring(5));
+      } else if (!line.isBlank()) {
+        out.println("  peers: " + line);
+      }
+    }
+  }
+
+  private Runs stepTimes(
       Path dir,
       Transformer model,
       AdamW optim,
@@ -147,6 +276,7 @@ public final class CheckpointBenchmark {
       ReverseTextTask data,
       Device device,
       Boolean async) {
+    var d = CkptConfig.defaults();
     var ckpt =
         new CkptConfig(
             "checkpoints",
@@ -156,10 +286,16 @@ public final class CheckpointBenchmark {
             null,
             CkptConfig.Retention.LOCAL,
             0,
-            false);
+            false,
+            d.checksum(),
+            false,
+            d.stopDeadline(),
+            d.ioThreads());
     var layout = new RunLayout(dir);
     var quiet = new PrintStream(OutputStream.nullOutputStream());
     var times = new double[config.steps()];
+    var during = new boolean[config.steps()];
+    var saves = new ArrayList<Double>();
     try (var saver =
         async == null
             ? null
@@ -167,34 +303,36 @@ public final class CheckpointBenchmark {
                 new CheckpointWriter(layout), new CheckpointStore(layout), ckpt, -1, quiet)) {
       for (var s = 0; s < config.steps(); s++) {
         var step = s + 2;
+        during[s] = saver != null && saver.writing();
         var t0 = System.nanoTime();
         trainStep(model, optim, data, step, device);
-        if (saver != null && (s + 1) % config.saveEvery() == 0) {
-          saver.save(snapshot(model, optim, schedule, step));
-        }
         times[s] = seconds(t0);
+        if (saver != null && (s + 1) % config.saveEvery() == 0) {
+          t0 = System.nanoTime();
+          saver.save(buffers -> snapshot(model, optim, schedule, step, buffers));
+          saves.add(seconds(t0));
+        }
       }
     }
-    return times;
+    return new Runs(times, saves.stream().mapToDouble(Double::doubleValue).toArray(), during);
   }
 
-  private void stallRow(String label, double[] times, double[] baseline) {
-    var mean = Arrays.stream(times).average().orElse(0);
-    var baseMean = Arrays.stream(baseline).average().orElse(0);
-    var max = Arrays.stream(times).max().orElse(0);
-    var baseMedian = median(baseline);
-    // Stall per save: extra wall time over the no-save steps, spread over the saves made.
-    var saves = config.steps() / config.saveEvery();
-    var stall = (mean - baseMean) * times.length / Math.max(1, saves);
+  private void stallRow(String label, Runs run, Runs baseline, double copySeconds) {
+    var mean = run.stepMean();
+    var baseMean = baseline.stepMean();
     out.printf(
-        "  %-12s mean step %7.1f ms | max step %7.1f ms | %s%n",
+        "  %-12s mean step %7.1f ms (training only) | %s%n",
         label,
         mean * 1000,
-        max * 1000,
-        times == baseline
-            ? String.format("baseline median %.1f ms", baseMedian * 1000)
+        run == baseline
+            ? String.format("baseline median %.1f ms", median(baseline.steps()) * 1000)
             : String.format(
-                "stall per save %7.1f ms | slowdown x%.2f", stall * 1000, mean / baseMean));
+                "stall per save: median %.1f ms, first %.1f ms (x%.2f of a memory copy) |"
+                    + " steps x%.2f",
+                median(run.saveSeconds()) * 1000,
+                run.saveSeconds().length == 0 ? 0 : run.saveSeconds()[0] * 1000,
+                median(run.saveSeconds()) / copySeconds,
+                mean / baseMean));
   }
 
   private void row(String what, String how, double mb, double seconds) {
@@ -203,8 +341,35 @@ public final class CheckpointBenchmark {
 
   private static TrainerCheckpoint.Snapshot snapshot(
       Transformer model, AdamW optim, LrSchedule schedule, long step) {
+    return snapshot(model, optim, schedule, step, null);
+  }
+
+  private static TrainerCheckpoint.Snapshot snapshot(
+      Transformer model, AdamW optim, LrSchedule schedule, long step, HostBuffers buffers) {
     return TrainerCheckpoint.capture(
-        model.parameters(), optim, new Progress(step, 0, 0), schedule, Map.of(), "# bench\n", 0, 1);
+        model.parameters(),
+        optim,
+        new Progress(step, 0, 0),
+        schedule,
+        Map.of(),
+        "# bench\n",
+        0,
+        1,
+        buffers);
+  }
+
+  /** Median seconds of one copy of {@code bytes} between two mapped buffers. */
+  private double memoryCopy(long bytes) {
+    var options = new TensorOptions(torch.ScalarType.Byte);
+    var src = torch.ones(new long[] {bytes}, options);
+    var dst = torch.zeros(new long[] {bytes}, options);
+    var times = new double[config.repeats()];
+    for (var r = 0; r < times.length; r++) {
+      var t0 = System.nanoTime();
+      dst.copy_(src);
+      times[r] = seconds(t0);
+    }
+    return median(times);
   }
 
   private static void trainStep(
@@ -246,13 +411,15 @@ public final class CheckpointBenchmark {
     }
   }
 
-  private static void hashOnly(long bytes) {
-    var digest = dev.stepwise.runtime.checkpoint.AtomicFiles.sha256();
-    var chunk = ByteBuffer.allocateDirect(8 << 20);
+  private static double checksumOnly(Checksum checksum, long bytes) {
+    var digest = checksum.start();
+    var chunk = ByteBuffer.allocateDirect(1 << 20);
+    var t0 = System.nanoTime();
     for (var left = bytes; left > 0; left -= chunk.capacity()) {
       digest.update(chunk.clear().limit((int) Math.min(chunk.capacity(), left)));
     }
-    digest.digest();
+    digest.hex();
+    return seconds(t0);
   }
 
   private static double seconds(long startNanos) {

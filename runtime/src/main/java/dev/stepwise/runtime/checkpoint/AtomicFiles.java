@@ -11,7 +11,6 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 
@@ -29,14 +28,32 @@ public final class AtomicFiles {
     }
   }
 
-  /** What was written: size and SHA-256 (lowercase hex). */
-  public record Written(long size, String sha256) {}
+  /** What was written: size and checksum (lowercase hex) of the given kind. */
+  public record Written(long size, Checksum checksum, String digest) {
+
+    /** Its listing entry under {@code path}. */
+    public Manifest.FileEntry entry(String path) {
+      return Manifest.FileEntry.of(path, size, checksum, digest);
+    }
+  }
+
+  /**
+   * Bytes written per system call and checksummed right after, while they are still in the CPU's
+   * cache: large enough that the calls cost nothing, small enough to stay cache-resident.
+   */
+  static final int SLICE_BYTES = 1 << 20;
 
   private AtomicFiles() {}
 
+  /** Writes {@code target} atomically with a CRC32C of its bytes. */
   public static Written write(Path target, Body body) throws IOException {
+    return write(target, body, Checksum.CRC32C);
+  }
+
+  /** Writes {@code target} atomically with a {@code checksum} of its bytes. */
+  public static Written write(Path target, Body body, Checksum checksum) throws IOException {
     var tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
-    var digest = sha256();
+    var digest = checksum.start();
     long size;
     try {
       try (var channel =
@@ -60,7 +77,7 @@ public final class AtomicFiles {
       throw e;
     }
     fsyncDir(target.getParent());
-    return new Written(size, HexFormat.of().formatHex(digest.digest()));
+    return new Written(size, checksum, digest.hex());
   }
 
   /**
@@ -72,8 +89,7 @@ public final class AtomicFiles {
     var entries = new ArrayList<Manifest.FileEntry>();
     for (var file : files.entrySet()) {
       var written = write(dir.resolve(file.getKey()), file.getValue());
-      entries.add(
-          new Manifest.FileEntry(pathPrefix + file.getKey(), written.size(), written.sha256()));
+      entries.add(written.entry(pathPrefix + file.getKey()));
     }
     return List.copyOf(entries);
   }
@@ -104,22 +120,28 @@ public final class AtomicFiles {
     }
   }
 
+  /** Writes whole buffers slice by slice, checksumming each slice right after writing it. */
   private static final class HashingChannel implements WritableByteChannel {
     private final WritableByteChannel delegate;
-    private final MessageDigest digest;
+    private final Checksum.Digest digest;
     private long count;
 
-    HashingChannel(WritableByteChannel delegate, MessageDigest digest) {
+    HashingChannel(WritableByteChannel delegate, Checksum.Digest digest) {
       this.delegate = delegate;
       this.digest = digest;
     }
 
     @Override
     public int write(ByteBuffer src) throws IOException {
-      var view = src.duplicate();
-      var n = delegate.write(src);
-      view.limit(view.position() + n);
-      digest.update(view);
+      var n = src.remaining();
+      while (src.hasRemaining()) {
+        var slice = src.slice();
+        slice.limit(Math.min(slice.remaining(), SLICE_BYTES));
+        var view = slice.duplicate();
+        writeFully(delegate, slice);
+        digest.update(view);
+        src.position(src.position() + view.remaining());
+      }
       count += n;
       return n;
     }

@@ -15,11 +15,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import java.util.function.BooleanSupplier;
 
 /**
  * Writes one checkpoint step directory: every file atomically, then {@code manifest.json} (sizes
- * and SHA-256 of every file) last. A crash at any point leaves either the previous state or a
+ * and checksums of every file) last. A crash at any point leaves either the previous state or a
  * directory without a manifest, which readers ignore.
+ *
+ * <p>Files are written by up to {@code ioThreads} threads at once (each file by one thread, in one
+ * pass: large writes straight from the tensors' memory, each slice checksummed while still in the
+ * cache, one fsync per file, one per directory). A writer may be told to abort: it then stops
+ * before its next file and before the manifest with a {@link CheckpointAbortedException}.
  */
 public final class CheckpointWriter {
 
@@ -53,6 +60,10 @@ public final class CheckpointWriter {
   private final RunLayout layout;
   private final FileListener listener;
   private final ExternalParts externalParts;
+  private final Checksum checksum;
+  private final int ioThreads;
+  private final BooleanSupplier aborted;
+  private final String reason;
 
   public CheckpointWriter(RunLayout layout) {
     this(layout, FileListener.NONE);
@@ -63,9 +74,56 @@ public final class CheckpointWriter {
   }
 
   public CheckpointWriter(RunLayout layout, FileListener listener, ExternalParts externalParts) {
+    this(layout, listener, externalParts, Checksum.CRC32C, 1, () -> false, null);
+  }
+
+  private CheckpointWriter(
+      RunLayout layout,
+      FileListener listener,
+      ExternalParts externalParts,
+      Checksum checksum,
+      int ioThreads,
+      BooleanSupplier aborted,
+      String reason) {
     this.layout = layout;
+    this.reason = reason;
     this.listener = listener;
     this.externalParts = externalParts;
+    this.checksum = checksum;
+    this.ioThreads = ioThreads;
+    this.aborted = aborted;
+  }
+
+  /** This writer recording {@code checksum} for every file it writes. */
+  public CheckpointWriter withChecksum(Checksum checksum) {
+    return new CheckpointWriter(
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason);
+  }
+
+  /** This writer writing up to {@code threads} files at once. */
+  public CheckpointWriter withIoThreads(int threads) {
+    return new CheckpointWriter(
+        layout, listener, externalParts, checksum, Math.max(1, threads), aborted, reason);
+  }
+
+  /** This writer aborting its save (before the next file, before the manifest) once asked to. */
+  public CheckpointWriter withAbort(BooleanSupplier aborted) {
+    return new CheckpointWriter(
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason);
+  }
+
+  /** This writer recording {@code reason} (say {@link Manifest#REASON_PREEMPTION}) in manifests. */
+  public CheckpointWriter withReason(String reason) {
+    return new CheckpointWriter(
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason);
+  }
+
+  public Checksum checksum() {
+    return checksum;
+  }
+
+  public int ioThreads() {
+    return ioThreads;
   }
 
   /** Writes the given components of {@code step} (timeline 0) and then its manifest. */
@@ -132,23 +190,41 @@ public final class CheckpointWriter {
   public SortedMap<String, Manifest.Component> writeFiles(
       Path dir, Map<String, List<ComponentFile>> components) throws IOException {
     Files.createDirectories(dir);
-    var entries = new TreeMap<String, Manifest.Component>();
-    for (var component : new TreeMap<>(components).entrySet()) {
+    var sorted = new TreeMap<>(components);
+    var tasks = new ArrayList<Callable<Manifest.FileEntry>>();
+    for (var component : sorted.entrySet()) {
       var componentDir = dir.resolve(component.getKey());
       Files.createDirectories(componentDir);
-      var files = new ArrayList<Manifest.FileEntry>();
       for (var file : component.getValue()) {
-        var target = componentDir.resolve(file.name());
-        var written = AtomicFiles.write(target, file.body());
-        files.add(
-            new Manifest.FileEntry(
-                component.getKey() + "/" + file.name(), written.size(), written.sha256()));
-        listener.written(target);
+        tasks.add(
+            () -> {
+              checkNotAborted(dir);
+              var target = componentDir.resolve(file.name());
+              var written = AtomicFiles.write(target, file.body(), checksum);
+              listener.written(target);
+              return written.entry(component.getKey() + "/" + file.name());
+            });
       }
-      AtomicFiles.fsyncDir(componentDir);
+    }
+    var written = ParallelIo.run(tasks, ioThreads, "checkpoint-io");
+    var entries = new TreeMap<String, Manifest.Component>();
+    var i = 0;
+    for (var component : sorted.entrySet()) {
+      AtomicFiles.fsyncDir(dir.resolve(component.getKey()));
+      var files = new ArrayList<Manifest.FileEntry>();
+      for (var ignored : component.getValue()) {
+        files.add(written.get(i++));
+      }
       entries.put(component.getKey(), new Manifest.Component(files));
     }
     return entries;
+  }
+
+  private void checkNotAborted(Path dir) {
+    if (aborted.getAsBoolean()) {
+      throw new CheckpointAbortedException(
+          "checkpoint save into " + dir + " aborted: it has no manifest and is not a checkpoint");
+    }
   }
 
   /**
@@ -187,6 +263,7 @@ public final class CheckpointWriter {
     entries = new TreeMap<>(entries);
     entries.putAll(externalParts.collect(step, stepDir));
     AtomicFiles.fsyncDir(stepDir);
+    checkNotAborted(stepDir);
     var manifest =
         new Manifest(
             Manifest.FORMAT,
@@ -195,7 +272,8 @@ public final class CheckpointWriter {
             worldSize,
             Instant.now().truncatedTo(ChronoUnit.MILLIS).toString(),
             new LinkedHashMap<>(entries),
-            timeline);
+            timeline,
+            reason);
     var manifestFile = stepDir.resolve(RunLayout.MANIFEST);
     AtomicFiles.write(manifestFile, JSON.writeValueAsBytes(manifest));
     AtomicFiles.fsyncDir(stepDir.getParent());

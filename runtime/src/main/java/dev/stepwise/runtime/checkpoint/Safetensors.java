@@ -81,6 +81,16 @@ public final class Safetensors {
 
   /** Reads a file into new CPU tensors, feeding every byte read to {@code digest} if given. */
   public static Contents read(Path file, MessageDigest digest) throws IOException {
+    return read(file, digest == null ? null : Checksum.of(digest), Map.of());
+  }
+
+  /**
+   * Reads a file, feeding every byte read to {@code digest} if given. A tensor whose name is in
+   * {@code targets} with the same dtype and shape, contiguous and on the CPU, is read straight into
+   * that tensor's memory (and the result maps the name to it); any other into a new CPU tensor.
+   */
+  public static Contents read(Path file, Checksum.Digest digest, Map<String, Tensor> targets)
+      throws IOException {
     try (var channel = FileChannel.open(file, StandardOpenOption.READ)) {
       var size = channel.size();
       var lengthBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
@@ -132,14 +142,15 @@ public final class Safetensors {
         if (begin != expected || end < begin || dataStart + end > size) {
           throw new IOException(file + ": tensor " + name + " has bad data offsets");
         }
-        var t = torch.empty(shape, new TensorOptions(type), new MemoryFormatOptional());
+        var t = readsInto(targets.get(name), type, shape);
+        if (t == null) {
+          t = torch.empty(shape, new TensorOptions(type), new MemoryFormatOptional());
+        }
         if (t.nbytes() != end - begin) {
           throw new IOException(file + ": tensor " + name + " size does not match its shape");
         }
-        var buffer = bytes(t);
         channel.position(dataStart + begin);
-        readFully(channel, buffer, file);
-        update(digest, buffer.flip());
+        readChecked(channel, bytes(t), digest, file);
         tensors.put(name, t);
         expected = end;
       }
@@ -150,9 +161,34 @@ public final class Safetensors {
     }
   }
 
-  private static void update(MessageDigest digest, ByteBuffer buffer) {
+  /** {@code target} if the file's tensor can be read straight into it, else null. */
+  private static Tensor readsInto(Tensor target, ScalarType type, long[] shape) {
+    if (target == null
+        || target.is_cuda()
+        || !target.is_contiguous()
+        || target.scalar_type().intern() != type
+        || !java.util.Arrays.equals(target.sizes().vec().get(), shape)) {
+      return null;
+    }
+    return target;
+  }
+
+  /** Fills {@code buffer} slice by slice, checksumming each slice while it is in the cache. */
+  private static void readChecked(
+      FileChannel channel, ByteBuffer buffer, Checksum.Digest digest, Path file)
+      throws IOException {
+    while (buffer.hasRemaining()) {
+      var slice = buffer.slice();
+      slice.limit(Math.min(slice.remaining(), AtomicFiles.SLICE_BYTES));
+      readFully(channel, slice, file);
+      update(digest, slice.flip());
+      buffer.position(buffer.position() + slice.limit());
+    }
+  }
+
+  private static void update(Checksum.Digest digest, ByteBuffer buffer) {
     if (digest != null) {
-      digest.update(buffer.duplicate());
+      digest.update(buffer);
     }
   }
 

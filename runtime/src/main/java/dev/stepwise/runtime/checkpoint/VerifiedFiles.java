@@ -5,10 +5,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
+import org.bytedeco.pytorch.Tensor;
 
 /**
- * Reads files back checked against the size and SHA-256 that a listing ({@code manifest.json}, a
- * part marker, {@code published.json}) recorded for them; a mismatch is a {@link
+ * Reads files back checked against the size and checksum (CRC32C or SHA-256) that a listing ({@code
+ * manifest.json}, a part marker, {@code published.json}) recorded for them; a mismatch is a {@link
  * CheckpointException} naming the file and the listing.
  */
 public final class VerifiedFiles {
@@ -29,7 +31,7 @@ public final class VerifiedFiles {
       throws IOException {
     requirePresent(file, listing);
     var bytes = Files.readAllBytes(file);
-    check(file, entry, bytes.length, sha256Hex(bytes), listing);
+    check(file, entry, bytes.length, entry.checksum().hex(bytes), listing);
     return bytes;
   }
 
@@ -38,10 +40,23 @@ public final class VerifiedFiles {
    */
   public static Safetensors.Contents readTensors(Path file, Manifest.FileEntry entry, Path listing)
       throws IOException {
+    return readTensorsInto(file, entry, listing, Map.of());
+  }
+
+  /**
+   * The tensors of safetensors {@code file}, checked against its {@code entry} in {@code listing},
+   * each read straight into the tensor of the same name in {@code targets} where that one is a
+   * contiguous CPU tensor of the same dtype and shape (no copy; the returned map holds the target
+   * then), else into a new tensor. On a checksum mismatch the targets may hold some of the file's
+   * bytes: the caller must not use them.
+   */
+  public static Safetensors.Contents readTensorsInto(
+      Path file, Manifest.FileEntry entry, Path listing, Map<String, Tensor> targets)
+      throws IOException {
     requirePresent(file, listing);
-    var digest = AtomicFiles.sha256();
-    var contents = Safetensors.read(file, digest);
-    check(file, entry, Files.size(file), HexFormat.of().formatHex(digest.digest()), listing);
+    var digest = entry.checksum().start();
+    var contents = Safetensors.read(file, digest, targets);
+    check(file, entry, Files.size(file), digest.hex(), listing);
     return contents;
   }
 
@@ -57,8 +72,8 @@ public final class VerifiedFiles {
   }
 
   private static void check(
-      Path file, Manifest.FileEntry entry, long size, String sha256, Path listing) {
-    if (size != entry.size() || !sha256.equals(entry.sha256())) {
+      Path file, Manifest.FileEntry entry, long size, String digest, Path listing) {
+    if (size != entry.size() || !digest.equals(entry.digest())) {
       throw new CheckpointException(
           file + " does not match its size and checksum in " + listing + ": corrupt");
     }

@@ -5,6 +5,7 @@ import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.orchestrator.InferenceClient;
 import dev.stepwise.runtime.orchestrator.Orchestrator;
+import dev.stepwise.runtime.util.StopSignal;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.List;
@@ -31,7 +32,7 @@ final class OrchestratorCommand {
         new InferenceClient(
             config.client().baseUrl(),
             Duration.ofMillis((long) (config.client().timeout() * 1000)));
-    new Orchestrator(config, client, out).run();
+    new Orchestrator(config, client, out).stopOn(StopSignal.forRole(config.ckpt(), out)).run();
     return 0;
   }
 }

@@ -1,5 +1,6 @@
 package dev.stepwise.runtime.cli;
 
+import dev.stepwise.runtime.checkpoint.CheckpointAbortedException;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
@@ -9,6 +10,7 @@ import dev.stepwise.runtime.dist.DistEnv;
 import dev.stepwise.runtime.dist.Launcher;
 import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.trainer.SftTrainer;
+import dev.stepwise.runtime.util.StopSignal;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -47,7 +49,12 @@ final class SftCommand {
     var collectives = ProcessGroup.Collectives.forDevice(config.device());
     var timeout = Duration.ofSeconds(config.dist().timeoutSeconds());
     try (var group = ProcessGroup.join(env, timeout, collectives)) {
-      new SftTrainer(config, out, CheckpointWriter.FileListener.NONE, group).run();
+      new SftTrainer(config, out, CheckpointWriter.FileListener.NONE, group)
+          .stopOn(StopSignal.forRole(config.ckpt(), out))
+          .run();
+    } catch (CheckpointAbortedException e) {
+      err.println("error: " + e.getMessage());
+      return StopSignal.ABORTED_EXIT;
     }
     return 0;
   }

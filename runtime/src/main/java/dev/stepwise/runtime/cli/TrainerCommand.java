@@ -1,5 +1,6 @@
 package dev.stepwise.runtime.cli;
 
+import dev.stepwise.runtime.checkpoint.CheckpointAbortedException;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
@@ -7,6 +8,7 @@ import dev.stepwise.runtime.dist.DistEnv;
 import dev.stepwise.runtime.dist.Launcher;
 import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.rl.RlTrainer;
+import dev.stepwise.runtime.util.StopSignal;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -48,7 +50,10 @@ final class TrainerCommand {
         Duration.ofSeconds(
             Math.max(config.dist().timeoutSeconds(), (long) Math.ceil(config.waitTimeout())));
     try (var group = ProcessGroup.join(env, timeout, collectives)) {
-      new RlTrainer(config, out, group).run();
+      new RlTrainer(config, out, group).stopOn(StopSignal.forRole(config.ckpt(), out)).run();
+    } catch (CheckpointAbortedException e) {
+      err.println("error: " + e.getMessage());
+      return StopSignal.ABORTED_EXIT;
     }
     return 0;
   }

@@ -11,9 +11,13 @@ public record BenchConfig(
     @Doc("Save every N steps in the stall measurement") @Min(1) int saveEvery,
     @Doc("Sequences per training step") @Min(1) int batchSize,
     @Doc("Model benchmarked (the default is about 19M parameters, 225 MB with AdamW state)")
-        ModelConfig model) {
+        ModelConfig model,
+    @Doc(
+            "Python that runs the peers (safetensors, torch where installed) on the same state;"
+                + " empty to skip them")
+        String python) {
 
   public static BenchConfig defaults() {
-    return new BenchConfig(".", 1, 3, 30, 5, 8, new ModelConfig(512, 6, 8, 2048, 32));
+    return new BenchConfig(".", 1, 3, 30, 5, 8, new ModelConfig(512, 6, 8, 2048, 32), "python3");
   }
 }

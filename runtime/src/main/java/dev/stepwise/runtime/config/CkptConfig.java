@@ -11,7 +11,22 @@ public record CkptConfig(
     @Doc("Timeline stamped in each manifest; a resume to an earlier step starts a new one") @Min(0)
         long timeline,
     @Doc("At start, continue from the newest complete checkpoint of this timeline if any")
-        boolean recover) {
+        boolean recover,
+    @Doc(
+            "Checksum recorded per file and verified on load: crc32c (fast, the default) or sha256"
+                + " (cryptographic, bounded by about 1.5 GB/s per core)")
+        dev.stepwise.runtime.checkpoint.Checksum checksum,
+    @Doc(
+            "On SIGTERM/SIGINT, finish the step in flight, write a complete checkpoint of it and exit"
+                + " 0; a second signal or the stop deadline aborts the save (exit 143)")
+        boolean onSignal,
+    @Doc(
+            "Seconds after the first stop signal by which the checkpoint must be complete, else it"
+                + " is aborted; keep it below the pod's terminationGracePeriodSeconds")
+        @Min(1)
+        double stopDeadline,
+    @Doc("Checkpoint files written (and read) at once; 0 means one per core, at most 4") @Min(0)
+        int ioThreads) {
 
   /** Who deletes old checkpoints. */
   public enum Retention {
@@ -20,6 +35,26 @@ public record CkptConfig(
   }
 
   public static CkptConfig defaults() {
-    return new CkptConfig("checkpoints", null, false, null, null, Retention.LOCAL, 0, false);
+    return new CkptConfig(
+        "checkpoints",
+        null,
+        false,
+        null,
+        null,
+        Retention.LOCAL,
+        0,
+        false,
+        dev.stepwise.runtime.checkpoint.Checksum.CRC32C,
+        true,
+        DEFAULT_STOP_DEADLINE_SECONDS,
+        0);
+  }
+
+  /** Below Kubernetes' default grace period of 30 s, leaving time to exit. */
+  public static final double DEFAULT_STOP_DEADLINE_SECONDS = 25;
+
+  /** The number of files a save or a load handles at once ({@code io-threads}, 0 = per core). */
+  public int effectiveIoThreads() {
+    return ioThreads > 0 ? ioThreads : Math.min(4, Runtime.getRuntime().availableProcessors());
   }
 }

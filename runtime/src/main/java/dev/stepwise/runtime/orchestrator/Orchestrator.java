@@ -16,6 +16,7 @@ import dev.stepwise.runtime.inference.Sampler;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
 import dev.stepwise.runtime.util.Polling;
+import dev.stepwise.runtime.util.StopSignal;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -51,6 +52,7 @@ public final class Orchestrator {
   private final OrchestratorConfig config;
   private final InferenceClient client;
   private final PrintStream log;
+  private StopSignal stop = StopSignal.none();
 
   public Orchestrator(OrchestratorConfig config, InferenceClient client, PrintStream log) {
     this.config = config;
@@ -61,6 +63,16 @@ public final class Orchestrator {
   /** The weights step whose policy samples the rollouts of step {@code n}. */
   public static long weightsStepFor(long n, int asyncLevel) {
     return Math.max(n - 1 - asyncLevel, 0);
+  }
+
+  /**
+   * Stops after the step in flight when {@code stop} fires: the rollouts of that step are published
+   * (with the orchestrator's checkpoint part, which the trainer completes its own save with), then
+   * {@link #run} returns.
+   */
+  public Orchestrator stopOn(StopSignal stop) {
+    this.stop = stop;
+    return this;
   }
 
   public Result run() {
@@ -91,6 +103,10 @@ public final class Orchestrator {
     var rewards = new ArrayList<Double>();
     long pushed = -1;
     for (var n = startedFrom + 1; n <= config.maxSteps(); n++) {
+      if (stop.requested()) {
+        logStopped(n - 1);
+        break;
+      }
       var replayed = recovering ? published(layout, n, timeline) : null;
       if (replayed != null) {
         progress = progress.advance(replayed.tokens(), replayed.samples(), replayed.problems());
@@ -113,9 +129,21 @@ public final class Orchestrator {
       var stepStart = System.nanoTime();
       var wanted = weightsStepFor(n, config.asyncLevel());
       var weights = awaitWeights(layout, wanted, startedFrom, timeline);
+      if (weights < 0) {
+        logStopped(n - 1);
+        break;
+      }
       var waited = (System.nanoTime() - stepStart) / 1e9;
       if (weights != pushed) {
-        client.updateWeights(weights);
+        try {
+          client.updateWeights(weights);
+        } catch (InferenceClient.InferenceException e) {
+          if (!stop.requested()) {
+            throw e;
+          }
+          logStopped(n - 1);
+          break;
+        }
         pushed = weights;
       }
       var problems = new ArrayList<String>();
@@ -128,13 +156,23 @@ public final class Orchestrator {
       }
       var generateStart = System.nanoTime();
       var group = config.rolloutsPerProblem();
-      var response =
-          client.complete(
-              prompts,
-              group,
-              config.sampling().maxTokens(),
-              config.sampling().temperature(),
-              Sampler.rowSeed(config.seed(), n));
+      InferenceClient.Completions response;
+      try {
+        response =
+            client.complete(
+                prompts,
+                group,
+                config.sampling().maxTokens(),
+                config.sampling().temperature(),
+                Sampler.rowSeed(config.seed(), n));
+      } catch (InferenceClient.InferenceException e) {
+        if (!stop.requested()) {
+          throw e;
+        }
+        // Inference got the same signal and went away: this step is not needed for a checkpoint.
+        logStopped(n - 1);
+        break;
+      }
       if (response.weightsStep() == null || response.weightsStep() != weights) {
         throw new InferenceClient.InferenceException(
             "inference served step "
@@ -174,12 +212,12 @@ public final class Orchestrator {
         }
       }
       var batch = new Rollouts(n, weights, config.sampling().temperature(), samples);
+      progress = progress.advance(promptTokens + completionTokens, samples.size(), problems.size());
       try {
-        batch.publish(layout, timeline);
+        batch.publish(layout, timeline, partBytes(progress));
       } catch (IOException e) {
         throw new UncheckedIOException("cannot publish " + layout.rolloutsDir(n), e);
       }
-      progress = progress.advance(promptTokens + completionTokens, samples.size(), problems.size());
       var meanReward = rewardSum / samples.size();
       rewards.add(meanReward);
       log.printf(
@@ -279,13 +317,29 @@ public final class Orchestrator {
       return; // written before a restart: the same bytes, and perhaps already in a manifest
     }
     try {
-      var bytes = JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(progress);
+      var bytes = partBytes(progress);
       var files = new LinkedHashMap<String, AtomicFiles.Body>();
       files.put(PROGRESS, AtomicFiles.Body.of(bytes));
       CheckpointParts.write(layout, progress.step(), RunLayout.ORCHESTRATOR, timeline, files);
     } catch (IOException e) {
       throw new CheckpointException(
           "cannot write the orchestrator part of " + layout.stepDir(progress.step()) + ": " + e, e);
+    }
+  }
+
+  private void logStopped(long step) {
+    log.printf(
+        "orchestrator: stopped by %s after step %d (the rollouts of each step carry this role's"
+            + " checkpoint part for the trainer's save)%n",
+        stop.signalName(), step);
+  }
+
+  /** This role's checkpoint part of the step {@code progress} ends: {@code progress.json}. */
+  static byte[] partBytes(OrchestratorProgress progress) {
+    try {
+      return JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(progress);
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
     }
   }
 
@@ -327,6 +381,9 @@ public final class Orchestrator {
     }
     var deadline = System.nanoTime() + (long) (config.waitTimeout() * 1e9);
     while (PublishedDir.usable(layout.weightsDir(step), step, timeline).isEmpty()) {
+      if (stop.requested()) {
+        return -1;
+      }
       if (System.nanoTime() > deadline) {
         throw new CheckpointException(
             "the trainer did not publish the weights of step "

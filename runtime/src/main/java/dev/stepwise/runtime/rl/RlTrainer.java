@@ -1,5 +1,6 @@
 package dev.stepwise.runtime.rl;
 
+import dev.stepwise.runtime.checkpoint.AtomicFiles;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointParts;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
@@ -14,20 +15,28 @@ import dev.stepwise.runtime.dist.GradientSync;
 import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
 import dev.stepwise.runtime.orchestrator.Rollouts;
+import dev.stepwise.runtime.trainer.AdamW;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
+import dev.stepwise.runtime.trainer.HostBuffers;
+import dev.stepwise.runtime.trainer.LrSchedule;
 import dev.stepwise.runtime.trainer.Progress;
+import dev.stepwise.runtime.trainer.StopAgreement;
+import dev.stepwise.runtime.trainer.Threads;
 import dev.stepwise.runtime.trainer.TrainerCheckpoint;
 import dev.stepwise.runtime.trainer.TrainerSetup;
 import dev.stepwise.runtime.util.Polling;
+import dev.stepwise.runtime.util.StopSignal;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
@@ -63,6 +72,7 @@ public final class RlTrainer {
   private final ProcessGroup group;
   private final int rank;
   private final int worldSize;
+  private StopSignal stop = StopSignal.none();
 
   public RlTrainer(RlTrainerConfig config, PrintStream log) {
     this(config, log, ProcessGroup.single());
@@ -75,6 +85,16 @@ public final class RlTrainer {
     this.rank = group.rank();
     this.worldSize = group.worldSize();
     this.log = rank == 0 ? log : new PrintStream(OutputStream.nullOutputStream());
+  }
+
+  /**
+   * Stops after the step in flight (or while waiting for rollouts) when {@code stop} fires, with
+   * checkpointing on: the last trained step is saved as a complete checkpoint, its orchestrator
+   * part taken from that step's rollouts, then {@link #run} returns.
+   */
+  public RlTrainer stopOn(StopSignal stop) {
+    this.stop = stop;
+    return this;
   }
 
   public Result run() {
@@ -178,10 +198,33 @@ public final class RlTrainer {
                   covered.accumulateAndGet(manifest.step(), Math::max);
                   reporter.ifPresent(r -> r.accept(manifest));
                 },
-                group)) {
+                group,
+                stop)) {
+      var agreement = new StopAgreement(saver == null ? StopSignal.none() : stop, group, device);
+      byte[] lastPart = null;
       for (var step = startedFrom + 1; step <= config.maxSteps(); step++) {
         var waitStart = System.nanoTime();
-        var rollouts = awaitRollouts(layout, step, timeline, timeout);
+        var awaited =
+            awaitRollouts(layout, step, timeline, timeout, group.distributed() ? null : agreement);
+        if (awaited == null) {
+          // Stopped while waiting: the state is that of the previous step.
+          var last = step - 1;
+          agreement.checkNotAborted(last);
+          if (last > startedFrom || start.isEmpty()) {
+            preempt(
+                saver,
+                layout,
+                timeline,
+                last,
+                lastPart,
+                capture(
+                    model.parameters(), optimizer, progress, schedule, threads, configToml, last));
+          }
+          logStopped(last, layout);
+          break;
+        }
+        var rollouts = awaited.rollouts();
+        lastPart = awaited.orchestratorPart();
         var stepStart = System.nanoTime();
         var lr = schedule.lr(step);
         double lossValue;
@@ -243,29 +286,16 @@ public final class RlTrainer {
               tokens / seconds,
               (stepStart - waitStart) / 1e9);
         }
+        var capture =
+            capture(model.parameters(), optimizer, progress, schedule, threads, configToml, step);
         if (saver != null && CheckpointSaver.due(ckpt, step, config.maxSteps())) {
-          var state =
-              TrainerCheckpoint.rankState(
-                  rank,
-                  worldSize,
-                  config.seed(),
-                  threads,
-                  Map.of(
-                      "rollouts",
-                      "rollouts/step_<n> from the orchestrator; rank r of W trains on samples"
-                          + " [rB/W, (r+1)B/W)",
-                      "next_step",
-                      step + 1));
-          saver.save(
-              TrainerCheckpoint.capture(
-                  model.parameters(),
-                  optimizer,
-                  progress,
-                  schedule,
-                  state,
-                  configToml,
-                  rank,
-                  worldSize));
+          saver.save(capture);
+        }
+        if (agreement.stopAfter(step)) {
+          agreement.checkNotAborted(step);
+          preempt(saver, layout, timeline, step, lastPart, capture);
+          logStopped(step, layout);
+          break;
         }
       }
     } finally {
@@ -282,6 +312,75 @@ public final class RlTrainer {
         lastReward,
         (System.nanoTime() - wallStart) / 1e9);
     return new Result(progress, start.orElse(-1), firstReward, lastReward);
+  }
+
+  /** How a snapshot of the state after {@code step} is taken (into the saver's buffers). */
+  private Function<HostBuffers, TrainerCheckpoint.Snapshot> capture(
+      Map<String, Tensor> parameters,
+      AdamW optimizer,
+      Progress progress,
+      LrSchedule schedule,
+      Threads threads,
+      String configToml,
+      long step) {
+    var state =
+        TrainerCheckpoint.rankState(
+            rank,
+            worldSize,
+            config.seed(),
+            threads,
+            Map.of(
+                "rollouts",
+                "rollouts/step_<n> from the orchestrator; rank r of W trains on samples"
+                    + " [rB/W, (r+1)B/W)",
+                "next_step",
+                step + 1));
+    return buffers ->
+        TrainerCheckpoint.capture(
+            parameters, optimizer, progress, schedule, state, configToml, rank, worldSize, buffers);
+  }
+
+  /**
+   * The checkpoint a stop signal asks for, of {@code step}: unless the step was already saved, rank
+   * 0 first writes the orchestrator's part of it from the step's rollouts ({@code part}, the bytes
+   * the orchestrator would write), then every rank saves its shards and rank 0 completes the
+   * manifest.
+   */
+  private void preempt(
+      CheckpointSaver saver,
+      RunLayout layout,
+      Timeline timeline,
+      long step,
+      byte[] part,
+      Function<HostBuffers, TrainerCheckpoint.Snapshot> capture) {
+    if (saver.lastSaved() != step
+        && rank == 0
+        && CheckpointParts.marker(layout, step, RunLayout.ORCHESTRATOR, timeline).isEmpty()) {
+      if (part == null) {
+        log.printf(
+            "trainer: warning: the rollouts of step %d carry no orchestrator part; waiting for"
+                + " the orchestrator to write it%n",
+            step);
+      } else {
+        var files = new LinkedHashMap<String, AtomicFiles.Body>();
+        files.put(Rollouts.PROGRESS, AtomicFiles.Body.of(part));
+        try {
+          CheckpointParts.write(layout, step, RunLayout.ORCHESTRATOR, timeline, files);
+        } catch (IOException e) {
+          throw new CheckpointException(
+              "cannot write the orchestrator part of " + layout.stepDir(step) + ": " + e, e);
+        }
+      }
+    }
+    saver.savePreemption(capture);
+  }
+
+  private void logStopped(long step, RunLayout layout) {
+    log.printf(
+        "trainer: stopped by %s after step %d: checkpoint %s is complete%n",
+        stop.signalName() == null ? "a peer's stop signal" : stop.signalName(),
+        step,
+        layout.stepDir(step));
   }
 
   /**
@@ -320,16 +419,25 @@ public final class RlTrainer {
     }
   }
 
-  private Rollouts awaitRollouts(RunLayout layout, long step, Timeline timeline, Duration timeout) {
+  /** A step's rollouts and the orchestrator's checkpoint part published with them (or null). */
+  private record Awaited(Rollouts rollouts, byte[] orchestratorPart) {}
+
+  /** The rollouts of {@code step}, or null when {@code agreement}'s stop fired while waiting. */
+  private Awaited awaitRollouts(
+      RunLayout layout, long step, Timeline timeline, Duration timeout, StopAgreement agreement) {
     var deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
       var marker = PublishedDir.usable(layout.rolloutsDir(step), step, timeline);
       if (marker.isPresent()) {
         try {
-          return Rollouts.read(layout, marker.get());
+          return new Awaited(
+              Rollouts.read(layout, marker.get()), Rollouts.orchestratorPart(layout, marker.get()));
         } catch (IOException e) {
           throw new CheckpointException(layout.rolloutsDir(step) + ": " + e.getMessage(), e);
         }
+      }
+      if (agreement != null && agreement.signal().requested()) {
+        return null;
       }
       if (System.nanoTime() > deadline) {
         throw new CheckpointException(

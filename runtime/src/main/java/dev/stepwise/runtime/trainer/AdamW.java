@@ -139,6 +139,9 @@ public final class AdamW {
               + ", the model expects "
               + java.util.Arrays.toString(target.sizes().vec().get()));
     }
+    if (target.is_same(source)) {
+      return; // the checkpoint was read straight into this tensor
+    }
     try (var noGrad = new NoGradGuard()) {
       target.copy_(source);
     }

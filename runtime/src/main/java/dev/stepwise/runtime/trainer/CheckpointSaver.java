@@ -5,10 +5,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
+import dev.stepwise.runtime.checkpoint.Checksum;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CkptConfig;
 import dev.stepwise.runtime.dist.ProcessGroup;
+import dev.stepwise.runtime.util.StopSignal;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -22,11 +24,18 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Writes trainer snapshots, inline or on a background thread ({@code ckpt.save-async}), and applies
  * {@code ckpt.keep} after each complete save. At most one background save is in flight: a new save
  * first waits for the previous one, and {@link #close()} waits for the last.
+ *
+ * <p>Snapshots are taken into {@link HostBuffers} reused from save to save, so an async save stalls
+ * training for one copy of the state into mapped memory. The background writer uses one I/O thread
+ * (on a small machine a second would take the training thread's core); a save that blocks anyway
+ * (sync, or the {@link #savePreemption preemption save}) uses {@code ckpt.io-threads}. A stop
+ * signal's abort stops the save in progress before its manifest.
  */
 public final class CheckpointSaver implements AutoCloseable {
 
@@ -34,7 +43,6 @@ public final class CheckpointSaver implements AutoCloseable {
   private static final TypeReference<TreeMap<String, Manifest.Component>> COMPONENTS =
       new TypeReference<>() {};
 
-  private final CheckpointWriter writer;
   private final CheckpointStore store;
   private final CkptConfig config;
   private final long protectedStep;
@@ -42,7 +50,11 @@ public final class CheckpointSaver implements AutoCloseable {
   private final Consumer<Manifest> completed;
   private final ExecutorService background;
   private final ProcessGroup group;
+  private final CheckpointWriter foreground;
+  private final CheckpointWriter backgroundWriter;
+  private final HostBuffers buffers = new HostBuffers();
   private Future<?> pending;
+  private long lastSaved = -1;
 
   public CheckpointSaver(
       CheckpointWriter writer,
@@ -67,9 +79,26 @@ public final class CheckpointSaver implements AutoCloseable {
       PrintStream log,
       Consumer<Manifest> completed,
       ProcessGroup group) {
+    this(writer, store, config, protectedStep, log, completed, group, StopSignal.none());
+  }
+
+  /** As above, aborting a save in progress when {@code stop} is aborted. */
+  public CheckpointSaver(
+      CheckpointWriter writer,
+      CheckpointStore store,
+      CkptConfig config,
+      long protectedStep,
+      PrintStream log,
+      Consumer<Manifest> completed,
+      ProcessGroup group,
+      StopSignal stop) {
+    var checksum = config.checksum() == null ? Checksum.CRC32C : config.checksum();
+    var configured = writer.withChecksum(checksum).withAbort(stop::aborted);
+    this.foreground = configured.withIoThreads(config.effectiveIoThreads());
+    this.backgroundWriter = configured.withIoThreads(1);
     this.group = group;
     this.completed = completed;
-    this.writer = writer;
+
     this.store = store;
     this.config = config;
     this.protectedStep = protectedStep;
@@ -90,21 +119,57 @@ public final class CheckpointSaver implements AutoCloseable {
     return step == maxSteps || (config.interval() != null && step % config.interval() == 0);
   }
 
+  /** Saves a snapshot that is already detached from the live state (its own host copies). */
   public void save(TrainerCheckpoint.Snapshot snapshot) {
+    save(buffers -> snapshot);
+  }
+
+  /**
+   * Saves the snapshot {@code capture} takes (on this thread) into this saver's reused host
+   * buffers, once the previous save no longer reads them; writes it here or in the background.
+   */
+  public void save(Function<HostBuffers, TrainerCheckpoint.Snapshot> capture) {
     awaitPending();
+    var snapshot = capture.apply(buffers);
+    lastSaved = snapshot.step();
     if (background == null) {
-      write(snapshot);
+      write(snapshot, foreground, "");
     } else {
-      pending = background.submit(() -> write(snapshot));
+      pending = background.submit(() -> write(snapshot, backgroundWriter, " (background)"));
     }
   }
 
-  private void write(TrainerCheckpoint.Snapshot snapshot) {
+  /**
+   * The save a stop signal asks for: waits for a background save in flight, then, unless it already
+   * covers the same step, writes the snapshot {@code capture} takes now, on this thread with every
+   * I/O thread, its manifest recording {@link Manifest#REASON_PREEMPTION}. Returns the step saved.
+   */
+  public long savePreemption(Function<HostBuffers, TrainerCheckpoint.Snapshot> capture) {
+    awaitPending();
+    var snapshot = capture.apply(buffers);
+    if (snapshot.step() != lastSaved) {
+      lastSaved = snapshot.step();
+      write(snapshot, foreground.withReason(Manifest.REASON_PREEMPTION), " (preemption save)");
+    }
+    return snapshot.step();
+  }
+
+  /** Whether a background save is still being written. */
+  public boolean writing() {
+    return pending != null && !pending.isDone();
+  }
+
+  /** The step of the last save started, or -1. */
+  public long lastSaved() {
+    return lastSaved;
+  }
+
+  private void write(TrainerCheckpoint.Snapshot snapshot, CheckpointWriter writer, String how) {
     var started = System.nanoTime();
     try {
       var manifest =
           group.distributed()
-              ? writeShards(snapshot)
+              ? writeShards(snapshot, writer)
               : writer.write(
                   snapshot.step(),
                   snapshot.worldSize(),
@@ -116,10 +181,7 @@ public final class CheckpointSaver implements AutoCloseable {
       var millis = (System.nanoTime() - started) / 1e6;
       log.printf(
           "checkpoint %s written: %.2f MB in %.0f ms%s%n",
-          store.layout().stepDir(snapshot.step()),
-          manifest.totalBytes() / 1e6,
-          millis,
-          background == null ? "" : " (background)");
+          store.layout().stepDir(snapshot.step()), manifest.totalBytes() / 1e6, millis, how);
       completed.accept(manifest);
     } catch (IOException e) {
       throw new CheckpointException(
@@ -143,7 +205,8 @@ public final class CheckpointSaver implements AutoCloseable {
    * Writes this rank's files, reports them to rank 0 and, on rank 0, waits for every rank's report
    * (bounded by the group timeout) and writes the manifest; returns it on rank 0, null elsewhere.
    */
-  private Manifest writeShards(TrainerCheckpoint.Snapshot snapshot) throws IOException {
+  private Manifest writeShards(TrainerCheckpoint.Snapshot snapshot, CheckpointWriter writer)
+      throws IOException {
     var step = snapshot.step();
     var dir = writer.rankTarget(step);
     var mine = writer.writeFiles(dir, Map.of(RunLayout.TRAINER, snapshot.files()));

@@ -9,6 +9,7 @@ import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.dist.GradientSync;
 import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
+import dev.stepwise.runtime.util.StopSignal;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -42,6 +43,7 @@ public final class SftTrainer {
   private final ProcessGroup group;
   private final int rank;
   private final int worldSize;
+  private StopSignal stop = StopSignal.none();
 
   public SftTrainer(SftConfig config, PrintStream log) {
     this(config, log, CheckpointWriter.FileListener.NONE);
@@ -64,6 +66,15 @@ public final class SftTrainer {
     this.worldSize = group.worldSize();
     this.log = rank == 0 ? log : new PrintStream(OutputStream.nullOutputStream());
     this.fileListener = fileListener;
+  }
+
+  /**
+   * Stops after the step in flight when {@code stop} fires (with checkpointing on): that step is
+   * saved as a complete checkpoint, then {@link #run} returns.
+   */
+  public SftTrainer stopOn(StopSignal stop) {
+    this.stop = stop;
+    return this;
   }
 
   public Result run() {
@@ -157,6 +168,7 @@ public final class SftTrainer {
         config.log().progressInterval() > 0
             ? config.log().progressInterval()
             : Math.max(10, (config.maxSteps() - startStep + 9) / 10);
+    var stopped = false;
     try (var saver =
         ckpt == null
             ? null
@@ -167,7 +179,9 @@ public final class SftTrainer {
                 resumedFrom,
                 log,
                 manifest -> reporter.ifPresent(r -> r.accept(manifest)),
-                group)) {
+                group,
+                stop)) {
+      var agreement = new StopAgreement(saver == null ? StopSignal.none() : stop, group, device);
       for (var step = startStep + 1; step <= config.maxSteps(); step++) {
         var stepStart = System.nanoTime();
         var lr = schedule.lr(step);
@@ -212,17 +226,33 @@ public final class SftTrainer {
         if (config.maxSteps() - startStep >= 100 && (step - startStep) % progressEvery == 0) {
           logProgress(step, startStep, trainStart);
         }
+        var done = progress;
+        var savedStep = step;
+        java.util.function.Function<HostBuffers, TrainerCheckpoint.Snapshot> capture =
+            buffers ->
+                TrainerCheckpoint.capture(
+                    model.parameters(),
+                    optimizer,
+                    done,
+                    schedule,
+                    rankState(threads, task, savedStep),
+                    configToml,
+                    rank,
+                    worldSize,
+                    buffers);
         if (saver != null && CheckpointSaver.due(ckpt, step, config.maxSteps())) {
-          saver.save(
-              TrainerCheckpoint.capture(
-                  model.parameters(),
-                  optimizer,
-                  progress,
-                  schedule,
-                  rankState(threads, task, step),
-                  configToml,
-                  rank,
-                  worldSize));
+          saver.save(capture);
+        }
+        if (agreement.stopAfter(step)) {
+          agreement.checkNotAborted(step);
+          saver.savePreemption(capture);
+          log.printf(
+              "stopped by %s after step %d: checkpoint %s is complete%n",
+              stop.signalName() == null ? "a peer's stop signal" : stop.signalName(),
+              step,
+              layout.stepDir(step));
+          stopped = true;
+          break;
         }
         if (rank == 0 && config.eval().interval() > 0 && step % config.eval().interval() == 0) {
           log.printf(
@@ -242,7 +272,9 @@ public final class SftTrainer {
           100.0 * allReduceNanos / Math.max(1, trainTime.toNanos()));
     }
     var accuracy =
-        rank == 0 ? Evaluator.accuracy(model, task, config.eval().samples(), device) : Double.NaN;
+        rank == 0 && !stopped
+            ? Evaluator.accuracy(model, task, config.eval().samples(), device)
+            : Double.NaN;
     if (!Double.isNaN(accuracy)) {
       log.printf(
           "held-out exact-match accuracy: %.1f%% (%d strings never trained on)%n",

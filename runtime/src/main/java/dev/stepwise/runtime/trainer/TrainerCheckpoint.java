@@ -9,6 +9,7 @@ import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter.ComponentFile;
 import dev.stepwise.runtime.checkpoint.Manifest;
+import dev.stepwise.runtime.checkpoint.ParallelIo;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Safetensors;
 import dev.stepwise.runtime.checkpoint.VerifiedFiles;
@@ -176,6 +177,26 @@ public final class TrainerCheckpoint {
       String configToml,
       int rank,
       int worldSize) {
+    return capture(
+        parameters, optimizer, progress, schedule, rankState, configToml, rank, worldSize, null);
+  }
+
+  /**
+   * {@link #capture} into reused {@code buffers} (new host copies when null): the snapshot's
+   * tensors are then the buffers', valid until the next capture into them.
+   */
+  public static Snapshot capture(
+      Map<String, Tensor> parameters,
+      AdamW optimizer,
+      Progress progress,
+      LrSchedule schedule,
+      Map<String, Object> rankState,
+      String configToml,
+      int rank,
+      int worldSize,
+      HostBuffers buffers) {
+    java.util.function.BiFunction<String, Tensor, Tensor> copy =
+        buffers == null ? (k, v) -> hostCopy(v) : buffers::copyOf;
     try (var noGrad = new NoGradGuard()) {
       var plan = ShardPlan.of(sizes(parameters), worldSize);
       var owned = plan.ownedBy(rank);
@@ -183,7 +204,7 @@ public final class TrainerCheckpoint {
       parameters.forEach(
           (k, v) -> {
             if (owned.contains(k)) {
-              model.put(k, hostCopy(v));
+              model.put(k, copy.apply(k, v));
             }
           });
       var optim = new TreeMap<String, Tensor>();
@@ -192,7 +213,7 @@ public final class TrainerCheckpoint {
           .forEach(
               (k, v) -> {
                 if (owned.contains(AdamW.parameterOf(k))) {
-                  optim.put(k, hostCopy(v));
+                  optim.put(k, copy.apply(k, v));
                 }
               });
       var scheduler = new LinkedHashMap<String, Object>();
@@ -250,9 +271,9 @@ public final class TrainerCheckpoint {
   }
 
   /**
-   * Loads a checkpoint into the live state after checking every file against the manifest (size and
-   * SHA-256). A checkpoint written by another number of ranks is resharded: all its shards are read
-   * and reassembled. Restores the CPU generator state last.
+   * Loads a checkpoint into the live state, checking every file against the manifest (size and
+   * checksum); a mismatch fails the restore. A checkpoint written by another number of ranks is
+   * resharded: all its shards are read and reassembled. Restores the CPU generator state last.
    */
   public static Restored restore(
       Path stepDir,
@@ -261,6 +282,23 @@ public final class TrainerCheckpoint {
       AdamW optimizer,
       int rank,
       int worldSize) {
+    return restore(stepDir, manifest, parameters, optimizer, rank, worldSize, defaultIoThreads());
+  }
+
+  /** The files a restore reads at once by default: one per core, at most 4. */
+  public static int defaultIoThreads() {
+    return Math.min(4, Runtime.getRuntime().availableProcessors());
+  }
+
+  /** {@link #restore} reading up to {@code ioThreads} files at once. */
+  public static Restored restore(
+      Path stepDir,
+      Manifest manifest,
+      Map<String, Tensor> parameters,
+      AdamW optimizer,
+      int rank,
+      int worldSize,
+      int ioThreads) {
     var savedWorld = manifest.worldSize();
     if (savedWorld < 1) {
       throw new CheckpointException(stepDir + ": the manifest has world_size " + savedWorld);
@@ -272,10 +310,21 @@ public final class TrainerCheckpoint {
     try {
       var model = new TreeMap<String, Tensor>();
       var optim = new TreeMap<String, Tensor>();
+      // Every shard is read straight into the live tensors it holds (when they are CPU tensors of
+      // the same shape), model and optimizer files in parallel; a file that fails its checksum
+      // fails the restore, and the caller never trains on the partly loaded state.
+      var optimState = optimizer.state();
+      var reads = new ArrayList<java.util.concurrent.Callable<Map<String, Tensor>>>();
       for (var r = 0; r < savedWorld; r++) {
-        putDisjoint(stepDir, model, readTensors(stepDir, component, shard("model", r, savedWorld)));
-        putDisjoint(
-            stepDir, optim, readTensors(stepDir, component, shard("optimizer", r, savedWorld)));
+        var modelShard = shard("model", r, savedWorld);
+        var optimShard = shard("optimizer", r, savedWorld);
+        reads.add(() -> readTensors(stepDir, component, modelShard, parameters));
+        reads.add(() -> readTensors(stepDir, component, optimShard, optimState));
+      }
+      var shards = ParallelIo.run(reads, ioThreads, "checkpoint-load");
+      for (var r = 0; r < savedWorld; r++) {
+        putDisjoint(stepDir, model, shards.get(2 * r));
+        putDisjoint(stepDir, optim, shards.get(2 * r + 1));
       }
       var progress = JSON.readValue(readVerified(stepDir, component, PROGRESS), Progress.class);
       // At another world size the data position follows from the step alone (global batches);
@@ -323,10 +372,12 @@ public final class TrainerCheckpoint {
   }
 
   private static Map<String, Tensor> readTensors(
-      Path stepDir, Manifest.Component trainer, String name) throws IOException {
+      Path stepDir, Manifest.Component trainer, String name, Map<String, Tensor> targets)
+      throws IOException {
     var listing = stepDir.resolve(RunLayout.MANIFEST);
     var entry = VerifiedFiles.entry(trainer.files(), RunLayout.TRAINER + "/" + name, listing);
-    return VerifiedFiles.readTensors(stepDir.resolve(entry.path()), entry, listing).tensors();
+    return VerifiedFiles.readTensorsInto(stepDir.resolve(entry.path()), entry, listing, targets)
+        .tensors();
   }
 
   private static byte[] readVerified(Path stepDir, Manifest.Component trainer, String name)

@@ -2,6 +2,7 @@ package dev.stepwise.runtime.checkpoint;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,7 +13,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -57,10 +57,14 @@ class CheckpointStoreTest {
     assertEquals("trainer/progress.json", file.path());
     var bytes = Files.readAllBytes(layout.stepDir(5).resolve(file.path()));
     assertEquals(bytes.length, file.size());
-    assertEquals(HexFormat.of().formatHex(AtomicFiles.sha256().digest(bytes)), file.sha256());
+    var crc = new java.util.zip.CRC32C();
+    crc.update(bytes);
+    assertEquals(String.format("%08x", crc.getValue()), file.crc32c(), "CRC32C by default");
+    assertNull(file.sha256(), "no SHA-256 unless asked for");
     var json = Files.readString(layout.manifest(5));
     assertTrue(
-        json.contains("\"format_version\" : 1") && json.contains("\"world_size\" : 1"), json);
+        json.contains("\"format_version\" : 2") && json.contains("\"world_size\" : 1"), json);
+    assertFalse(json.contains("sha256"), json);
     try (var files = Files.list(layout.componentDir(5, "trainer"))) {
       assertEquals(1, files.count(), "no temporary files are left behind");
     }

@@ -37,8 +37,20 @@ class CheckpointTimelineTest {
   }
 
   private static CkptConfig ckpt(ResumeStep resume, long timeline, boolean recover) {
+    var d = CkptConfig.defaults();
     return new CkptConfig(
-        "checkpoints", 5, false, null, resume, CkptConfig.Retention.EXTERNAL, timeline, recover);
+        "checkpoints",
+        5,
+        false,
+        null,
+        resume,
+        CkptConfig.Retention.EXTERNAL,
+        timeline,
+        recover,
+        d.checksum(),
+        d.onSignal(),
+        d.stopDeadline(),
+        d.ioThreads());
   }
 
   private String content(long step) throws IOException {
