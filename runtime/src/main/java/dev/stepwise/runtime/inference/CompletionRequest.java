@@ -1,23 +1,29 @@
 package dev.stepwise.runtime.inference;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.stepwise.runtime.model.ByteTokenizer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Function;
 
 /**
  * A validated {@code POST /v1/completions} body. {@code prompt} is a string, a list of strings, a
- * list of token ids or a list of token-id lists (as in OpenAI's API); a string prompt {@code s} is
- * encoded as {@code BOS s SEP}, the byte-level model's prompt template.
+ * list of token ids or a list of token-id lists (as in OpenAI's API); a string prompt is encoded by
+ * the server's {@code textPrompt} (the byte-level model: {@code BOS s SEP}, its prompt template; an
+ * HF tokenizer: the text's tokens).
  */
 record CompletionRequest(
     List<long[]> prompts, int n, int maxTokens, double temperature, long seed, boolean seeded) {
 
-  static CompletionRequest parse(JsonNode body, int maxCompletions, int maxSeqLen) {
+  static CompletionRequest parse(
+      JsonNode body,
+      int maxCompletions,
+      int maxSeqLen,
+      Function<String, long[]> textPrompt,
+      int vocab) {
     if (body == null || !body.isObject()) {
       throw new BadRequest(400, null, "the request body must be a JSON object");
     }
-    var prompts = prompts(body.get("prompt"));
+    var prompts = prompts(body.get("prompt"), textPrompt, vocab);
     var n = intField(body, "n", 1, 1, maxCompletions);
     var maxTokens = intField(body, "max_tokens", 16, 1, Integer.MAX_VALUE);
     var temperature = 1.0;
@@ -65,23 +71,24 @@ record CompletionRequest(
     return new CompletionRequest(prompts, n, maxTokens, temperature, seed, seeded);
   }
 
-  private static List<long[]> prompts(JsonNode prompt) {
+  private static List<long[]> prompts(
+      JsonNode prompt, Function<String, long[]> textPrompt, int vocab) {
     if (prompt == null || prompt.isNull()) {
       throw new BadRequest(400, "prompt", "prompt is required");
     }
     var out = new ArrayList<long[]>();
     if (prompt.isTextual()) {
-      out.add(ByteTokenizer.prompt(prompt.asText()));
+      out.add(textPrompt.apply(prompt.asText()));
     } else if (prompt.isArray() && prompt.size() > 0) {
       if (prompt.get(0).isIntegralNumber()) {
-        out.add(tokenIds(prompt, "prompt"));
+        out.add(tokenIds(prompt, "prompt", vocab));
       } else {
         for (var i = 0; i < prompt.size(); i++) {
           var item = prompt.get(i);
           if (item.isTextual()) {
-            out.add(ByteTokenizer.prompt(item.asText()));
+            out.add(textPrompt.apply(item.asText()));
           } else if (item.isArray() && item.size() > 0) {
-            out.add(tokenIds(item, "prompt[" + i + "]"));
+            out.add(tokenIds(item, "prompt[" + i + "]", vocab));
           } else {
             throw new BadRequest(
                 400,
@@ -97,15 +104,13 @@ record CompletionRequest(
     return out;
   }
 
-  private static long[] tokenIds(JsonNode array, String where) {
+  private static long[] tokenIds(JsonNode array, String where, int vocab) {
     var ids = new long[array.size()];
     for (var i = 0; i < ids.length; i++) {
       var v = array.get(i);
-      if (!v.isIntegralNumber() || v.asLong() < 0 || v.asLong() >= ByteTokenizer.VOCAB_SIZE) {
+      if (!v.isIntegralNumber() || v.asLong() < 0 || v.asLong() >= vocab) {
         throw new BadRequest(
-            400,
-            "prompt",
-            where + "[" + i + "] must be a token id in [0, " + ByteTokenizer.VOCAB_SIZE + ")");
+            400, "prompt", where + "[" + i + "] must be a token id in [0, " + vocab + ")");
       }
       ids[i] = v.asLong();
     }

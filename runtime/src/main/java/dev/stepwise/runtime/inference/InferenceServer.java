@@ -12,6 +12,10 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Devices;
+import dev.stepwise.runtime.model.HfTokenizer;
+import dev.stepwise.runtime.model.HfWeights;
+import dev.stepwise.runtime.model.Policy;
+import dev.stepwise.runtime.model.TextCodec;
 import dev.stepwise.runtime.model.Transformer;
 import dev.stepwise.runtime.rl.PolicyWeights;
 import dev.stepwise.runtime.trainer.Threads;
@@ -21,16 +25,21 @@ import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.function.Function;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 
 /**
- * The stateless inference server: OpenAI-compatible {@code POST /v1/completions}, {@code GET
- * /health}, and {@code POST /update_weights {"step": n}}, which loads {@code weights/step_<n>} from
- * the run directory. A failed update (missing, unpublished or corrupt weights) changes nothing: the
- * old weights keep serving. One model, so requests are served one at a time.
+ * The stateless inference server: OpenAI-compatible {@code GET /v1/models}, {@code POST
+ * /v1/completions} and {@code POST /v1/chat/completions} (the tokenizer's ChatML template; the
+ * byte-level model takes one user message), {@code GET /health}, and {@code POST /update_weights
+ * {"step": n}}, which loads {@code weights/step_<n>} from the run directory. A failed update
+ * (missing, unpublished or corrupt weights) changes nothing: the old weights keep serving. One
+ * model, so requests are served one at a time; generation runs through the model's KV cache where
+ * it has one (the HF decoders).
  */
 public final class InferenceServer implements AutoCloseable {
 
@@ -40,7 +49,12 @@ public final class InferenceServer implements AutoCloseable {
   private final PrintStream log;
   private final RunLayout layout;
   private final Object modelLock = new Object();
-  private Transformer model;
+  private Policy model;
+  private TextCodec codec;
+  private HfTokenizer tokenizer;
+  private Function<String, long[]> textPrompt;
+  private int maxSeqLen;
+  private String modelId;
   private Device device;
   private volatile Long weightsStep;
   private HttpServer server;
@@ -56,14 +70,32 @@ public final class InferenceServer implements AutoCloseable {
   public int start() throws IOException {
     Threads.pin(config.threads());
     device = Devices.of(config.device());
-    model = new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, device, config.seed());
+    if (config.model().isHf()) {
+      var dir = Path.of(config.model().hf());
+      var hf = HfWeights.load(dir, device, config.seed(), config.model().randomInit());
+      var hfTokenizer = HfTokenizer.load(dir, hf.vocabSize());
+      model = hf;
+      tokenizer = hfTokenizer;
+      codec = hfTokenizer;
+      textPrompt = text -> hfTokenizer.encode(text, true);
+      maxSeqLen = hf.config().maxPositionEmbeddings();
+      modelId = dir.toAbsolutePath().normalize().getFileName().toString();
+    } else {
+      model = new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, device, config.seed());
+      codec = ByteTokenizer.CODEC;
+      textPrompt = ByteTokenizer::prompt;
+      maxSeqLen = config.model().maxSeqLen();
+      modelId = "stepwise";
+    }
     server =
         HttpServer.create(
             new InetSocketAddress(config.server().host(), config.server().port()), 64);
     executor = Executors.newFixedThreadPool(4);
     server.setExecutor(executor);
     server.createContext("/health", ex -> handle(ex, "GET", this::health));
+    server.createContext("/v1/models", ex -> handle(ex, "GET", this::models));
     server.createContext("/v1/completions", ex -> handle(ex, "POST", this::completions));
+    server.createContext("/v1/chat/completions", ex -> handle(ex, "POST", this::chatCompletions));
     server.createContext("/update_weights", ex -> handle(ex, "POST", this::updateWeights));
     server.createContext(
         "/",
@@ -178,40 +210,34 @@ public final class InferenceServer implements AutoCloseable {
     return out;
   }
 
+  private ObjectNode models(JsonNode body) {
+    var out = JSON.createObjectNode();
+    out.put("object", "list");
+    var entry = out.putArray("data").addObject();
+    entry.put("id", modelId);
+    entry.put("object", "model");
+    entry.put("created", 0);
+    entry.put("owned_by", "stepwise");
+    entry.put("max_model_len", maxSeqLen);
+    entry.put("weights_step", weightsStep);
+    return out;
+  }
+
   private ObjectNode completions(JsonNode body) {
-    var request =
-        CompletionRequest.parse(body, config.server().maxCompletions(), config.model().maxSeqLen());
-    var started = System.nanoTime();
-    var rows = new ArrayList<Sampler.Row>();
-    for (var p = 0; p < request.prompts().size(); p++) {
-      for (var j = 0; j < request.n(); j++) {
-        var index = (long) p * request.n() + j;
-        rows.add(new Sampler.Row(request.prompts().get(p), Sampler.rowSeed(request.seed(), index)));
-      }
-    }
-    java.util.List<Sampler.Completion> completions;
-    Long servedStep;
-    synchronized (modelLock) {
-      try (var scope = new PointerScope()) {
-        completions =
-            Sampler.sample(model, device, rows, request.maxTokens(), request.temperature());
-      }
-      servedStep = weightsStep;
-    }
+    var request = parse(body);
+    var generated = generate(request);
     var out = JSON.createObjectNode();
     out.put("id", "cmpl-" + Long.toHexString(request.seed()));
     out.put("object", "text_completion");
     out.put("created", System.currentTimeMillis() / 1000);
-    out.put("model", servedStep == null ? "stepwise-init" : "stepwise-step-" + servedStep);
-    out.put("weights_step", servedStep);
+    out.put("model", servedName(generated.step()));
+    out.put("weights_step", generated.step());
     var choices = out.putArray("choices");
-    long promptTokens = 0;
-    long completionTokens = 0;
-    for (var i = 0; i < completions.size(); i++) {
-      var c = completions.get(i);
+    for (var i = 0; i < generated.completions().size(); i++) {
+      var c = generated.completions().get(i);
       var choice = choices.addObject();
       choice.put("index", i);
-      choice.put("text", ByteTokenizer.decode(c.tokens(), 0));
+      choice.put("text", codec.decode(c.tokens(), 0));
       choice.put("finish_reason", c.stopped() ? "stop" : "length");
       var ids = choice.putArray("token_ids");
       var logprobs = choice.putObject("logprobs");
@@ -220,13 +246,119 @@ public final class InferenceServer implements AutoCloseable {
         ids.add(c.tokens()[k]);
         tokenLogprobs.add(c.logProbs()[k]);
       }
-      promptTokens += rows.get(i).prompt().length;
-      completionTokens += c.tokens().length;
     }
-    var usage = out.putObject("usage");
+    out.set("usage", usage(request, generated));
+    return out;
+  }
+
+  /**
+   * {@code POST /v1/chat/completions}: {@code messages} through the chat template, then sampled
+   * like a completion; each choice's {@code message} is the assistant's reply.
+   */
+  private ObjectNode chatCompletions(JsonNode body) {
+    if (body == null || !body.isObject()) {
+      throw new BadRequest(400, null, "the request body must be a JSON object");
+    }
+    var messages = body.get("messages");
+    if (messages == null || !messages.isArray() || messages.isEmpty()) {
+      throw new BadRequest(400, "messages", "messages must be a non-empty list");
+    }
+    var parsed = new ArrayList<HfTokenizer.Message>();
+    for (var i = 0; i < messages.size(); i++) {
+      var m = messages.get(i);
+      var role = m.path("role");
+      var content = m.path("content");
+      if (!role.isTextual() || !content.isTextual()) {
+        throw new BadRequest(
+            400, "messages", "messages[" + i + "] needs a string role and a string content");
+      }
+      parsed.add(new HfTokenizer.Message(role.asText(), content.asText()));
+    }
+    long[] prompt;
+    if (tokenizer != null) {
+      prompt = tokenizer.chat(parsed);
+    } else if (parsed.size() == 1 && parsed.get(0).role().equals("user")) {
+      prompt = ByteTokenizer.prompt(parsed.get(0).content());
+    } else {
+      throw new BadRequest(
+          400, "messages", "the byte-level model's template holds exactly one user message");
+    }
+    var asCompletion = ((ObjectNode) body).deepCopy();
+    asCompletion.remove("messages");
+    var ids = asCompletion.putArray("prompt");
+    for (var id : prompt) {
+      ids.add(id);
+    }
+    var request = parse(asCompletion);
+    var generated = generate(request);
+    var out = JSON.createObjectNode();
+    out.put("id", "chatcmpl-" + Long.toHexString(request.seed()));
+    out.put("object", "chat.completion");
+    out.put("created", System.currentTimeMillis() / 1000);
+    out.put("model", servedName(generated.step()));
+    out.put("weights_step", generated.step());
+    var choices = out.putArray("choices");
+    for (var i = 0; i < generated.completions().size(); i++) {
+      var c = generated.completions().get(i);
+      var choice = choices.addObject();
+      choice.put("index", i);
+      var message = choice.putObject("message");
+      message.put("role", "assistant");
+      message.put("content", codec.decode(c.tokens(), 0));
+      choice.put("finish_reason", c.stopped() ? "stop" : "length");
+    }
+    out.set("usage", usage(request, generated));
+    return out;
+  }
+
+  private CompletionRequest parse(JsonNode body) {
+    return CompletionRequest.parse(
+        body, config.server().maxCompletions(), maxSeqLen, textPrompt, model.vocabSize());
+  }
+
+  private String servedName(Long step) {
+    return step == null ? modelId + "-init" : modelId + "-step-" + step;
+  }
+
+  private static ObjectNode usage(CompletionRequest request, Generated generated) {
+    long promptTokens = 0;
+    long completionTokens = 0;
+    for (var i = 0; i < generated.completions().size(); i++) {
+      promptTokens += request.prompts().get(i / request.n()).length;
+      completionTokens += generated.completions().get(i).tokens().length;
+    }
+    var usage = JSON.createObjectNode();
     usage.put("prompt_tokens", promptTokens);
     usage.put("completion_tokens", completionTokens);
     usage.put("total_tokens", promptTokens + completionTokens);
+    return usage;
+  }
+
+  /** Completions of a request and the weights step that produced them. */
+  private record Generated(List<Sampler.Completion> completions, Long step) {}
+
+  private Generated generate(CompletionRequest request) {
+    var started = System.nanoTime();
+    var rows = new ArrayList<Sampler.Row>();
+    for (var p = 0; p < request.prompts().size(); p++) {
+      for (var j = 0; j < request.n(); j++) {
+        var index = (long) p * request.n() + j;
+        rows.add(new Sampler.Row(request.prompts().get(p), Sampler.rowSeed(request.seed(), index)));
+      }
+    }
+    List<Sampler.Completion> completions;
+    Long servedStep;
+    synchronized (modelLock) {
+      try (var scope = new PointerScope()) {
+        completions =
+            Sampler.sample(model, codec, device, rows, request.maxTokens(), request.temperature());
+      }
+      servedStep = weightsStep;
+    }
+    long completionTokens = 0;
+    for (var c : completions) {
+      completionTokens += c.tokens().length;
+    }
     var seconds = (System.nanoTime() - started) / 1e9;
     log.printf(
         "inference: %d completions, %,d tokens in %.0f ms (%,.0f tok/s) with weights of step %s%n",
@@ -235,7 +367,7 @@ public final class InferenceServer implements AutoCloseable {
         seconds * 1000,
         completionTokens / seconds,
         servedStep);
-    return out;
+    return new Generated(completions, servedStep);
   }
 
   @Override

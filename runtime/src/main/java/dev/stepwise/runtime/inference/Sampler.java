@@ -2,6 +2,7 @@ package dev.stepwise.runtime.inference;
 
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Policy;
+import dev.stepwise.runtime.model.TextCodec;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -9,13 +10,13 @@ import java.util.TreeMap;
 import org.bytedeco.javacpp.FloatPointer;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
-import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Batched sampling. Rows whose prompts have the same length share one forward pass per token; each
- * row draws its uniforms from its own stream, seeded from (request seed, row), so a completion
- * depends only on the weights, its prompt, the seed and its row, not on how rows were batched.
+ * Batched sampling. Rows whose prompts have the same length share one forward pass per token
+ * (through the policy's {@link Policy#decoding()}: a KV cache where it has one); each row draws its
+ * uniforms from its own stream, seeded from (request seed, row), so a completion depends only on
+ * the weights, its prompt, the seed and its row, not on how rows were batched.
  */
 public final class Sampler {
 
@@ -33,6 +34,17 @@ public final class Sampler {
       List<Row> rows,
       int maxTokens,
       double temperature) {
+    return sample(policy, ByteTokenizer.CODEC, device, rows, maxTokens, temperature);
+  }
+
+  /** Samples with {@code codec}'s end-of-answer token as the stop and its pad for done rows. */
+  public static List<Completion> sample(
+      Policy policy,
+      TextCodec codec,
+      org.bytedeco.pytorch.Device device,
+      List<Row> rows,
+      int maxTokens,
+      double temperature) {
     var out = new Completion[rows.size()];
     var byLength = new TreeMap<Integer, List<Integer>>();
     for (var i = 0; i < rows.size(); i++) {
@@ -42,7 +54,8 @@ public final class Sampler {
       for (var group : byLength.entrySet()) {
         var members = group.getValue();
         var results =
-            sampleGroup(policy, device, rows, members, group.getKey(), maxTokens, temperature);
+            sampleGroup(
+                policy, codec, device, rows, members, group.getKey(), maxTokens, temperature);
         for (var k = 0; k < members.size(); k++) {
           out[members.get(k)] = results.get(k);
         }
@@ -53,6 +66,7 @@ public final class Sampler {
 
   private static List<Completion> sampleGroup(
       Policy policy,
+      TextCodec codec,
       org.bytedeco.pytorch.Device device,
       List<Row> rows,
       List<Integer> members,
@@ -60,7 +74,7 @@ public final class Sampler {
       int maxTokens,
       double temperature) {
     var g = members.size();
-    var vocab = ByteTokenizer.VOCAB_SIZE;
+    var vocab = policy.vocabSize();
     var flat = new long[g * promptLength];
     var random = new SplittableRandom[g];
     for (var k = 0; k < g; k++) {
@@ -68,7 +82,8 @@ public final class Sampler {
       System.arraycopy(row.prompt(), 0, flat, k * promptLength, promptLength);
       random[k] = new SplittableRandom(row.seed());
     }
-    var seq = torch.tensor(flat).reshape(g, promptLength).to(device, torch.ScalarType.Long);
+    var input = torch.tensor(flat).reshape(g, promptLength).to(device, torch.ScalarType.Long);
+    var decoding = policy.decoding();
     var tokens = new long[g][maxTokens];
     var logProbs = new float[g][maxTokens];
     var lengths = new int[g];
@@ -76,8 +91,7 @@ public final class Sampler {
     var active = g;
     var probs = new float[g * vocab];
     for (var t = 0; t < maxTokens && active > 0; t++) {
-      var len = seq.size(1);
-      var last = policy.logits(seq).narrow(1, len - 1, 1).squeeze(1);
+      var last = decoding.next(input);
       var scaled = temperature > 0 ? last.div(new Scalar(temperature)) : last;
       var lp =
           scaled
@@ -88,7 +102,7 @@ public final class Sampler {
       var next = new long[g];
       for (var k = 0; k < g; k++) {
         if (stopped[k]) {
-          next[k] = ByteTokenizer.PAD;
+          next[k] = codec.pad();
           continue;
         }
         var base = k * vocab;
@@ -100,14 +114,13 @@ public final class Sampler {
         tokens[k][lengths[k]] = token;
         logProbs[k][lengths[k]] = probs[base + token];
         lengths[k]++;
-        if (token == ByteTokenizer.EOS) {
+        if (token == codec.endOfAnswer()) {
           stopped[k] = true;
           active--;
         }
       }
       if (active > 0 && t + 1 < maxTokens) {
-        var column = torch.tensor(next).reshape(g, 1).to(device, torch.ScalarType.Long);
-        seq = torch.cat(new TensorVector(seq, column), 1);
+        input = torch.tensor(next).reshape(g, 1).to(device, torch.ScalarType.Long);
       }
     }
     var results = new ArrayList<Completion>(g);

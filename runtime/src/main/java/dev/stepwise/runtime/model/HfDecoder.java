@@ -194,8 +194,6 @@ public final class HfDecoder implements Policy {
           k = torch.cat(new TensorVector(cache.keys[i], k), 2);
           v = torch.cat(new TensorVector(cache.values[i], v), 2);
         }
-        k.retainReference();
-        v.retainReference();
         cache.keys[i] = k;
         cache.values[i] = v;
       }
@@ -229,6 +227,16 @@ public final class HfDecoder implements Policy {
     var logits = logits(tokens).narrow(1, 0, t - 1);
     var targets = tokens.narrow(1, 1, t - 1).unsqueeze(2);
     return logits.log_softmax(2).gather(2, targets).squeeze(2);
+  }
+
+  /** Feeds the prompts once (prefill), then one token per call, through a KV cache. */
+  @Override
+  public Decoding decoding() {
+    var cache = new KvCache(config.numLayers());
+    return tokens -> {
+      var logits = forward(tokens, cache);
+      return logits.narrow(1, logits.size(1) - 1, 1).squeeze(1);
+    };
   }
 
   /** Prefills the prompts once, then decodes one token per step from the KV cache. */

@@ -3,6 +3,8 @@ package dev.stepwise.runtime.model;
 import java.util.SortedMap;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
+import org.bytedeco.pytorch.global.torch;
 
 /**
  * What trainers (SFT and RL) and inference need from a language model: its named parameters,
@@ -25,6 +27,30 @@ public interface Policy {
 
   /** {@code [B, T-1]} log-probabilities of {@code tokens[:, 1:]} given their prefixes. */
   Tensor tokenLogProbs(Tensor tokens);
+
+  /**
+   * Incremental decoding of a batch: the first call feeds the prompts {@code [B, P]}, each later
+   * one the next token of every row {@code [B, 1]}; each returns the logits {@code [B, V]} of the
+   * last position.
+   */
+  @FunctionalInterface
+  interface Decoding {
+    Tensor next(Tensor tokens);
+  }
+
+  /** A fresh decoding; by default every call recomputes the whole sequence (no cache). */
+  default Decoding decoding() {
+    return new Decoding() {
+      private Tensor seq;
+
+      @Override
+      public Tensor next(Tensor tokens) {
+        seq = seq == null ? tokens : torch.cat(new TensorVector(seq, tokens), 1);
+        var len = seq.size(1);
+        return logits(seq).narrow(1, len - 1, 1).squeeze(1);
+      }
+    };
+  }
 
   /** Greedy ({@code temperature == 0}) or sampled continuation of equal-length prompts. */
   Tensor generate(Tensor prompts, int maxNew, double temperature, Generator generator);
