@@ -37,7 +37,9 @@ public final class Launcher {
     var ranks = new ArrayList<Process>();
     var exits = new LinkedBlockingQueue<Exit>();
     var pumps = new ArrayList<Thread>();
-    var stopper = new Thread(() -> ranks.forEach(Process::destroyForcibly));
+    // The launcher stopped by a signal passes it on (SIGTERM) and gives the ranks the time of a
+    // checkpoint on signal (ckpt.on-signal) before it kills them.
+    var stopper = new Thread(() -> stop(ranks, SIGNAL_GRACE_SECONDS));
     Runtime.getRuntime().addShutdownHook(stopper);
     try {
       for (var rank = 0; rank < nproc; rank++) {
@@ -87,15 +89,22 @@ public final class Launcher {
     }
   }
 
+  /** Above the default --ckpt.stop-deadline (25 s), so a save on signal can finish. */
+  static final long SIGNAL_GRACE_SECONDS = 60;
+
   private static String signal(int status) {
     return status > 128 ? " (killed by signal " + (status - 128) + ")" : "";
   }
 
   private static void stop(List<Process> ranks) {
+    stop(ranks, STOP_GRACE_SECONDS);
+  }
+
+  private static void stop(List<Process> ranks, long graceSeconds) {
     ranks.forEach(Process::destroy);
     for (var p : ranks) {
       try {
-        if (!p.waitFor(STOP_GRACE_SECONDS, TimeUnit.SECONDS)) {
+        if (!p.waitFor(graceSeconds, TimeUnit.SECONDS)) {
           p.destroyForcibly();
         }
       } catch (InterruptedException e) {

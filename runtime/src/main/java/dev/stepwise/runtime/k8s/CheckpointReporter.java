@@ -45,6 +45,12 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
   public static final String LABEL_RUN = Constants.LABEL_TRAINING_RUN;
   public static final String LABEL_PHASE = Constants.LABEL_PHASE;
 
+  /**
+   * Why a checkpoint was written out of schedule ({@code Preemption}: on a stop signal), from its
+   * manifest; absent for interval and final saves.
+   */
+  public static final String ANNOTATION_REASON = "stepwise.dev/checkpoint-reason";
+
   private static final int ATTEMPTS = 5;
   private static final long GONE_SECONDS = 60;
 
@@ -220,6 +226,9 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
             .addToLabels(LABEL_RUN, identity.run())
             .addToLabels(LABEL_PHASE, CheckpointPhase.Ready.name())
             .addToFinalizers(FINALIZER);
+    if (manifest.reason() != null) {
+      meta.addToAnnotations(ANNOTATION_REASON, manifest.reason());
+    }
     if (identity.uid() != null && !identity.uid().isBlank()) {
       meta.addToOwnerReferences(
           new OwnerReferenceBuilder()
@@ -254,7 +263,12 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
     status.setSizeBytes(manifest.totalBytes());
     status.setCompletedAt(manifest.created());
     status.setTimeline(manifest.timeline());
-    status.setMessage("complete: " + RunLayout.MANIFEST + " written on the run volume");
+    status.setMessage(
+        Manifest.REASON_PREEMPTION.equals(manifest.reason())
+            ? "complete (reason Preemption: saved on a stop signal before the pod exited): "
+                + RunLayout.MANIFEST
+                + " written on the run volume"
+            : "complete: " + RunLayout.MANIFEST + " written on the run volume");
     return status;
   }
 

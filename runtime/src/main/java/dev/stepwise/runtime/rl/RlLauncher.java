@@ -156,6 +156,12 @@ public final class RlLauncher {
         + " s";
   }
 
+  /**
+   * How long a stopped role may take to exit after SIGTERM before it is killed: above the default
+   * --ckpt.stop-deadline (25 s), so the trainer's checkpoint on signal can complete.
+   */
+  static final long STOP_GRACE_SECONDS = 60;
+
   private static void stopAll(Map<Role, Process> running) {
     List<Process> processes;
     synchronized (running) {
@@ -167,7 +173,7 @@ public final class RlLauncher {
     }
     for (var process : processes) {
       try {
-        if (!process.waitFor(10, TimeUnit.SECONDS)) {
+        if (!process.waitFor(STOP_GRACE_SECONDS, TimeUnit.SECONDS)) {
           process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         }
       } catch (InterruptedException e) {
