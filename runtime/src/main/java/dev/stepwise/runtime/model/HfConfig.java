@@ -41,6 +41,9 @@ public record HfConfig(
 
   /** Reads {@code dir/config.json} (or {@code dir} itself when it is the file). */
   public static HfConfig read(Path dirOrFile) {
+    if (!Files.exists(dirOrFile)) {
+      throw new ModelException(dirOrFile + ": no such model directory");
+    }
     var file = Files.isDirectory(dirOrFile) ? dirOrFile.resolve(FILE) : dirOrFile;
     JsonNode node;
     try {

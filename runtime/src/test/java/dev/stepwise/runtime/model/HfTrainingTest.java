@@ -134,6 +134,32 @@ class HfTrainingTest {
   }
 
   @Test
+  void theRandomInitQwen3ExampleLearns() {
+    var example = Path.of("../examples/reverse-text/sft-qwen3.toml").toString();
+    var config =
+        CommandLine.parse(
+                SftConfig.class,
+                List.of(
+                    "@", example,
+                    "--model.hf", "../examples/reverse-text/qwen3-tiny",
+                    "--max-steps", "200",
+                    "--eval.samples", "0",
+                    "--eval.interval", "0",
+                    "--output-dir", tmp.resolve("example").toString()))
+            .config();
+    var result =
+        new dev.stepwise.runtime.trainer.SftTrainer(
+                config, new PrintStream(new ByteArrayOutputStream()))
+            .run();
+    System.out.printf(
+        "qwen3 example: loss %.3f at step 1, %.3f at step 200%n",
+        result.firstLoss(), result.lastLoss());
+    assertTrue(
+        result.lastLoss() < 0.6 * result.firstLoss(),
+        "loss " + result.firstLoss() + " -> " + result.lastLoss());
+  }
+
+  @Test
   void exportOfTheByteLevelModelSaysWhy() throws Exception {
     var log = new ByteArrayOutputStream();
     var run = tmp.resolve("toy");
