@@ -33,6 +33,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.TensorOptions;
@@ -105,6 +106,7 @@ public final class CheckpointBenchmark {
     var shaOnly = new double[n];
     long ckptBytes = 0;
     var store = new CheckpointStore(layout);
+    var peerRuns = new ArrayList<List<String>>();
     for (var r = 0; r < n; r++) {
       var t0 = System.nanoTime();
       sha256Writer.write(1, 1, Map.of(RunLayout.TRAINER, snapshot.files()));
@@ -115,7 +117,7 @@ public final class CheckpointBenchmark {
       ckptBytes = manifest.totalBytes();
       var plain = scratch.resolve("plain.bin");
       t0 = System.nanoTime();
-      plainWrite(plain, ckptBytes);
+      plainWrite(plain, snapshot);
       plainWrite[r] = seconds(t0);
 
       t0 = System.nanoTime();
@@ -125,6 +127,7 @@ public final class CheckpointBenchmark {
       t0 = System.nanoTime();
       plainRead(plain);
       plainRead[r] = seconds(t0);
+      peerRuns.add(runPeers(layout));
       crcOnly[r] = checksumOnly(Checksum.CRC32C, ckptBytes);
       shaOnly[r] = checksumOnly(Checksum.SHA256, ckptBytes);
       Files.delete(plain);
@@ -144,7 +147,7 @@ public final class CheckpointBenchmark {
     row("", "SHA-256 alone, in memory", mb, median(shaOnly));
     out.println(
         "  (reads are served from the page cache for both, as a resume right after a save is)");
-    peers(layout, ckptBytes, median(ckptWrite), median(ckptLoad));
+    peers(peerRuns, ckptBytes, median(ckptWrite), median(ckptLoad));
 
     out.println();
     var copy = memoryCopy(ckptBytes);
@@ -172,6 +175,10 @@ public final class CheckpointBenchmark {
               + async.duringWriteCount()
               + " steps)",
           during / baseline.stepMean(),
+          "<= 1.05");
+      ratio(
+          "steps during a background write / the same run's other steps",
+          during / async.quietMean(),
           "<= 1.05");
     }
   }
@@ -202,6 +209,19 @@ public final class CheckpointBenchmark {
       return count == 0 ? Double.NaN : sum / count;
     }
 
+    /** Steps of the same run with no write in flight (adjacent in time: load drift cancels). */
+    double quietMean() {
+      var sum = 0.0;
+      var count = 0;
+      for (var i = 0; i < steps.length; i++) {
+        if (!duringWrite[i]) {
+          sum += steps[i];
+          count++;
+        }
+      }
+      return count == 0 ? Double.NaN : sum / count;
+    }
+
     int duringWriteCount() {
       var count = 0;
       for (var b : duringWrite) {
@@ -215,56 +235,75 @@ public final class CheckpointBenchmark {
     out.printf("  %-6s ratio %s: %.2f  (target %s)%n", "", what, value, target);
   }
 
-  /** Runs the Python peers on the checkpoint's tensor files and prints their rows. */
-  private void peers(RunLayout layout, long bytes, double saveSeconds, double loadSeconds)
-      throws IOException {
+  /**
+   * Runs the Python peers once on the checkpoint's tensor files (between this repeat's own
+   * measurements, so that load on a shared machine hits both alike); returns their output lines.
+   */
+  private List<String> runPeers(RunLayout layout) throws IOException {
     if (config.python() == null || config.python().isBlank()) {
-      out.println("  peers  not measured (--python is empty)");
-      return;
+      return List.of("note not measured (--python is empty)");
     }
     var script = layout.root().resolve("peers.py");
-    try (var in = CheckpointBenchmark.class.getResourceAsStream("peers.py")) {
-      Files.write(script, in.readAllBytes());
+    if (!Files.exists(script)) {
+      try (var in = CheckpointBenchmark.class.getResourceAsStream("peers.py")) {
+        Files.write(script, in.readAllBytes());
+      }
     }
     var command = new ArrayList<String>();
     command.add(config.python());
     command.add(script.toString());
     command.add(layout.root().toString());
-    command.add(Integer.toString(config.repeats()));
+    command.add("1");
     for (var file :
         new CheckpointStore(layout).manifest(1).components().get(RunLayout.TRAINER).files()) {
       if (file.path().endsWith(".safetensors")) {
         command.add(layout.stepDir(1).resolve(file.path()).toString());
       }
     }
-    List<String> lines;
     try {
       var process = new ProcessBuilder(command).redirectErrorStream(true).start();
-      lines = new String(process.getInputStream().readAllBytes()).lines().toList();
+      var lines = new String(process.getInputStream().readAllBytes()).lines().toList();
       process.waitFor();
+      return lines;
     } catch (IOException e) {
-      out.println("  peers  not measured: cannot run " + config.python() + ": " + e.getMessage());
-      return;
+      return List.of("note not measured: cannot run " + config.python() + ": " + e.getMessage());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      return;
+      return List.of("note not measured: interrupted");
+    }
+  }
+
+  /** Prints the peers' rows: the median over repeats of each measurement, and the ratios. */
+  private void peers(List<List<String>> runs, long bytes, double saveSeconds, double loadSeconds) {
+    var times = new java.util.LinkedHashMap<String, List<Double>>();
+    var notes = new java.util.LinkedHashSet<String>();
+    for (var lines : runs) {
+      for (var line : lines) {
+        var f = line.split(" ");
+        if (f.length == 5 && f[0].equals("peer")) {
+          times
+              .computeIfAbsent(f[1] + " " + f[2], k -> new ArrayList<>())
+              .add(Double.parseDouble(f[3]));
+        } else if (line.startsWith("note ")) {
+          notes.add(line.substring(5));
+        } else if (!line.isBlank()) {
+          notes.add(line);
+        }
+      }
     }
     var mb = bytes / 1e6;
-    for (var line : lines) {
-      var f = line.split(" ");
-      if (f.length == 5 && f[0].equals("peer")) {
-        var seconds = Double.parseDouble(f[3]);
-        var save = f[2].equals("save");
-        row(save ? "peer" : "", f[1] + (save ? " save + fsync" : " load"), mb, seconds);
-        ratio(
-            "stepwise " + f[2] + " / " + f[1],
-            seconds / (save ? saveSeconds : loadSeconds),
-            ">= 1.0");
-      } else if (line.startsWith("note ")) {
-        out.println("  NOTE   " + line.substring(5));
-      } else if (!line.isBlank()) {
-        out.println("  peers: " + line);
-      }
+    for (var e : times.entrySet()) {
+      var f = e.getKey().split(" ");
+      var seconds = median(e.getValue().stream().mapToDouble(Double::doubleValue).toArray());
+      var save = f[1].equals("save");
+      row(save ? "peer" : "", f[0] + (save ? " save + fsync" : " load"), mb, seconds);
+      ratio(
+          "stepwise " + f[1] + " / " + f[0],
+          seconds / (save ? saveSeconds : loadSeconds),
+          ">= 1.0");
+    }
+    for (var note : notes) {
+      out.println("  NOTE   " + note);
     }
   }
 
@@ -383,19 +422,30 @@ public final class CheckpointBenchmark {
     }
   }
 
-  private static void plainWrite(Path file, long bytes) throws IOException {
-    var chunk = ByteBuffer.allocateDirect(8 << 20);
+  /** The snapshot's tensor bytes, in one file, in 8 MiB writes, then one fsync. */
+  private static void plainWrite(Path file, TrainerCheckpoint.Snapshot snapshot)
+      throws IOException {
     try (var ch =
         FileChannel.open(
             file,
             StandardOpenOption.CREATE,
             StandardOpenOption.TRUNCATE_EXISTING,
             StandardOpenOption.WRITE)) {
-      var left = bytes;
-      while (left > 0) {
-        chunk.clear().limit((int) Math.min(chunk.capacity(), left));
-        while (chunk.hasRemaining()) {
-          left -= ch.write(chunk);
+      for (var tensors : List.of(snapshot.model(), snapshot.optimizer())) {
+        for (var t : tensors.values()) {
+          if (t.nbytes() == 0) {
+            continue;
+          }
+          var all = new BytePointer(t.data_ptr()).capacity(t.nbytes()).asByteBuffer();
+          while (all.hasRemaining()) {
+            var chunk = all.slice();
+            chunk.limit(Math.min(chunk.remaining(), 8 << 20));
+            var n = chunk.remaining();
+            while (chunk.hasRemaining()) {
+              ch.write(chunk);
+            }
+            all.position(all.position() + n);
+          }
         }
       }
       ch.force(true);

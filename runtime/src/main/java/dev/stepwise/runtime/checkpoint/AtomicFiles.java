@@ -52,6 +52,12 @@ public final class AtomicFiles {
 
   /** Writes {@code target} atomically with a {@code checksum} of its bytes. */
   public static Written write(Path target, Body body, Checksum checksum) throws IOException {
+    return write(target, body, checksum, Pacer.unlimited());
+  }
+
+  /** As above, each slice written paced by {@code pacer}. */
+  public static Written write(Path target, Body body, Checksum checksum, Pacer pacer)
+      throws IOException {
     var tmp = target.resolveSibling("." + target.getFileName() + ".tmp");
     var digest = checksum.start();
     long size;
@@ -62,7 +68,7 @@ public final class AtomicFiles {
               StandardOpenOption.CREATE,
               StandardOpenOption.TRUNCATE_EXISTING,
               StandardOpenOption.WRITE)) {
-        var hashing = new HashingChannel(channel, digest);
+        var hashing = new HashingChannel(channel, digest, pacer);
         body.writeTo(hashing);
         channel.force(true);
         size = hashing.count;
@@ -124,11 +130,13 @@ public final class AtomicFiles {
   private static final class HashingChannel implements WritableByteChannel {
     private final WritableByteChannel delegate;
     private final Checksum.Digest digest;
+    private final Pacer pacer;
     private long count;
 
-    HashingChannel(WritableByteChannel delegate, Checksum.Digest digest) {
+    HashingChannel(WritableByteChannel delegate, Checksum.Digest digest, Pacer pacer) {
       this.delegate = delegate;
       this.digest = digest;
+      this.pacer = pacer;
     }
 
     @Override
@@ -141,6 +149,7 @@ public final class AtomicFiles {
         writeFully(delegate, slice);
         digest.update(view);
         src.position(src.position() + view.remaining());
+        pacer.wrote(view.remaining());
       }
       count += n;
       return n;

@@ -64,6 +64,7 @@ public final class CheckpointWriter {
   private final int ioThreads;
   private final BooleanSupplier aborted;
   private final String reason;
+  private final Pacer pacer;
 
   public CheckpointWriter(RunLayout layout) {
     this(layout, FileListener.NONE);
@@ -74,7 +75,7 @@ public final class CheckpointWriter {
   }
 
   public CheckpointWriter(RunLayout layout, FileListener listener, ExternalParts externalParts) {
-    this(layout, listener, externalParts, Checksum.CRC32C, 1, () -> false, null);
+    this(layout, listener, externalParts, Checksum.CRC32C, 1, () -> false, null, Pacer.unlimited());
   }
 
   private CheckpointWriter(
@@ -84,9 +85,11 @@ public final class CheckpointWriter {
       Checksum checksum,
       int ioThreads,
       BooleanSupplier aborted,
-      String reason) {
+      String reason,
+      Pacer pacer) {
     this.layout = layout;
     this.reason = reason;
+    this.pacer = pacer;
     this.listener = listener;
     this.externalParts = externalParts;
     this.checksum = checksum;
@@ -97,25 +100,31 @@ public final class CheckpointWriter {
   /** This writer recording {@code checksum} for every file it writes. */
   public CheckpointWriter withChecksum(Checksum checksum) {
     return new CheckpointWriter(
-        layout, listener, externalParts, checksum, ioThreads, aborted, reason);
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer);
   }
 
   /** This writer writing up to {@code threads} files at once. */
   public CheckpointWriter withIoThreads(int threads) {
     return new CheckpointWriter(
-        layout, listener, externalParts, checksum, Math.max(1, threads), aborted, reason);
+        layout, listener, externalParts, checksum, Math.max(1, threads), aborted, reason, pacer);
   }
 
   /** This writer aborting its save (before the next file, before the manifest) once asked to. */
   public CheckpointWriter withAbort(BooleanSupplier aborted) {
     return new CheckpointWriter(
-        layout, listener, externalParts, checksum, ioThreads, aborted, reason);
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer);
   }
 
   /** This writer recording {@code reason} (say {@link Manifest#REASON_PREEMPTION}) in manifests. */
   public CheckpointWriter withReason(String reason) {
     return new CheckpointWriter(
-        layout, listener, externalParts, checksum, ioThreads, aborted, reason);
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer);
+  }
+
+  /** This writer pacing its writes with {@code pacer} (background saves). */
+  public CheckpointWriter withPacer(Pacer pacer) {
+    return new CheckpointWriter(
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer);
   }
 
   public Checksum checksum() {
@@ -200,7 +209,7 @@ public final class CheckpointWriter {
             () -> {
               checkNotAborted(dir);
               var target = componentDir.resolve(file.name());
-              var written = AtomicFiles.write(target, file.body(), checksum);
+              var written = AtomicFiles.write(target, file.body(), checksum, pacer);
               listener.written(target);
               return written.entry(component.getKey() + "/" + file.name());
             });

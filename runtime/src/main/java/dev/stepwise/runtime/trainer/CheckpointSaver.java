@@ -7,6 +7,7 @@ import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.Checksum;
 import dev.stepwise.runtime.checkpoint.Manifest;
+import dev.stepwise.runtime.checkpoint.Pacer;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CkptConfig;
 import dev.stepwise.runtime.dist.ProcessGroup;
@@ -53,8 +54,17 @@ public final class CheckpointSaver implements AutoCloseable {
   private final CheckpointWriter foreground;
   private final CheckpointWriter backgroundWriter;
   private final HostBuffers buffers = new HostBuffers();
+  private final StopSignal stop;
   private Future<?> pending;
   private long lastSaved = -1;
+  private long lastSaveNanos = -1;
+  private volatile boolean hurry;
+
+  /**
+   * The share of the time between two saves that a background write is spread over: it then
+   * finishes well before the next save, and takes a small part of a core meanwhile.
+   */
+  static final double SPREAD = 0.5;
 
   public CheckpointSaver(
       CheckpointWriter writer,
@@ -96,6 +106,7 @@ public final class CheckpointSaver implements AutoCloseable {
     var configured = writer.withChecksum(checksum).withAbort(stop::aborted);
     this.foreground = configured.withIoThreads(config.effectiveIoThreads());
     this.backgroundWriter = configured.withIoThreads(1);
+    this.stop = stop;
     this.group = group;
     this.completed = completed;
 
@@ -130,12 +141,22 @@ public final class CheckpointSaver implements AutoCloseable {
    */
   public void save(Function<HostBuffers, TrainerCheckpoint.Snapshot> capture) {
     awaitPending();
+    var now = System.nanoTime();
+    var gapSeconds = lastSaveNanos < 0 ? 0 : (now - lastSaveNanos) / 1e9;
+    lastSaveNanos = now;
     var snapshot = capture.apply(buffers);
     lastSaved = snapshot.step();
     if (background == null) {
       write(snapshot, foreground, "");
     } else {
-      pending = background.submit(() -> write(snapshot, backgroundWriter, " (background)"));
+      // Paced from the second save on, by the time the last interval took.
+      var pacer =
+          gapSeconds > 0
+              ? Pacer.of(
+                  snapshot.tensorBytes() / (SPREAD * gapSeconds), () -> hurry || stop.requested())
+              : Pacer.unlimited();
+      var writer = backgroundWriter.withPacer(pacer);
+      pending = background.submit(() -> write(snapshot, writer, " (background)"));
     }
   }
 
@@ -254,6 +275,7 @@ public final class CheckpointSaver implements AutoCloseable {
 
   @Override
   public void close() {
+    hurry = true; // the run is over: finish the last save at full speed
     try {
       awaitPending();
     } finally {

@@ -1,7 +1,14 @@
 package dev.stepwise.runtime.trainer;
 
+import dev.stepwise.runtime.checkpoint.ParallelIo;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import org.bytedeco.pytorch.MemoryFormatOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -19,8 +26,43 @@ public final class HostBuffers {
 
   private final Map<String, Tensor> buffers = new HashMap<>();
 
-  /** A host copy of {@code live} in the buffer kept for {@code name}. */
-  public Tensor copyOf(String name, Tensor live) {
+  /**
+   * Host copies of {@code live} (name to tensor) in the buffers kept for those names, copied by up
+   * to {@code threads} threads at once (the training thread waits for the snapshot anyway, and one
+   * core alone does not saturate memory bandwidth).
+   */
+  public Map<String, Tensor> copyAll(Map<String, Tensor> live, int threads) {
+    var targets = new LinkedHashMap<String, Tensor>();
+    live.forEach((name, t) -> targets.put(name, buffer(name, t)));
+    var names = new ArrayList<>(live.keySet());
+    // Largest first, dealt round-robin: the threads get about equal bytes.
+    names.sort(Comparator.comparingLong((String n) -> -live.get(n).nbytes()));
+    var lanes = Math.max(1, Math.min(threads, names.size()));
+    var tasks = new ArrayList<Callable<Boolean>>();
+    for (var lane = 0; lane < lanes; lane++) {
+      var mine = new ArrayList<String>();
+      for (var i = lane; i < names.size(); i += lanes) {
+        mine.add(names.get(i));
+      }
+      tasks.add(
+          () -> {
+            try (var noGrad = new NoGradGuard()) {
+              for (var name : mine) {
+                targets.get(name).copy_(live.get(name).detach());
+              }
+            }
+            return true;
+          });
+    }
+    try {
+      ParallelIo.run(tasks, lanes, "snapshot-copy");
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    return targets;
+  }
+
+  private Tensor buffer(String name, Tensor live) {
     var buffer = buffers.get(name);
     if (buffer == null || !fits(buffer, live)) {
       buffer =
@@ -32,9 +74,6 @@ public final class HostBuffers {
         buffer = buffer.pin_memory();
       }
       buffers.put(name, buffer);
-    }
-    try (var noGrad = new NoGradGuard()) {
-      buffer.copy_(live.detach());
     }
     return buffer;
   }

@@ -195,27 +195,38 @@ public final class TrainerCheckpoint {
       int rank,
       int worldSize,
       HostBuffers buffers) {
-    java.util.function.BiFunction<String, Tensor, Tensor> copy =
-        buffers == null ? (k, v) -> hostCopy(v) : buffers::copyOf;
     try (var noGrad = new NoGradGuard()) {
       var plan = ShardPlan.of(sizes(parameters), worldSize);
       var owned = plan.ownedBy(rank);
-      var model = new TreeMap<String, Tensor>();
+      var liveModel = new TreeMap<String, Tensor>();
       parameters.forEach(
           (k, v) -> {
             if (owned.contains(k)) {
-              model.put(k, copy.apply(k, v));
+              liveModel.put(k, v);
             }
           });
-      var optim = new TreeMap<String, Tensor>();
+      var liveOptim = new TreeMap<String, Tensor>();
       optimizer
           .state()
           .forEach(
               (k, v) -> {
                 if (owned.contains(AdamW.parameterOf(k))) {
-                  optim.put(k, copy.apply(k, v));
+                  liveOptim.put(k, v);
                 }
               });
+      var model = new TreeMap<String, Tensor>();
+      var optim = new TreeMap<String, Tensor>();
+      if (buffers == null) {
+        liveModel.forEach((k, v) -> model.put(k, hostCopy(v)));
+        liveOptim.forEach((k, v) -> optim.put(k, hostCopy(v)));
+      } else {
+        var all = new LinkedHashMap<String, Tensor>();
+        liveModel.forEach((k, v) -> all.put("model/" + k, v));
+        liveOptim.forEach((k, v) -> all.put("optimizer/" + k, v));
+        var copies = buffers.copyAll(all, defaultIoThreads());
+        liveModel.keySet().forEach(k -> model.put(k, copies.get("model/" + k)));
+        liveOptim.keySet().forEach(k -> optim.put(k, copies.get("optimizer/" + k)));
+      }
       var scheduler = new LinkedHashMap<String, Object>();
       var sc = schedule.config();
       scheduler.put("type", sc.type().name().toLowerCase(java.util.Locale.ROOT));
