@@ -19,8 +19,10 @@ import java.util.List;
  * {@code --max-steps}, {@code --output-dir} and {@code --ckpt*} go to the trainer and the
  * orchestrator ({@code --output-dir} also to inference); {@code --<role>.<key> VALUE} goes to one
  * role; {@code --client.base-url URL} uses an inference server that is already running instead of
- * starting one. {@code --trainer.nproc N} runs the trainer as N data-parallel ranks (the trainer
- * role is then {@code trainer --nproc N}, which starts them like {@code sft --nproc}).
+ * starting one; {@code --model.hf DIR} (and {@code --model.random-init}) go to trainer and
+ * inference, and the orchestrator takes that directory's tokenizer. {@code --trainer.nproc N} runs
+ * the trainer as N data-parallel ranks (the trainer role is then {@code trainer --nproc N}, which
+ * starts them like {@code sft --nproc}).
  */
 final class RlCommand {
 
@@ -31,6 +33,9 @@ final class RlCommand {
   static int run(List<String> args, PrintStream out, PrintStream err) {
     var roleArgs = new LinkedHashMap<String, List<String>>();
     ROLES.forEach(r -> roleArgs.put(r, new ArrayList<>()));
+    // --model.hf / --model.random-init, given after each role's own files and keys.
+    var modelArgs = new LinkedHashMap<String, List<String>>();
+    ROLES.forEach(r -> modelArgs.put(r, new ArrayList<>()));
     var shared = new ArrayList<String>();
     String externalUrl = null;
     String outputDir = null;
@@ -72,6 +77,15 @@ final class RlCommand {
         shared.addAll(List.of(arg, outputDir));
       } else if ("max-steps".equals(name) && hasValue) {
         shared.addAll(List.of(arg, args.get(++i)));
+      } else if ("model.hf".equals(name) && hasValue) {
+        // The HF model directory: trainer and inference load it, the orchestrator its tokenizer.
+        var dir = args.get(++i);
+        modelArgs.get("trainer").addAll(List.of(arg, dir));
+        modelArgs.get("inference").addAll(List.of(arg, dir));
+        modelArgs.get("orchestrator").addAll(List.of("--tokenizer", dir));
+      } else if ("model.random-init".equals(name)) {
+        modelArgs.get("trainer").add(arg);
+        modelArgs.get("inference").add(arg);
       } else if (name != null
           && (name.equals("ckpt") || name.startsWith("ckpt.") || name.startsWith("no-ckpt."))) {
         shared.add(arg);
@@ -83,17 +97,20 @@ final class RlCommand {
             arg
                 + ": unknown rl option (role files: --trainer/--orchestrator/--inference @ FILE;"
                 + " role keys: --<role>.<key>; shared: --max-steps, --output-dir, --ckpt.*,"
-                + " --client.base-url)");
+                + " --client.base-url, --model.hf, --model.random-init)");
       }
     }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
     var trainerArgs = new ArrayList<>(roleArgs.get("trainer"));
+    trainerArgs.addAll(modelArgs.get("trainer"));
     trainerArgs.addAll(shared);
     var orchestratorArgs = new ArrayList<>(roleArgs.get("orchestrator"));
+    orchestratorArgs.addAll(modelArgs.get("orchestrator"));
     orchestratorArgs.addAll(shared);
     var inferenceArgs = new ArrayList<>(roleArgs.get("inference"));
+    inferenceArgs.addAll(modelArgs.get("inference"));
     if (outputDir != null) {
       inferenceArgs.addAll(List.of("--output-dir", outputDir));
     }
@@ -173,7 +190,7 @@ final class RlCommand {
       usage: stepwise rl --trainer @ train.toml --orchestrator @ orch.toml [--inference @ infer.toml]
                          [--max-steps N] [--output-dir DIR] [--ckpt ...] [--client.base-url URL]
                          [--trainer.<key> V] [--orchestrator.<key> V] [--inference.<key> V]
-                         [--trainer.nproc N]
+                         [--trainer.nproc N] [--model.hf DIR [--model.random-init]]
 
       Starts inference (unless --client.base-url names a running one), the trainer and the
       orchestrator as child processes; output lines are prefixed with the role. --max-steps,
@@ -181,6 +198,8 @@ final class RlCommand {
       the others are stopped and rl exits non-zero naming the role.
       --trainer.nproc N trains data-parallel on N local ranks (each takes 1/N of every step's
       rollouts; orchestrator batch-size must divide by N), like sft --nproc N.
+      --model.hf DIR runs a Hugging Face model directory (Qwen3, Llama) in trainer and inference,
+      and the orchestrator uses its tokenizer and chat template.
       Resume: the same command with --max-steps 20 --ckpt.resume-step 10.
       """;
 }

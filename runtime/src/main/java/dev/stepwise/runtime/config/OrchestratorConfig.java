@@ -19,7 +19,12 @@ public record OrchestratorConfig(
     @Doc("Reverse-text problems") TaskConfig task,
     @Doc("Sampling parameters sent to inference") SamplingConfig sampling,
     @Doc("The inference server") ClientConfig client,
-    @Doc("Checkpointing") CkptConfig ckpt) {
+    @Doc("Checkpointing") CkptConfig ckpt,
+    @Doc(
+            "A Hugging Face model directory whose tokenizer.json (ChatML template) encodes prompts"
+                + " and decodes completions (the model.hf of trainer and inference); unset: the"
+                + " byte-level model's")
+        String tokenizer) {
 
   public OrchestratorConfig {
     if (batchSize % rolloutsPerProblem != 0) {
@@ -48,6 +53,7 @@ public record OrchestratorConfig(
         TaskConfig.defaults(),
         SamplingConfig.defaults(),
         ClientConfig.defaults(),
+        null,
         null);
   }
 }

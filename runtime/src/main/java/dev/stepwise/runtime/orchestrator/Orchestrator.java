@@ -14,6 +14,7 @@ import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.inference.Sampler;
 import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.HfTokenizer;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
 import dev.stepwise.runtime.util.Polling;
 import dev.stepwise.runtime.util.StopSignal;
@@ -99,6 +100,10 @@ public final class Orchestrator {
       log.println("orchestrator: removed rollouts of steps " + stale + " (not of this timeline)");
     }
     awaitHealthy();
+    var codec =
+        config.tokenizer() == null
+            ? ByteTokenizer.CODEC
+            : HfTokenizer.load(Path.of(config.tokenizer()), Integer.MAX_VALUE);
     var task = new ReverseTextTask(config.task().asData(config.problemsPerStep()), config.seed());
     var rewards = new ArrayList<Double>();
     long pushed = -1;
@@ -152,7 +157,7 @@ public final class Orchestrator {
       for (var i = 0; i < config.problemsPerStep(); i++) {
         var text = task.trainText(first + i);
         problems.add(text);
-        prompts.add(ByteTokenizer.prompt(text));
+        prompts.add(codec.prompt(text));
       }
       var generateStart = System.nanoTime();
       var group = config.rolloutsPerProblem();
@@ -193,7 +198,7 @@ public final class Orchestrator {
         var groupMean = 0.0;
         for (var j = 0; j < group; j++) {
           var c = response.choices().get(p * group + j);
-          scores[j] = ReverseTextReward.score(problems.get(p), ByteTokenizer.decode(c.tokens(), 0));
+          scores[j] = ReverseTextReward.score(problems.get(p), codec.decode(c.tokens(), 0));
           groupMean += scores[j] / group;
         }
         for (var j = 0; j < group; j++) {

@@ -8,7 +8,6 @@ import dev.stepwise.runtime.checkpoint.ModelWeights;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Timeline;
-import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.dist.GradientSync;
@@ -98,11 +97,6 @@ public final class RlTrainer {
   }
 
   public Result run() {
-    if (config.model().isHf()) {
-      throw new ConfigException(
-          "model.hf: the RL roles (trainer, orchestrator, inference) run only the byte-level"
-              + " model so far; use model.hf with sft");
-    }
     var wallStart = System.nanoTime();
     var ckpt = config.ckpt();
     var setup =
@@ -233,7 +227,7 @@ public final class RlTrainer {
         PolicyGradientLoss.Value value;
         RolloutBatch batch;
         try (var scope = new PointerScope()) {
-          batch = RolloutBatch.of(rollouts, device, rank, worldSize);
+          batch = RolloutBatch.of(rollouts, device, rank, worldSize, setup.codec().pad());
           value =
               PolicyGradientLoss.compute(
                   model, batch, rollouts.temperature(), config.loss().clipEpsilon());

@@ -26,12 +26,18 @@ public record RolloutBatch(
 
   /** The whole step's batch (one rank). */
   public static RolloutBatch of(Rollouts rollouts, Device device) {
-    return of(rollouts.samples(), device);
+    return of(rollouts.samples(), device, ByteTokenizer.PAD);
   }
 
   /** Rank {@code rank}'s batch of a step trained by {@code worldSize} data-parallel ranks. */
   public static RolloutBatch of(Rollouts rollouts, Device device, int rank, int worldSize) {
-    return of(share(rollouts, rank, worldSize), device);
+    return of(rollouts, device, rank, worldSize, ByteTokenizer.PAD);
+  }
+
+  /** As {@link #of(Rollouts, Device, int, int)}, padding with the tokenizer's {@code pad}. */
+  public static RolloutBatch of(
+      Rollouts rollouts, Device device, int rank, int worldSize, long pad) {
+    return of(share(rollouts, rank, worldSize), device, pad);
   }
 
   /**
@@ -57,7 +63,7 @@ public record RolloutBatch(
     return all.subList(rank * per, (rank + 1) * per);
   }
 
-  private static RolloutBatch of(List<Rollouts.Sample> samples, Device device) {
+  private static RolloutBatch of(List<Rollouts.Sample> samples, Device device, long pad) {
     var b = samples.size();
     var t = 2;
     for (var s : samples) {
@@ -67,7 +73,7 @@ public record RolloutBatch(
     var mask = new float[b * (t - 1)];
     var logProbs = new float[b * (t - 1)];
     var advantages = new float[b];
-    java.util.Arrays.fill(tokens, ByteTokenizer.PAD);
+    java.util.Arrays.fill(tokens, pad);
     long count = 0;
     long completionTokens = 0;
     var rewards = 0.0;
