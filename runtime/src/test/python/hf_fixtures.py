@@ -17,7 +17,9 @@ Commands:
     check-export D loads the HF directory D (written by `stepwise checkpoint export --format hf`)
                    in transformers and compares its logits with the runtime's logits for the same
                    tokens, read from D/../<D name>.logits.safetensors (HfExportTest writes both)
-    check-dir D    loads D in transformers and prints a generation (a smoke test of an export)
+    check-dir D [TEXT ... | --random N]
+                   loads D in transformers and greedily answers each TEXT through the chat
+                   template (a smoke test of an exported reverse-text model)
 
 Versions used for the committed fixtures: torch 2.15.0, transformers 5.25.0, tokenizers 0.23.3.
 """
@@ -201,9 +203,27 @@ def check_export(directory):
         sys.exit(1)
 
 
-def check_dir(directory):
+def check_dir(directory, texts):
+    """Loads D in transformers and greedily answers each text through the chat template."""
+    from transformers import AutoTokenizer
+
     model = AutoModelForCausalLM.from_pretrained(directory, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(directory)
     print(type(model).__name__, sum(p.numel() for p in model.parameters()), "parameters")
+    correct = 0
+    for text in texts:
+        ids = tokenizer.apply_chat_template(
+            [{"role": "user", "content": text}], add_generation_prompt=True,
+            return_tensors="pt", return_dict=False,
+        )
+        out = model.generate(ids, max_new_tokens=12, do_sample=False,
+                             eos_token_id=tokenizer.convert_tokens_to_ids("<|im_end|>"),
+                             pad_token_id=tokenizer.convert_tokens_to_ids("<|endoftext|>"))
+        answer = tokenizer.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
+        correct += answer == text[::-1]
+        print(f"  {text!r} -> {answer!r}")
+    if texts:
+        print(f"exact reversals: {correct}/{len(texts)}")
 
 
 if __name__ == "__main__":
@@ -215,6 +235,14 @@ if __name__ == "__main__":
     elif command == "check-export":
         check_export(sys.argv[2])
     elif command == "check-dir":
-        check_dir(sys.argv[2])
+        texts = sys.argv[3:]
+        if texts[:1] == ["--random"]:
+            # N strings like the reverse-text task's: 3-8 letters a-z (Python's RNG, seed 0).
+            import random
+
+            rng = random.Random(0)
+            texts = ["".join(rng.choice("abcdefghijklmnopqrstuvwxyz")
+                             for _ in range(rng.randint(3, 8))) for _ in range(int(texts[1]))]
+        check_dir(sys.argv[2], texts)
     else:
         sys.exit(__doc__)

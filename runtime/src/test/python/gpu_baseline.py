@@ -1,0 +1,127 @@
+"""PyTorch eager baseline for the GPU side-by-side of issue 14 (the Java column is not measured yet).
+
+The Qwen3-0.6B shape with random weights: one SFT step (bf16 autocast, fp32 master weights and
+AdamW state, batch x sequence of a real SFT step) timed as ms/step, tokens/s and MFU; and HF
+`generate` tokens/s at batch 1 and 32 (greedy, KV cache). Run on the device machine:
+
+    python3 runtime/src/test/python/gpu_baseline.py --out $OUT/baseline.json
+"""
+
+import argparse
+import json
+import time
+
+import torch
+from transformers import Qwen3Config, Qwen3ForCausalLM
+
+PEAK_BF16 = {"H100": 989e12, "H200": 989e12}
+
+
+def qwen3_06b():
+    return Qwen3Config(
+        vocab_size=151936,
+        hidden_size=1024,
+        intermediate_size=3072,
+        num_hidden_layers=28,
+        num_attention_heads=16,
+        num_key_value_heads=8,
+        head_dim=128,
+        max_position_embeddings=40960,
+        rope_theta=1_000_000.0,
+        tie_word_embeddings=True,
+        attn_implementation="sdpa",
+    )
+
+
+def step_flops(c, batch, seq):
+    """Matmul FLOPs of forward + backward (6 per parameter-token, causal attention halved)."""
+    h, q, kv, f = c.hidden_size, c.num_attention_heads * c.head_dim, c.num_key_value_heads * c.head_dim, c.intermediate_size
+    per_layer = h * q + 2 * h * kv + q * h + 3 * h * f
+    matmul_params = c.num_hidden_layers * per_layer + c.vocab_size * h
+    tokens = batch * seq
+    attention = 6 * batch * c.num_hidden_layers * seq * seq * q  # QK^T and PV, fwd+bwd, causal/2
+    return 6 * tokens * matmul_params + attention
+
+
+def sync_time(fn, warmup, repeat):
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--seq", type=int, default=2048)
+    parser.add_argument("--out", default="baseline.json")
+    args = parser.parse_args()
+    torch.manual_seed(0)
+    name = torch.cuda.get_device_name()
+    peak = next((v for k, v in PEAK_BF16.items() if k in name), float("nan"))
+    config = qwen3_06b()
+    model = Qwen3ForCausalLM(config).cuda().float()
+    params = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
+    ids = torch.randint(0, config.vocab_size, (args.batch, args.seq), device="cuda")
+
+    def sft_step():
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    try:
+        step = sync_time(sft_step, warmup=3, repeat=10)
+    except torch.OutOfMemoryError:
+        # Fall back to half the batch on a card with less memory.
+        opt.zero_grad(set_to_none=True)
+        torch.cuda.empty_cache()
+        args.batch //= 2
+        ids = ids[: args.batch].contiguous()
+        step = sync_time(sft_step, warmup=3, repeat=10)
+    tokens = args.batch * args.seq
+    flops = step_flops(config, args.batch, args.seq)
+    result = {
+        "device": name,
+        "torch": torch.__version__,
+        "params": params,
+        "batch": args.batch,
+        "seq": args.seq,
+        "sft_ms_per_step": step * 1e3,
+        "sft_tokens_per_s": tokens / step,
+        "sft_tflops": flops / step / 1e12,
+        "sft_mfu": flops / step / peak,
+        "peak_bf16_flops": peak,
+    }
+    print(json.dumps(result, indent=1), flush=True)
+    del opt
+    model = model.to(torch.bfloat16).eval()
+    torch.cuda.empty_cache()
+    for batch in (1, 32):
+        prompt = torch.randint(0, config.vocab_size, (batch, 128), device="cuda")
+        new = 128
+
+        def gen():
+            with torch.no_grad():
+                model.generate(prompt, max_new_tokens=new, min_new_tokens=new, do_sample=False,
+                               pad_token_id=0)
+
+        seconds = sync_time(gen, warmup=1, repeat=3)
+        result[f"generate_b{batch}_tokens_per_s"] = batch * new / seconds
+        print(f"generate batch {batch}: {batch * new / seconds:,.0f} tokens/s", flush=True)
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
