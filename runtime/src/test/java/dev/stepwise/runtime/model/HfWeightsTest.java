@@ -83,6 +83,22 @@ class HfWeightsTest {
   }
 
   @Test
+  void bf16WeightsLoadIntoFp32Parameters(@TempDir Path tmp) throws Exception {
+    JSON.writeValue(tmp.resolve("config.json").toFile(), config());
+    var bf16 = new TreeMap<String, Tensor>();
+    for (var e : HfWeights.read(QWEN3).entrySet()) {
+      bf16.put(e.getKey(), e.getValue().to(torch.ScalarType.BFloat16).contiguous());
+    }
+    writeSingle(tmp, bf16);
+    var cpu = new Device("cpu");
+    var model = HfWeights.load(tmp, cpu, 0, false);
+    var weight = model.parameters().get("model.layers.0.mlp.up_proj.weight");
+    assertTrue(weight.scalar_type().intern() == torch.ScalarType.Float, "fp32 master weights");
+    var want = bf16.get("model.layers.0.mlp.up_proj.weight").to(torch.ScalarType.Float);
+    assertTrue(weight.equal(want), "bf16 values carried exactly into fp32");
+  }
+
+  @Test
   void shardIndexPointingAtAMissingTensorNamesIt(@TempDir Path tmp) throws Exception {
     var llama = HfParityTest.FIXTURES.resolve("llama");
     for (var f : Files.list(llama).toList()) {
