@@ -5,6 +5,10 @@ AdamW state, batch x sequence of a real SFT step) timed as ms/step, tokens/s and
 `generate` tokens/s at batch 1 and 32 (greedy, KV cache). Run on the device machine:
 
     python3 runtime/src/test/python/gpu_baseline.py --out $OUT/baseline.json
+
+--cpu-example times instead, on one CPU thread in fp32, the SFT step of the Qwen3 reverse-text
+example (examples/reverse-text/qwen3-tiny, batch 32 x 35 tokens), to set beside the runtime's
+`sft @ examples/reverse-text/sft-qwen3.toml --max-steps 200 --eval.samples 0` training time.
 """
 
 import argparse
@@ -57,12 +61,44 @@ def sync_time(fn, warmup, repeat):
     return times[len(times) // 2]
 
 
+def cpu_example():
+    from pathlib import Path
+
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    root = Path(__file__).resolve().parents[4]
+    config = Qwen3Config.from_pretrained(root / "examples/reverse-text/qwen3-tiny")
+    model = Qwen3ForCausalLM(config).float()
+    opt = torch.optim.AdamW(model.parameters(), lr=5e-3, weight_decay=0.01)
+    ids = torch.randint(0, config.vocab_size, (32, 35))
+
+    def step():
+        loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for _ in range(20):
+        step()
+    start = time.perf_counter()
+    for _ in range(200):
+        step()
+    seconds = (time.perf_counter() - start) / 200
+    print(f"PyTorch {torch.__version__} eager, 1 thread, fp32: {seconds * 1e3:.1f} ms/step "
+          f"({32 * 35 / seconds:,.0f} tokens/s) for the Qwen3 example shape")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seq", type=int, default=2048)
     parser.add_argument("--out", default="baseline.json")
+    parser.add_argument("--cpu-example", action="store_true")
     args = parser.parse_args()
+    if args.cpu_example:
+        cpu_example()
+        return
     torch.manual_seed(0)
     name = torch.cuda.get_device_name()
     peak = next((v for k, v in PEAK_BF16.items() if k in name), float("nan"))
