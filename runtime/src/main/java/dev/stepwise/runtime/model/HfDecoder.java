@@ -26,6 +26,11 @@ import org.bytedeco.pytorch.global.torch;
  * fused scaled-dot-product attention (q/k RMSNorm per head for Qwen3), SwiGLU MLP, and an LM head
  * that is the embedding matrix when {@code tie_word_embeddings}. Generation keeps a KV cache: the
  * prompt is run once, then one token per step.
+ *
+ * <p>Parameters are fp32 (the optimizer's master weights). On CUDA the matrix products, attention
+ * and the KV cache run in bf16, as under PyTorch's autocast: weights are cast per forward, the
+ * residual stream, the norms and the log-softmax stay in fp32, and gradients land in fp32. On the
+ * CPU everything is fp32.
  */
 public final class HfDecoder implements Policy {
 
@@ -36,14 +41,25 @@ public final class HfDecoder implements Policy {
   private final Device device;
   private final SortedMap<String, Tensor> params = new TreeMap<>();
   private final Tensor invFreq;
+  private final torch.ScalarType compute;
 
   /**
    * A model with freshly initialised fp32 parameters (normal with {@code initializer_range}, norms
    * at one) drawn from {@code seed} on CPU, then moved to {@code device}.
    */
   public HfDecoder(HfConfig config, Device device, long seed) {
+    this(
+        config,
+        device,
+        seed,
+        device.is_cuda() ? torch.ScalarType.BFloat16 : torch.ScalarType.Float);
+  }
+
+  /** As above, with the dtype of matrix products and attention given ({@code Float} or bf16). */
+  public HfDecoder(HfConfig config, Device device, long seed, torch.ScalarType compute) {
     this.config = config;
     this.device = device;
+    this.compute = compute;
     torch.manual_seed(seed);
     for (var spec : parameterShapes(config)) {
       var t =
@@ -170,8 +186,8 @@ public final class HfDecoder implements Policy {
             .unsqueeze(1);
     var freqs = positions.mul(invFreq);
     var emb = torch.cat(new TensorVector(freqs, freqs), -1);
-    var cos = emb.cos();
-    var sin = emb.sin();
+    var cos = emb.cos().to(compute);
+    var sin = emb.sin().to(compute);
     var causal = t > 1 && past == 0;
     if (t > 1 && past > 0) {
       throw new IllegalArgumentException("a multi-token step after a prefilled cache");
@@ -187,8 +203,8 @@ public final class HfDecoder implements Policy {
         q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"), eps);
         k = rmsNorm(k, p(pre + "self_attn.k_norm.weight"), eps);
       }
-      q = rope(q.transpose(1, 2), cos, sin);
-      k = rope(k.transpose(1, 2), cos, sin);
+      q = rope(q.transpose(1, 2).to(compute), cos, sin);
+      k = rope(k.transpose(1, 2).to(compute), cos, sin);
       if (cache != null) {
         if (cache.keys[i] != null) {
           k = torch.cat(new TensorVector(cache.keys[i], k), 2);
@@ -218,13 +234,14 @@ public final class HfDecoder implements Policy {
       cache.length = past + t;
     }
     x = rmsNorm(x, p("model.norm.weight"), eps);
-    return x.matmul(p(config.tieWordEmbeddings() ? EMBED : LM_HEAD).t());
+    var head = p(config.tieWordEmbeddings() ? EMBED : LM_HEAD);
+    return x.to(compute).matmul(head.to(compute).t());
   }
 
   @Override
   public Tensor tokenLogProbs(Tensor tokens) {
     var t = tokens.size(1);
-    var logits = logits(tokens).narrow(1, 0, t - 1);
+    var logits = logits(tokens).narrow(1, 0, t - 1).to(torch.ScalarType.Float);
     var targets = tokens.narrow(1, 1, t - 1).unsqueeze(2);
     return logits.log_softmax(2).gather(2, targets).squeeze(2);
   }
@@ -235,7 +252,7 @@ public final class HfDecoder implements Policy {
     var cache = new KvCache(config.numLayers());
     return tokens -> {
       var logits = forward(tokens, cache);
-      return logits.narrow(1, logits.size(1) - 1, 1).squeeze(1);
+      return logits.narrow(1, logits.size(1) - 1, 1).squeeze(1).to(torch.ScalarType.Float);
     };
   }
 
@@ -249,7 +266,7 @@ public final class HfDecoder implements Policy {
       var input = prompts;
       for (var i = 0; i < maxNew; i++) {
         var logits = forward(input, cache);
-        var last = logits.narrow(1, logits.size(1) - 1, 1).squeeze(1);
+        var last = logits.narrow(1, logits.size(1) - 1, 1).squeeze(1).to(torch.ScalarType.Float);
         var next = pick(last, temperature, generator);
         pieces.push_back(next);
         input = next;
@@ -272,9 +289,12 @@ public final class HfDecoder implements Policy {
   }
 
   private Tensor linear(Tensor x, String prefix) {
-    var w = p(prefix + ".weight");
+    var w = p(prefix + ".weight").to(compute);
     var bias = params.get(prefix + ".bias");
-    return bias == null ? torch.linear(x, w) : torch.linear(x, w, new TensorOptional(bias));
+    var in = x.to(compute);
+    return bias == null
+        ? torch.linear(in, w)
+        : torch.linear(in, w, new TensorOptional(bias.to(compute)));
   }
 
   /** HF's rotate-half RoPE on {@code [B, H, T, D]} with {@code cos}/{@code sin} {@code [T, D]}. */

@@ -10,6 +10,7 @@ import java.util.Map;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.global.torch;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -69,6 +70,40 @@ class HfParityTest {
         expected.keySet().stream().filter(k -> k.startsWith("grad.")).count(),
         checked,
         "every parameter of transformers' model has a gradient here");
+  }
+
+  /**
+   * The CUDA compute path (bf16 matrix products and attention over fp32 master weights) run on the
+   * CPU: logits, loss and gradients near transformers' fp32 values, gradients in fp32.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"qwen3", "llama"})
+  void bf16ComputeStaysNearFp32WithFp32Gradients(String kind) throws Exception {
+    var dir = FIXTURES.resolve(kind);
+    var model = new HfDecoder(HfConfig.read(dir), new Device("cpu"), 0, torch.ScalarType.BFloat16);
+    HfWeights.copyInto(model, HfWeights.read(dir), dir.toString());
+    var expected = expected(kind);
+    var ids = expected.get("input_ids");
+    var logits = model.logits(ids).to(torch.ScalarType.Float);
+    var want = expected.get("logits");
+    var diff = maxDiff(logits, want);
+    var scale = want.abs().max().item_double();
+    System.out.printf("%s bf16: max |logits diff| %.3e (max |logit| %.3e)%n", kind, diff, scale);
+    assertTrue(diff < 0.05 * scale, kind + ": bf16 logits differ by " + diff);
+    var loss = model.tokenLogProbs(ids).mean().neg();
+    var lossDiff = Math.abs(loss.item_double() - expected.get("loss").item_double());
+    assertTrue(lossDiff < 1e-2, kind + ": bf16 loss differs by " + lossDiff);
+    loss.backward();
+    for (var e : model.parameters().entrySet()) {
+      var grad = e.getValue().grad();
+      assertTrue(grad.scalar_type().intern() == torch.ScalarType.Float, e.getKey() + " grad dtype");
+      var wantGrad = expected.get("grad." + e.getKey());
+      var gradDiff = maxDiff(grad, wantGrad);
+      var gradScale = wantGrad.abs().max().item_double();
+      assertTrue(
+          gradDiff < 1e-4 + 0.1 * gradScale,
+          kind + ": " + e.getKey() + " bf16 grad differs by " + gradDiff + " of " + gradScale);
+    }
   }
 
   @ParameterizedTest
