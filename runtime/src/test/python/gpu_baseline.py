@@ -9,6 +9,9 @@ AdamW state, batch x sequence of a real SFT step) timed as ms/step, tokens/s and
 --cpu-example times instead, on one CPU thread in fp32, the SFT step of the Qwen3 reverse-text
 example (examples/reverse-text/qwen3-tiny, batch 32 x 35 tokens), to set beside the runtime's
 `sft @ examples/reverse-text/sft-qwen3.toml --max-steps 200 --eval.samples 0` training time.
+--cpu-generate times HF generate on the tiny Qwen3 fixture (batch 1 and 32, 64 new tokens), to set
+beside the runtime's inference server on the same model (`inference --model.hf
+runtime/src/test/resources/hf/qwen3`, POST /v1/completions with n = 1 and 32, max_tokens 64).
 """
 
 import argparse
@@ -89,15 +92,37 @@ def cpu_example():
           f"({32 * 35 / seconds:,.0f} tokens/s) for the Qwen3 example shape")
 
 
+def cpu_generate():
+    """HF generate on one CPU thread, tiny Qwen3 fixture, 16-token prompt, 64 sampled tokens."""
+    from pathlib import Path
+
+    torch.set_num_threads(1)
+    root = Path(__file__).resolve().parents[4]
+    model = Qwen3ForCausalLM.from_pretrained(root / "runtime/src/test/resources/hf/qwen3").eval()
+    prompt = torch.tensor([[5, 17, 33, 48, 60, 71, 80, 99, 120, 140, 150, 160, 170, 180, 190, 200]])
+    for batch in (1, 32, 1, 32):
+        ids = prompt.repeat(batch, 1)
+        start = time.perf_counter()
+        with torch.no_grad():
+            model.generate(ids, max_new_tokens=64, min_new_tokens=64, do_sample=True,
+                           temperature=1.0, pad_token_id=0)
+        seconds = time.perf_counter() - start
+        print(f"HF generate batch {batch}: {batch * 64 / seconds:,.0f} tokens/s")
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--seq", type=int, default=2048)
     parser.add_argument("--out", default="baseline.json")
     parser.add_argument("--cpu-example", action="store_true")
+    parser.add_argument("--cpu-generate", action="store_true")
     args = parser.parse_args()
     if args.cpu_example:
         cpu_example()
+        return
+    if args.cpu_generate:
+        cpu_generate()
         return
     torch.manual_seed(0)
     name = torch.cuda.get_device_name()
