@@ -184,13 +184,14 @@ public final class CheckpointBenchmark {
   }
 
   /** Step times of one run, the time each save call blocked, and which steps overlapped a write. */
-  private record Runs(double[] steps, double[] saveSeconds, boolean[] duringWrite) {
+  private record Runs(
+      double[] steps, double[] saveSeconds, double[] waitSeconds, boolean[] duringWrite) {
 
     static Runs pooled(Runs a, Runs b) {
       var steps =
           java.util.stream.DoubleStream.concat(Arrays.stream(a.steps), Arrays.stream(b.steps))
               .toArray();
-      return new Runs(steps, new double[0], new boolean[steps.length]);
+      return new Runs(steps, new double[0], new double[0], new boolean[steps.length]);
     }
 
     double stepMean() {
@@ -335,6 +336,7 @@ public final class CheckpointBenchmark {
     var times = new double[config.steps()];
     var during = new boolean[config.steps()];
     var saves = new ArrayList<Double>();
+    var waits = new ArrayList<Double>();
     try (var saver =
         async == null
             ? null
@@ -350,10 +352,15 @@ public final class CheckpointBenchmark {
           t0 = System.nanoTime();
           saver.save(buffers -> snapshot(model, optim, schedule, step, buffers));
           saves.add(seconds(t0));
+          waits.add(saver.lastWaitSeconds());
         }
       }
     }
-    return new Runs(times, saves.stream().mapToDouble(Double::doubleValue).toArray(), during);
+    return new Runs(
+        times,
+        saves.stream().mapToDouble(Double::doubleValue).toArray(),
+        waits.stream().mapToDouble(Double::doubleValue).toArray(),
+        during);
   }
 
   private void stallRow(String label, Runs run, Runs baseline, double copySeconds) {
@@ -366,9 +373,10 @@ public final class CheckpointBenchmark {
         run == baseline
             ? String.format("baseline median %.1f ms", median(baseline.steps()) * 1000)
             : String.format(
-                "stall per save: median %.1f ms, first %.1f ms (x%.2f of a memory copy) |"
-                    + " steps x%.2f",
+                "stall per save: median %.1f ms (waiting for the previous write %.1f ms), first"
+                    + " %.1f ms (x%.2f of a memory copy) | steps x%.2f",
                 median(run.saveSeconds()) * 1000,
+                median(run.waitSeconds()) * 1000,
                 run.saveSeconds().length == 0 ? 0 : run.saveSeconds()[0] * 1000,
                 median(run.saveSeconds()) / copySeconds,
                 mean / baseMean));

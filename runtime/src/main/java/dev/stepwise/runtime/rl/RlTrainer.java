@@ -204,7 +204,7 @@ public final class RlTrainer {
           // Stopped while waiting: the state is that of the previous step.
           var last = step - 1;
           agreement.checkNotAborted(last);
-          if (last > startedFrom || start.isEmpty()) {
+          if (last > startedFrom) { // else nothing was trained since the start: nothing to save
             preempt(
                 saver,
                 layout,

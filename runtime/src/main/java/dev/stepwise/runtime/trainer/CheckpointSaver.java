@@ -59,6 +59,7 @@ public final class CheckpointSaver implements AutoCloseable {
   private long lastSaved = -1;
   private long lastSaveNanos = -1;
   private volatile boolean hurry;
+  private long lastWaitNanos;
 
   /**
    * The share of the time between two saves that a background write is spread over: it then
@@ -140,8 +141,12 @@ public final class CheckpointSaver implements AutoCloseable {
    * buffers, once the previous save no longer reads them; writes it here or in the background.
    */
   public void save(Function<HostBuffers, TrainerCheckpoint.Snapshot> capture) {
+    var waitStart = System.nanoTime();
+    hurry = true; // a write still paced when the next save is due finishes at full speed
     awaitPending();
+    hurry = false;
     var now = System.nanoTime();
+    lastWaitNanos = now - waitStart;
     var gapSeconds = lastSaveNanos < 0 ? 0 : (now - lastSaveNanos) / 1e9;
     lastSaveNanos = now;
     var snapshot = capture.apply(buffers);
@@ -166,6 +171,7 @@ public final class CheckpointSaver implements AutoCloseable {
    * I/O thread, its manifest recording {@link Manifest#REASON_PREEMPTION}. Returns the step saved.
    */
   public long savePreemption(Function<HostBuffers, TrainerCheckpoint.Snapshot> capture) {
+    hurry = true;
     awaitPending();
     var snapshot = capture.apply(buffers);
     if (snapshot.step() != lastSaved) {
@@ -173,6 +179,11 @@ public final class CheckpointSaver implements AutoCloseable {
       write(snapshot, foreground.withReason(Manifest.REASON_PREEMPTION), " (preemption save)");
     }
     return snapshot.step();
+  }
+
+  /** How long the last {@link #save} waited for the previous background write (seconds). */
+  public double lastWaitSeconds() {
+    return lastWaitNanos / 1e9;
   }
 
   /** Whether a background save is still being written. */
