@@ -21,6 +21,7 @@ import dev.stepwise.operator.dependent.TrainerServiceDependent;
 import dev.stepwise.operator.dependent.TrainerStatefulSetDependent;
 import dev.stepwise.operator.dependent.TrainingConfigMapDependent;
 import dev.stepwise.operator.status.EventReason;
+import dev.stepwise.operator.status.PodProblems;
 import dev.stepwise.operator.status.RestartCounter;
 import dev.stepwise.operator.status.RunEvents;
 import dev.stepwise.operator.status.RunStatusCalculator;
@@ -88,25 +89,34 @@ import org.jboss.logging.Logger;
       @Dependent(name = "config", type = TrainingConfigMapDependent.class),
       @Dependent(name = "runtime-sa", type = RuntimeServiceAccountDependent.class),
       @Dependent(name = "runtime-role", type = RuntimeRoleDependent.class),
-      @Dependent(name = "runtime-rolebinding", type = RuntimeRoleBindingDependent.class),
+      // A RoleBinding to a Role that does not exist yet is refused to a non-admin (the API server
+      // checks the binder holds the Role's permissions), and the trainer's pods need their
+      // ServiceAccount: create those first.
+      @Dependent(
+          name = "runtime-rolebinding",
+          type = RuntimeRoleBindingDependent.class,
+          dependsOn = {"runtime-role", "runtime-sa"}),
       @Dependent(
           name = "data",
           type = RunDataPvcDependent.class,
           activationCondition = RunDataPvcDependent.NoExistingClaim.class),
       @Dependent(name = "trainer-service", type = TrainerServiceDependent.class),
-      @Dependent(name = "trainer", type = TrainerStatefulSetDependent.class),
+      @Dependent(
+          name = "trainer",
+          type = TrainerStatefulSetDependent.class,
+          dependsOn = {"runtime-rolebinding", "config"}),
       @Dependent(
           name = "orchestrator",
           type = OrchestratorDeploymentDependent.class,
-          activationCondition = RunDependent.RlOnly.class),
+          reconcilePrecondition = RunDependent.RlOnly.class),
       @Dependent(
           name = "inference",
           type = InferenceDeploymentDependent.class,
-          activationCondition = RunDependent.RlOnly.class),
+          reconcilePrecondition = RunDependent.RlOnly.class),
       @Dependent(
           name = "inference-service",
           type = InferenceServiceDependent.class,
-          activationCondition = RunDependent.RlOnly.class)
+          reconcilePrecondition = RunDependent.RlOnly.class)
     })
 public class TrainingRunReconciler implements Reconciler<TrainingRun> {
 
@@ -203,7 +213,9 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
             TrainerPods.cleanExits(pods));
     run.getStatus().setRestarts(recoveries.restarts());
     run.getStatus().setPods(recoveries.pods());
-    var next = RunStatusCalculator.reconciled(run, Workload.observe(run, context), now);
+    var next =
+        RunStatusCalculator.reconciled(
+            run, Workload.observe(run, context), PodProblems.of(pods), now);
     return report(run, context, previous, next, created);
   }
 

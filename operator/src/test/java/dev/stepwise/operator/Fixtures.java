@@ -42,7 +42,7 @@ public final class Fixtures {
    * examples/rl-run.yaml without its spec.init: an RL run from random weights, which needs no SFT
    * run beside it (TrainingRunValidationIT and InitFromSftE2E cover spec.init).
    */
-  static TrainingRun rlRunAlone(String namespace) {
+  public static TrainingRun rlRunAlone(String namespace) {
     var run = example("rl-run.yaml", namespace);
     run.getSpec().setInit(null);
     return run;

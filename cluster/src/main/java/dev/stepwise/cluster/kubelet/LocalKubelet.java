@@ -98,6 +98,7 @@ public final class LocalKubelet implements AutoCloseable {
   private SharedIndexInformer<PersistentVolumeClaim> claimInformer;
   private SharedIndexInformer<PersistentVolume> volumeInformer;
   private volatile boolean closed;
+  private int podIps;
 
   /**
    * @param client the kubelet's own client
@@ -361,11 +362,21 @@ public final class LocalKubelet implements AutoCloseable {
         new LocalPod(
             meta.getName(),
             pod,
+            nextPodIp(),
             podDirectory(meta.getNamespace(), meta.getName()),
             log(meta.getNamespace(), meta.getName()));
     pods.put(meta.getUid(), local);
     LOG.infof("pod %s/%s admitted", meta.getNamespace(), meta.getName());
     return local;
+  }
+
+  /**
+   * The next address of the pod range 10.244.0.0/16 for a pod's status. Only a label: nothing is
+   * ever sent to it (pods talk over 127.0.0.1 and their local ports).
+   */
+  private String nextPodIp() {
+    var n = podIps++ % (256 * 254);
+    return "10.244." + (n / 254) + "." + (n % 254 + 1);
   }
 
   /** A pod being deleted: its process stops within its grace period, then the object goes. */

@@ -43,6 +43,13 @@ public final class LocalPod {
   final Pod spec;
   final Path workDir;
   final Path log;
+
+  /**
+   * The pod's IP as its status shows it (for Endpoints and EndpointSlices, which refuse loopback
+   * addresses); the process itself listens on 127.0.0.1 and is reached through its local ports.
+   */
+  final String podIp;
+
   final Instant created = Instant.now();
 
   private ContainerLaunch launch;
@@ -60,7 +67,8 @@ public final class LocalPod {
   private Instant readySince = created;
 
   /** Pod {@code pod} (as bound to this node), its network identity {@code slot}. */
-  LocalPod(String slot, Pod pod, Path workDir, Path log) {
+  LocalPod(String slot, Pod pod, String podIp, Path workDir, Path log) {
+    this.podIp = podIp;
     var metadata = pod.getMetadata();
     this.slot = slot;
     this.name = metadata.getName();

@@ -5,6 +5,7 @@ import io.fabric8.kubernetes.api.model.ContainerStateBuilder;
 import io.fabric8.kubernetes.api.model.ContainerStatusBuilder;
 import io.fabric8.kubernetes.api.model.PodCondition;
 import io.fabric8.kubernetes.api.model.PodConditionBuilder;
+import io.fabric8.kubernetes.api.model.PodIPBuilder;
 import io.fabric8.kubernetes.api.model.PodStatus;
 import io.fabric8.kubernetes.api.model.PodStatusBuilder;
 
@@ -66,7 +67,8 @@ final class PodStatuses {
     var readySince = s.readySince().toString();
     return new PodStatusBuilder()
         .withPhase(phase)
-        .withPodIP(LocalNetwork.LOOPBACK)
+        .withPodIP(pod.podIp)
+        .withPodIPs(new PodIPBuilder().withIp(pod.podIp).build())
         .withHostIP(LocalNetwork.LOOPBACK)
         .withStartTime(pod.created.toString())
         .withConditions(

@@ -4,12 +4,10 @@ import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.CheckpointPhase;
 import dev.stepwise.api.CheckpointStatus;
 import dev.stepwise.api.Constants;
+import dev.stepwise.api.ControllerReference;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.dependent.CheckpointCleanupJob;
-import io.fabric8.kubernetes.api.model.HasMetadata;
-import io.fabric8.kubernetes.api.model.OwnerReference;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
@@ -86,7 +84,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
     if (runName != null && checkpoint.getMetadata().getOwnerReferences().isEmpty()) {
       var run = run(checkpoint, context);
       if (run != null) {
-        checkpoint.getMetadata().getOwnerReferences().add(controllerReference(run, false));
+        checkpoint.getMetadata().getOwnerReferences().add(ControllerReference.of(run, false));
         changed = true;
       }
     }
@@ -141,7 +139,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
     var job = context.getSecondaryResource(Job.class);
     if (job.isEmpty()) {
       var desired = CheckpointCleanupJob.desired(run, checkpoint);
-      desired.getMetadata().getOwnerReferences().add(controllerReference(checkpoint, true));
+      desired.getMetadata().getOwnerReferences().add(ControllerReference.of(checkpoint, true));
       context.getClient().resource(desired).create();
       LOG.infof(
           "Checkpoint %s/%s deleted: cleanup Job %s started",
@@ -187,17 +185,6 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
         .inNamespace(checkpoint.getMetadata().getNamespace())
         .withName(checkpoint.getSpec().getTrainingRun())
         .get();
-  }
-
-  private static OwnerReference controllerReference(HasMetadata owner, boolean blockDeletion) {
-    return new OwnerReferenceBuilder()
-        .withApiVersion(owner.getApiVersion())
-        .withKind(owner.getKind())
-        .withName(owner.getMetadata().getName())
-        .withUid(owner.getMetadata().getUid())
-        .withController(true)
-        .withBlockOwnerDeletion(blockDeletion)
-        .build();
   }
 
   /** Writes the status only when it changes. */

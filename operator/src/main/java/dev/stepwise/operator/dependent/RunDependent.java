@@ -1,5 +1,6 @@
 package dev.stepwise.operator.dependent;
 
+import dev.stepwise.api.ControllerReference;
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
@@ -31,12 +32,29 @@ public abstract class RunDependent<R extends HasMetadata>
         || (run.getStatus() != null && run.getStatus().getPhase() == RunPhase.Succeeded);
   }
 
+  /**
+   * The run is the controller of its children ({@code controller: true}), as Kubernetes' own
+   * controllers mark what they own; JOSDK's default reference is a plain owner.
+   */
+  @Override
+  protected void addReferenceHandlingMetadata(R target, TrainingRun run) {
+    var references = target.getMetadata().getOwnerReferences();
+    references.removeIf(r -> run.getMetadata().getUid().equals(r.getUid()));
+    references.add(ControllerReference.of(run, true));
+  }
+
   @Override
   public Result<R> match(R actual, R desired, TrainingRun run, Context<TrainingRun> context) {
     return Result.computed(DesiredStateMatcher.matches(desired, actual), desired);
   }
 
-  /** Activation condition of the orchestrator and inference objects: they exist for rl runs. */
+  /**
+   * Reconcile precondition of the orchestrator and inference objects: they exist for rl runs. A
+   * precondition, not an activation condition: with activation, whose informers are registered only
+   * when first needed, the two Deployment dependents did not see the Deployments they had created,
+   * and on a real API server the operator POSTed both on every reconcile (409 AlreadyExists). A
+   * run's type cannot change, so "not met" never has anything to delete.
+   */
   public static class RlOnly implements Condition<HasMetadata, TrainingRun> {
     @Override
     public boolean isMet(

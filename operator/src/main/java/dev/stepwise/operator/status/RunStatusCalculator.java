@@ -22,6 +22,7 @@ public final class RunStatusCalculator {
   public static final String SUSPENDED = "Suspended";
   public static final String COMPLETED = "Completed";
   public static final String RESUMING = "Resuming";
+  public static final String PODS_FAILING = "PodsFailing";
 
   private RunStatusCalculator() {}
 
@@ -90,6 +91,15 @@ public final class RunStatusCalculator {
   /** Status of a run whose workloads match its spec, given what they report. */
   public static TrainingRunStatus reconciled(
       TrainingRun run, List<Workload> workloads, String now) {
+    return reconciled(run, workloads, List.of(), now);
+  }
+
+  /**
+   * Status of a run whose workloads match its spec, given what they report and why pods cannot run
+   * ({@link PodProblems}); a problem makes Ready false with reason {@value #PODS_FAILING}.
+   */
+  public static TrainingRunStatus reconciled(
+      TrainingRun run, List<Workload> workloads, List<String> podProblems, String now) {
     var next = copy(run.getStatus());
     var gen = run.getMetadata().getGeneration();
     var summary = workloads.stream().map(Workload::toString).collect(Collectors.joining(", "));
@@ -126,14 +136,23 @@ public final class RunStatusCalculator {
     } else {
       next.setPhase(next.getPhase() == RunPhase.Resuming ? RunPhase.Resuming : RunPhase.Pending);
       conditions =
-          Conditions.set(
-              conditions,
-              Conditions.READY,
-              false,
-              WORKLOADS_NOT_READY,
-              "waiting for pods: " + summary,
-              gen,
-              now);
+          podProblems.isEmpty()
+              ? Conditions.set(
+                  conditions,
+                  Conditions.READY,
+                  false,
+                  WORKLOADS_NOT_READY,
+                  "waiting for pods: " + summary,
+                  gen,
+                  now)
+              : Conditions.set(
+                  conditions,
+                  Conditions.READY,
+                  false,
+                  PODS_FAILING,
+                  "pods cannot run: " + String.join("; ", podProblems),
+                  gen,
+                  now);
       conditions =
           Conditions.set(
               conditions,

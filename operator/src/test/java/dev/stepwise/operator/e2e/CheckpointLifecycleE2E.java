@@ -7,16 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.RunPhase;
+import dev.stepwise.cluster.kubelet.LocalKubelet;
 import dev.stepwise.operator.Fixtures;
-import dev.stepwise.operator.MockApiServer;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
-import io.quarkus.test.kubernetes.client.KubernetesTestServer;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -29,9 +25,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Checkpoints end to end, with the real operator, the mock API server and the trainer as a real
- * runtime process ({@link LocalPodRunner}): examples/sft-run.yaml, shortened to maxSteps 20 with a
- * checkpoint every 5 steps (keep 2), is applied, and then
+ * Checkpoints end to end on the real control plane ({@link RealCluster}: the operator in its pod as
+ * the chart's ServiceAccount, the trainer a real runtime process run by the local kubelet):
+ * examples/sft-run.yaml, shortened to maxSteps 20 with a checkpoint every 5 steps (keep 2), is
+ * applied, and then
  *
  * <ol>
  *   <li>Checkpoint resources appear as the trainer writes them; keep holds, counted both as
@@ -46,27 +43,27 @@ import org.junit.jupiter.api.io.TempDir;
  *       and a Warning event.
  * </ol>
  *
- * Each phase prints its duration and the writes the API server received, by method and resource.
+ * Each phase prints its duration and the writes the audit log recorded, by writer and resource.
  */
-@QuarkusTest
-@WithKubernetesTestServer(crud = true, setup = MockApiServer.class)
 class CheckpointLifecycleE2E {
 
   private static final Duration PHASE = Duration.ofSeconds(150);
-
-  @KubernetesTestServer KubernetesServer server;
 
   @TempDir Path work;
 
   private final String ns = "e2e-ckpt";
   private KubernetesClient client;
+  private LocalKubelet kubelet;
   private String r;
   private Path runDir;
   private E2eRun tr;
 
   @Test
   void checkpointsRetentionResumeAndRecoveryEndToEnd() throws Exception {
-    client = server.getClient();
+    var cluster = RealCluster.get();
+    RealCluster.namespace(ns);
+    client = cluster.client();
+    kubelet = cluster.kubelet();
     var run = Fixtures.example("sft-run.yaml", ns);
     run.getSpec().setMaxSteps(20L);
     run.getSpec().getCkpt().setInterval(5);
@@ -76,14 +73,16 @@ class CheckpointLifecycleE2E {
         .setConfig(run.getSpec().getTrainer().getConfig().replace("samples = 256", "samples = 0"));
     r = run.getMetadata().getName();
     var trainerPod = r + "-trainer-0";
-    var phases = new Phases(server.getKubernetesMockServer());
-    try (var runner =
-        LocalPodRunner.builder(client, ns, work)
-            .restartBackoff(Duration.ofMillis(200), Duration.ofSeconds(2))
-            .build()
-            .start()) {
-      runDir = runner.runDir(r + "-data");
-      tr = new E2eRun(client, ns, r, PHASE, () -> describeCheckpoints() + " dirs " + stepDirs());
+    var phases = new Phases(cluster, ns);
+    try {
+      tr =
+          new E2eRun(
+              client,
+              ns,
+              r,
+              PHASE,
+              () ->
+                  describeCheckpoints() + " dirs " + stepDirs() + "\n" + kubelet.logTails(ns, 30));
 
       phases.run(
           "1 apply sft-run.yaml: Checkpoints appear, keep 2 holds",
@@ -91,6 +90,7 @@ class CheckpointLifecycleE2E {
             client.resource(run).create();
             tr.awaitStatus(
                 t -> t.getStatus().getPhase() == RunPhase.Succeeded, "Succeeded at step 20");
+            runDir = kubelet.claimDirectory(ns, r + "-data");
             tr.awaitTrue(
                 () ->
                     tr.readySteps().equals(List.of(15L, 20L))
@@ -138,9 +138,9 @@ class CheckpointLifecycleE2E {
             tr.patchSpec(Map.of("maxSteps", 60));
             tr.awaitTrue(
                 () -> tr.readySteps().contains(25L), "the continued run checkpoints step 25");
-            runner.kill(trainerPod);
+            kubelet.kill(ns, trainerPod);
             tr.awaitStatus(t -> t.getStatus().getPhase() == RunPhase.Succeeded, "Succeeded at 60");
-            var log = runner.logTail(trainerPod, 400);
+            var log = kubelet.logTail(ns, trainerPod, 400);
             var resumes = resumedSteps(log);
             assertTrue(
                 resumes.size() >= 2 && resumes.get(resumes.size() - 1) >= 25,
@@ -174,7 +174,7 @@ class CheckpointLifecycleE2E {
                 "the new timeline completes at 60");
             var timeline = tr.get().getStatus().getTimeline();
             assertTrue(timeline > 0, "a resume starts a new timeline");
-            var log = runner.logTail(trainerPod, 400);
+            var log = kubelet.logTail(ns, trainerPod, 400);
             assertTrue(
                 log.contains("resumed from " + runDir.resolve("checkpoints/step_20")),
                 "the trainer resumed from step 20\n" + log);
@@ -230,7 +230,7 @@ class CheckpointLifecycleE2E {
                 .atMost(Duration.ofSeconds(5))
                 .until(
                     () ->
-                        !runner.processes().containsKey(trainerPod)
+                        !kubelet.processes(ns).containsKey(trainerPod)
                             && client.pods().inNamespace(ns).withName(trainerPod).get() == null);
             var after = client.apps().statefulSets().inNamespace(ns).withName(r + "-trainer").get();
             assertEquals(sts.getMetadata().getGeneration(), after.getMetadata().getGeneration());
@@ -266,6 +266,9 @@ class CheckpointLifecycleE2E {
 
   /** Every step_<n> directory of the run volume, complete or not. */
   private List<Long> stepDirs() {
+    if (runDir == null) {
+      return List.of();
+    }
     var dir = runDir.resolve("checkpoints");
     if (!Files.isDirectory(dir)) {
       return List.of();

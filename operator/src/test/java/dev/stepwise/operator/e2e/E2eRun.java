@@ -9,6 +9,9 @@ import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.CheckpointPhase;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunSpec;
+import dev.stepwise.cluster.controlplane.ControlPlaneBinary;
+import dev.stepwise.cluster.kubelet.LocalImages;
+import dev.stepwise.cluster.kubelet.LocalKubelet;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
@@ -173,10 +176,11 @@ final class E2eRun {
    * with output in {@code log}; fails unless it exits 0 within {@code timeout}.
    */
   static void runToEnd(List<String> args, Path log, Duration timeout) throws Exception {
-    var command = new ArrayList<>(LocalPodRunner.runtimeJarCommand());
+    var command =
+        new ArrayList<>(LocalImages.ofCheckout(ControlPlaneBinary.repo()).runtimeCommand());
     command.addAll(args);
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().putAll(LocalPodRunner.QUIET_THREADS);
+    builder.environment().putAll(LocalKubelet.QUIET_THREADS);
     builder.redirectOutput(log.toFile());
     var process = builder.start();
     if (!process.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {

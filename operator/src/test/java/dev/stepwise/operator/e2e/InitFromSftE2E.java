@@ -6,18 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.TrainingRun;
+import dev.stepwise.cluster.kubelet.LocalKubelet;
 import dev.stepwise.operator.Fixtures;
-import dev.stepwise.operator.MockApiServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
-import io.quarkus.test.kubernetes.client.KubernetesTestServer;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * SFT, then RL from the SFT checkpoint, as prime-rl does it, on Kubernetes: examples/sft-run.yaml
@@ -25,25 +19,22 @@ import org.junit.jupiter.api.io.TempDir;
  * names the SFT run's step 4, starts its trainer from that checkpoint, read through the SFT run's
  * claim mounted at /var/lib/stepwise/init, and runs to Succeeded.
  */
-@QuarkusTest
-@WithKubernetesTestServer(crud = true, setup = MockApiServer.class)
 class InitFromSftE2E {
 
   private static final Duration PHASE = Duration.ofSeconds(120);
   private static final long SFT_STEPS = 4;
   private static final long RL_STEPS = 2;
 
-  @KubernetesTestServer KubernetesServer server;
-
-  @TempDir Path work;
-
   private final String ns = "e2e-init";
   private KubernetesClient client;
-  private LocalPodRunner runner;
+  private LocalKubelet kubelet;
 
   @Test
   void rlRunStartsFromTheSftRunsCheckpointThroughItsVolume() throws Exception {
-    client = server.getClient();
+    var cluster = RealCluster.get();
+    RealCluster.namespace(ns);
+    client = cluster.client();
+    kubelet = cluster.kubelet();
     var sft = Fixtures.example("sft-run.yaml", ns);
     sft.getSpec().setMaxSteps(SFT_STEPS);
     sft.getSpec().getCkpt().setInterval(2);
@@ -59,14 +50,7 @@ class InitFromSftE2E {
     rl.getSpec().setMaxSteps(RL_STEPS);
     rl.getSpec().getCkpt().setInterval(2);
     E2eRun.shrinkRl(rl.getSpec());
-    MockApiServer.drain(server.getKubernetesMockServer());
-
-    try (var local =
-        LocalPodRunner.builder(client, ns, work)
-            .restartBackoff(Duration.ofMillis(200), Duration.ofSeconds(2))
-            .build()
-            .start()) {
-      runner = local;
+    {
       var start = System.nanoTime();
       client.resource(sft).create();
       awaitSucceeded(sft, SFT_STEPS);
@@ -76,8 +60,8 @@ class InitFromSftE2E {
       awaitSucceeded(rl, RL_STEPS);
       var rlDone = System.nanoTime();
 
-      var source = runner.runDir(sft.getMetadata().getName() + "-data");
-      var trainerLog = runner.logs(rl.getMetadata().getName() + "-trainer-0");
+      var source = kubelet.claimDirectory(ns, sft.getMetadata().getName() + "-data");
+      var trainerLog = kubelet.logs(ns, rl.getMetadata().getName() + "-trainer-0");
       assertTrue(
           trainerLog.contains(
               "initialised the policy from " + source.resolve("checkpoints/step_" + SFT_STEPS)),
@@ -86,8 +70,8 @@ class InitFromSftE2E {
           trainerLog.contains("resumed from"), "a fresh start, not a resume\n" + trainerLog);
       assertTrue(
           Files.exists(
-              runner
-                  .runDir(rl.getMetadata().getName() + "-data")
+              kubelet
+                  .claimDirectory(ns, rl.getMetadata().getName() + "-data")
                   .resolve("checkpoints/step_" + RL_STEPS + "/manifest.json")),
           "the RL run checkpointed onto its own claim");
       assertTrue(
@@ -100,7 +84,7 @@ class InitFromSftE2E {
   }
 
   private void awaitSucceeded(TrainingRun run, long step) {
-    new E2eRun(client, ns, run.getMetadata().getName(), PHASE, () -> runner.logTails(40))
+    new E2eRun(client, ns, run.getMetadata().getName(), PHASE, () -> kubelet.logTails(ns, 40))
         .awaitStatus(
             t ->
                 t.getStatus().getPhase() == RunPhase.Succeeded

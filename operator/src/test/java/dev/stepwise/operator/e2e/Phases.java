@@ -1,15 +1,15 @@
 package dev.stepwise.operator.e2e;
 
-import dev.stepwise.operator.MockApiServer;
-import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
+import dev.stepwise.cluster.LocalCluster;
+import dev.stepwise.cluster.controlplane.AuditLog;
+import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.TreeMap;
-import java.util.stream.Collectors;
 
 /**
- * The phases of an end-to-end test: each one's duration and the writes the API server received
- * during it, by method and resource, printed as a BENCHMARK block at the end.
+ * The phases of an end-to-end test: each one's duration and the writes the API server's audit log
+ * recorded during it, by the operator, by the runtime's checkpoint reporters, and by the controller
+ * manager and the kubelet, printed as a BENCHMARK block at the end.
  */
 final class Phases {
 
@@ -19,13 +19,14 @@ final class Phases {
     void run() throws Exception;
   }
 
-  private final KubernetesMockServer server;
+  private final AuditLog audit;
+  private final String namespace;
   private final Map<String, String> report = new LinkedHashMap<>();
 
-  /** Forgets the requests the server received so far: the first phase counts from here. */
-  Phases(KubernetesMockServer server) {
-    this.server = server;
-    MockApiServer.drain(server);
+  /** Counts from here on, the runtime's writes in {@code namespace}. */
+  Phases(LocalCluster cluster, String namespace) throws IOException {
+    this.audit = new AuditLog(cluster.controlPlane().auditLog()).mark();
+    this.namespace = namespace;
   }
 
   void run(String name, Body body) throws Exception {
@@ -34,33 +35,30 @@ final class Phases {
       body.run();
     } finally {
       var seconds = (System.nanoTime() - start) / 1e9;
-      var writes = MockApiServer.takeWrites(server);
-      var byKind =
-          writes.stream()
-              .collect(
-                  Collectors.groupingBy(Phases::writeKind, TreeMap::new, Collectors.counting()));
-      report.put(name, "%.1f s, %d API writes %s".formatted(seconds, writes.size(), byKind));
+      var requests = audit.take();
+      var operator = AuditLog.writesBy(requests, LocalCluster.operatorUser()::equals);
+      var runtime =
+          AuditLog.countWrites(
+              requests, u -> u.startsWith("system:serviceaccount:" + namespace + ":"));
+      var controllers =
+          AuditLog.countWrites(requests, u -> u.equals("system:kube-controller-manager"));
+      var kubelet = AuditLog.countWrites(requests, u -> u.startsWith("system:node:"));
+      report.put(
+          name,
+          "%.1f s, operator %d writes %s, runtime reporters %d, controller manager %d, kubelet %d"
+              .formatted(
+                  seconds,
+                  operator.values().stream().mapToLong(Long::longValue).sum(),
+                  operator,
+                  runtime,
+                  controllers,
+                  kubelet));
     }
   }
 
   /** Prints every phase run so far under {@code BENCHMARK <title> phases:}. */
   void print(String title) {
-    System.out.println("BENCHMARK " + title + " phases:");
+    System.out.println("BENCHMARK " + title + " phases (real API server, audit log):");
     report.forEach((k, v) -> System.out.println("  " + k + ": " + v));
-  }
-
-  /** "PATCH checkpoints/status" from "PATCH /apis/.../namespaces/ns/checkpoints/x/status". */
-  static String writeKind(String write) {
-    var method = write.substring(0, write.indexOf(' '));
-    var path = write.substring(write.indexOf(' ') + 1).replaceFirst("\\?.*", "");
-    var parts = path.split("/");
-    for (var i = 0; i < parts.length - 1; i++) {
-      if (parts[i].equals("namespaces") && i + 2 < parts.length) {
-        var kind = parts[i + 2];
-        var sub = i + 4 < parts.length ? "/" + parts[i + 4] : "";
-        return method + " " + kind + sub;
-      }
-    }
-    return method + " " + path;
   }
 }

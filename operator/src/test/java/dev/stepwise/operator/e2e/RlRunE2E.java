@@ -4,13 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.api.RunPhase;
+import dev.stepwise.cluster.kubelet.LocalKubelet;
 import dev.stepwise.operator.Fixtures;
-import dev.stepwise.operator.MockApiServer;
 import io.fabric8.kubernetes.client.KubernetesClient;
-import io.quarkus.test.junit.QuarkusTest;
-import io.quarkus.test.kubernetes.client.KubernetesServer;
-import io.quarkus.test.kubernetes.client.KubernetesTestServer;
-import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,9 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * examples/rl-run.yaml end to end, with the real operator, the mock API server and the trainer,
- * orchestrator and inference pods as real runtime processes ({@link LocalPodRunner}), on a small
- * model and batch so it runs in seconds:
+ * examples/rl-run.yaml end to end on the real control plane ({@link RealCluster}), the trainer,
+ * orchestrator and inference pods real runtime processes, on a small model and batch so it runs in
+ * seconds:
  *
  * <ol>
  *   <li>the run completes; its Checkpoints are Ready and each covers both the trainer's and the
@@ -36,42 +32,35 @@ import org.junit.jupiter.api.io.TempDir;
  *       stepwise rl} run of the same configuration.
  * </ol>
  */
-@QuarkusTest
-@WithKubernetesTestServer(crud = true, setup = MockApiServer.class)
 class RlRunE2E {
 
   private static final Duration PHASE = Duration.ofSeconds(150);
   private static final long MAX_STEPS = 6;
 
-  @KubernetesTestServer KubernetesServer server;
-
   @TempDir Path work;
 
   private final String ns = "e2e-rl";
   private KubernetesClient client;
-  private LocalPodRunner runner;
+  private LocalKubelet kubelet;
   private String r;
   private Path runDir;
   private E2eRun tr;
 
   @Test
   void rlRunCheckpointsAndResumesWithoutRestartingInference() throws Exception {
-    client = server.getClient();
+    var cluster = RealCluster.get();
+    RealCluster.namespace(ns);
+    client = cluster.client();
+    kubelet = cluster.kubelet();
     var run = Fixtures.example("rl-run.yaml", ns);
     run.getSpec().setInit(null); // from random weights: InitFromSftE2E covers spec.init
     run.getSpec().setMaxSteps(MAX_STEPS);
     run.getSpec().getCkpt().setInterval(2);
     E2eRun.shrinkRl(run.getSpec());
     r = run.getMetadata().getName();
-    var phases = new Phases(server.getKubernetesMockServer());
-    try (var local =
-        LocalPodRunner.builder(client, ns, work)
-            .restartBackoff(Duration.ofMillis(200), Duration.ofSeconds(2))
-            .build()
-            .start()) {
-      runner = local;
-      runDir = runner.runDir(r + "-data");
-      tr = new E2eRun(client, ns, r, PHASE, () -> runner.logTails(40));
+    var phases = new Phases(cluster, ns);
+    try {
+      tr = new E2eRun(client, ns, r, PHASE, () -> kubelet.logTails(ns, 40));
 
       phases.run(
           "1 apply rl-run.yaml: the run completes, Checkpoints hold both parts",
@@ -82,6 +71,7 @@ class RlRunE2E {
                     t.getStatus().getPhase() == RunPhase.Succeeded
                         && t.getStatus().getLatestCheckpoint() == MAX_STEPS,
                 "Succeeded at step " + MAX_STEPS);
+            runDir = kubelet.claimDirectory(ns, r + "-data");
             tr.awaitTrue(
                 () -> tr.readySteps().equals(List.of(4L, 6L)), "keep 2: Checkpoints 4 and 6");
             for (var step : List.of(4L, 6L)) {
@@ -96,9 +86,10 @@ class RlRunE2E {
           });
 
       var inferencePod = pod(r + "-inference-");
-      var before = runner.processes().get(inferencePod);
+      var before = kubelet.processes(ns).get(inferencePod);
       var uid = client.pods().inNamespace(ns).withName(inferencePod).get().getMetadata().getUid();
-      var loadsBefore = count(runner.logTail(inferencePod, 10_000), "loaded weights of step 3 ");
+      var loadsBefore =
+          count(kubelet.logTail(ns, inferencePod, 10_000), "loaded weights of step 3 ");
 
       phases.run(
           "2 patch resumeStep to 4: trainer and orchestrator restart from it, inference stays",
@@ -114,16 +105,16 @@ class RlRunE2E {
                         && tr.checkpoint(MAX_STEPS).getStatus().getTimeline()
                             == t.getStatus().getTimeline(),
                 "the new timeline completes at " + MAX_STEPS);
-            var trainerLog = runner.logs(r + "-trainer-0");
+            var trainerLog = kubelet.logs(ns, r + "-trainer-0");
             assertTrue(
                 trainerLog.contains("resumed from " + runDir.resolve("checkpoints/step_4")),
                 "the trainer resumed from step 4\n" + trainerLog);
-            var orchestratorLog = runner.logs(r + "-orchestrator-");
+            var orchestratorLog = kubelet.logs(ns, r + "-orchestrator-");
             assertTrue(
                 orchestratorLog.contains("resumed from " + runDir.resolve("checkpoints/step_4")),
                 "the orchestrator resumed from step 4\n" + orchestratorLog);
 
-            var after = runner.processes().get(inferencePod);
+            var after = kubelet.processes(ns).get(inferencePod);
             assertEquals(before.pid(), after.pid(), "the inference process was not restarted");
             assertTrue(after.alive());
             assertEquals(0, after.restartCount());
@@ -132,7 +123,7 @@ class RlRunE2E {
             assertEquals(
                 0, pod.getStatus().getContainerStatuses().get(0).getRestartCount(), "restartCount");
             // async-level 1: step 5 is sampled with the weights of step 3, pushed again.
-            var inferenceLog = runner.logTail(inferencePod, 10_000);
+            var inferenceLog = kubelet.logTail(ns, inferencePod, 10_000);
             assertEquals(
                 loadsBefore + 1,
                 count(inferenceLog, "loaded weights of step 3 "),
@@ -149,10 +140,10 @@ class RlRunE2E {
     }
   }
 
-  /** The one pod the runner plays whose name starts with {@code prefix}. */
+  /** The one pod the kubelet runs whose name starts with {@code prefix}. */
   private String pod(String prefix) {
-    var names = runner.processes().keySet().stream().filter(n -> n.startsWith(prefix)).toList();
-    assertEquals(1, names.size(), "pods " + prefix + "*: " + runner.processes().keySet());
+    var names = kubelet.processes(ns).keySet().stream().filter(n -> n.startsWith(prefix)).toList();
+    assertEquals(1, names.size(), "pods " + prefix + "*: " + kubelet.processes(ns).keySet());
     return names.get(0);
   }
 

@@ -1,0 +1,143 @@
+package dev.stepwise.operator.e2e;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.stepwise.cluster.LocalCluster;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The README's flow, typed as a user types it, with the real {@code kubectl} against the local
+ * cluster: apply examples/sft-run.yaml, wait for Succeeded, list the Checkpoints, resume by patch
+ * to a later maxSteps, wait again, delete the run and see its objects go.
+ */
+class KubectlFlowE2E {
+
+  private static final String NS = "e2e-kubectl";
+  private static final Duration STEP = Duration.ofMinutes(4);
+
+  private LocalCluster cluster;
+
+  @Test
+  void readmeFlowWithKubectl() throws Exception {
+    cluster = RealCluster.get();
+    RealCluster.namespace(NS);
+    var examples = Path.of(System.getProperty("stepwise.examples", "../examples"));
+
+    var started = System.nanoTime();
+    assertTrue(
+        kubectl("apply", "-f", examples.resolve("sft-run.yaml").toString())
+            .contains("trainingrun.stepwise.dev/reverse-text created"));
+    kubectl(
+        "wait",
+        "trainingrun/reverse-text",
+        "--for=jsonpath={.status.phase}=Succeeded",
+        "--timeout=" + STEP.toSeconds() + "s");
+    var trained = (System.nanoTime() - started) / 1e9;
+    var runs = kubectl("get", "tr");
+    assertTrue(runs.contains("reverse-text") && runs.contains("Succeeded"), runs);
+    awaitCheckpoints(List.of("500", "600"), "keep: 2 of examples/sft-run.yaml");
+
+    kubectl(
+        "patch",
+        "tr",
+        "reverse-text",
+        "--type",
+        "merge",
+        "-p",
+        "{\"spec\":{\"resumeStep\":500,\"maxSteps\":700}}");
+    kubectl(
+        "wait",
+        "trainingrun/reverse-text",
+        "--for=jsonpath={.status.latestCheckpoint}=700",
+        "--timeout=" + STEP.toSeconds() + "s");
+    var resumed = kubectl("get", "tr", "reverse-text", "-o", "jsonpath={.status.resumedFrom}");
+    assertEquals("500", resumed);
+    kubectl(
+        "wait",
+        "trainingrun/reverse-text",
+        "--for=jsonpath={.status.phase}=Succeeded",
+        "--timeout=" + STEP.toSeconds() + "s");
+    awaitCheckpoints(
+        List.of("500", "600", "700"), "keep 2 after the resume, plus 500 it resumed from");
+
+    kubectl("delete", "tr", "reverse-text", "--wait=true", "--timeout=" + STEP.toSeconds() + "s");
+    kubectl("wait", "pvc/reverse-text-data", "--for=delete", "--timeout=" + STEP.toSeconds() + "s");
+    assertEquals(
+        "",
+        kubectl(
+            "get",
+            "ckpt,sts,deploy,svc,pvc,cm,sa,role,rolebinding",
+            "-l",
+            "stepwise.dev/training-run=reverse-text",
+            "--no-headers",
+            "--ignore-not-found"));
+    System.out.printf(
+        "BENCHMARK kubectl-flow-e2e: examples/sft-run.yaml applied -> Succeeded (600 steps) in"
+            + " %.1f s on the local cluster%n",
+        trained);
+  }
+
+  /** Waits (bounded) until {@code kubectl get ckpt} lists exactly {@code steps}. */
+  private void awaitCheckpoints(List<String> steps, String what) {
+    await()
+        .alias(what)
+        .atMost(STEP)
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () ->
+                lines(
+                    kubectl("get", "ckpt", "-o", "custom-columns=STEP:.spec.step", "--no-headers")),
+            steps::equals);
+  }
+
+  private static List<String> lines(String text) {
+    return text.lines().map(String::strip).filter(l -> !l.isEmpty()).sorted().toList();
+  }
+
+  /** Runs {@code kubectl} in namespace {@value #NS}; fails with its output unless it exits 0. */
+  private String kubectl(String... args) throws IOException, InterruptedException {
+    var command = new ArrayList<String>();
+    command.add("kubectl");
+    command.add("--namespace=" + NS);
+    command.addAll(List.of(args));
+    var builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put("KUBECONFIG", cluster.kubeconfig().toString());
+    Process process;
+    try {
+      process = builder.start();
+    } catch (IOException e) {
+      throw new AssertionError(
+          "kubectl is not on PATH: this test runs the README flow with the real kubectl", e);
+    }
+    var out = process.getInputStream().readAllBytes();
+    if (!process.waitFor(STEP.toSeconds() + 30, TimeUnit.SECONDS)) {
+      process.destroyForcibly();
+      throw new AssertionError("kubectl " + String.join(" ", args) + " did not finish");
+    }
+    var text = new String(out, StandardCharsets.UTF_8);
+    // kubectl 1.32 warns about its version skew to a 1.37 server; the warning is not output.
+    text =
+        String.join(
+            "\n", text.lines().filter(l -> !l.startsWith("Warning: version difference")).toList());
+    assertEquals(
+        0,
+        process.exitValue(),
+        () ->
+            "kubectl "
+                + String.join(" ", args)
+                + " failed:\n"
+                + new String(out, StandardCharsets.UTF_8)
+                + "\n"
+                + cluster.kubelet().logTails(NS, 20));
+    return text.strip();
+  }
+}
