@@ -128,7 +128,8 @@ def main():
     name = torch.cuda.get_device_name()
     peak = next((v for k, v in PEAK_BF16.items() if k in name), float("nan"))
     config = qwen3_06b()
-    model = Qwen3ForCausalLM(config).cuda().float()
+    with torch.device("cuda"):
+        model = Qwen3ForCausalLM(config).float()
     params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=1e-5, fused=True)
     ids = torch.randint(0, config.vocab_size, (args.batch, args.seq), device="cuda")
