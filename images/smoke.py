@@ -62,7 +62,7 @@ def unpack(archive, rootfs):
     return config
 
 
-def launch(work, archive, args, mounts, network_namespace, extra_env=()):
+def launch(work, archive, args, mounts, network_namespace, extra_env=(), log=None):
     """Starts the image's entrypoint in new mount/pid/ipc/uts (and net) namespaces, chrooted into
     its unpacked layers: root read-only, tmpfs /tmp, the image's user, no capabilities."""
     rootfs = work / "rootfs"
@@ -73,7 +73,8 @@ def launch(work, archive, args, mounts, network_namespace, extra_env=()):
     command = ["unshare", "--mount", "--pid", "--fork", "--ipc", "--uts", "--kill-child",
                *(["--net"] if network_namespace else []),
                sys.executable, str(Path(__file__).resolve()), "--enter", json.dumps(spec)]
-    return subprocess.Popen(command, cwd=work)
+    output = open(log, "w") if log else None
+    return subprocess.Popen(command, cwd=work, stdout=output, stderr=subprocess.STDOUT if log else None)
 
 
 def enter(spec):
@@ -109,8 +110,10 @@ def enter(spec):
     os.setgroups([])
     os.setgid(gid)
     os.setuid(uid)  # from root to another user: the kernel clears every capability
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG SIGKILL again (setuid cleared --kill-child's)
 
-    if ctypes.CDLL(None, use_errno=True).prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
     env = dict(e.split("=", 1) for e in spec["env"])
     os.execve(spec["args"][0], spec["args"], env)
@@ -146,6 +149,17 @@ def runtime_smoke(work):
 
 
 def operator_smoke(work):
+    try:
+        check_operator(work)
+    except SystemExit:
+        for log in ("control-plane.log", "operator.log"):
+            if (work / log).is_file():
+                lines = (work / log).read_text(errors="replace").splitlines()
+                print(f"smoke: last lines of {log}:", *lines[-40:], sep="\n", file=sys.stderr)
+        raise
+
+
+def check_operator(work):
     archive = OUT / f"stepwise-operator-{version()}.oci.tar"
     jar = REPO / "cluster/target/stepwise-cluster.jar"
     if not jar.is_file():
@@ -156,7 +170,8 @@ def operator_smoke(work):
     # writes an admin kubeconfig; it prints "ready", and stops everything when its stdin closes.
     helper = subprocess.Popen(
         ["java", "-cp", f"{jar}:{REPO / 'cluster/target/lib'}/*", str(REPO / "images/OperatorSmoke.java"),
-         str(REPO), str(work / "cp"), str(kubeconfig)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+         str(REPO), str(work / "cp"), str(kubeconfig)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        stderr=open(work / "control-plane.log", "w"))
     operator = None
     try:
         line = helper.stdout.readline().strip()
@@ -167,7 +182,8 @@ def operator_smoke(work):
               f"port {port}) against the control plane", flush=True)
         operator = launch(work, archive, [], [(kubeconfig, "/etc/stepwise-smoke/kubeconfig", False)], False,
                           ["KUBECONFIG=/etc/stepwise-smoke/kubeconfig", "POD_NAMESPACE=default",
-                           f"QUARKUS_HTTP_PORT={port}", "JAVA_OPTS=-XX:TieredStopAtLevel=1 -Xmx256m"])
+                           f"QUARKUS_HTTP_PORT={port}", "JAVA_OPTS=-XX:TieredStopAtLevel=1 -Xmx256m"],
+                          log=work / "operator.log")
         started = time.monotonic()
         deadline = started + 180
         last = "no answer"
