@@ -25,6 +25,29 @@ public class CkptSpec {
   @Min(1)
   private Integer keep;
 
+  @JsonPropertyDescription(
+      "Seconds a trainer or orchestrator pod gets to stop when Kubernetes stops it (preemption,"
+          + " node drain, kubectl delete pod): its terminationGracePeriodSeconds. On SIGTERM the"
+          + " trainer finishes the step in flight, writes it as a complete checkpoint (reason"
+          + " Preemption) and exits, and the restarted pod resumes from it; a save not done 10 s"
+          + " before the deadline is abandoned, leaving nothing that looks complete"
+          + " (--ckpt.stop-deadline). Default 60.")
+  @Min(15)
+  private Integer stopGracePeriodSeconds;
+
+  public Integer getStopGracePeriodSeconds() {
+    return stopGracePeriodSeconds;
+  }
+
+  public void setStopGracePeriodSeconds(Integer stopGracePeriodSeconds) {
+    this.stopGracePeriodSeconds = stopGracePeriodSeconds;
+  }
+
+  /** {@link #getStopGracePeriodSeconds()} or its default, 60. */
+  public static long stopGracePeriodSeconds(CkptSpec ckpt) {
+    return ckpt == null || ckpt.stopGracePeriodSeconds == null ? 60 : ckpt.stopGracePeriodSeconds;
+  }
+
   public Integer getInterval() {
     return interval;
   }

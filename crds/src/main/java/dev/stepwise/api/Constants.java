@@ -18,5 +18,8 @@ public final class Constants {
   /** Finalizer on every Checkpoint: its data on the run volume is deleted before it goes away. */
   public static final String CHECKPOINT_FINALIZER = GROUP + "/checkpoint-data";
 
+  /** Annotation on a Checkpoint saying why it was written when not on schedule: Preemption. */
+  public static final String ANNOTATION_CHECKPOINT_REASON = GROUP + "/checkpoint-reason";
+
   private Constants() {}
 }

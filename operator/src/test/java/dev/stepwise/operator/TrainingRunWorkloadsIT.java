@@ -76,6 +76,8 @@ class TrainingRunWorkloadsIT {
             "/var/lib/stepwise/run",
             "--max-steps",
             "20",
+            "--ckpt.stop-deadline",
+            "50",
             "--ckpt.interval",
             "5",
             "--ckpt.save-async",

@@ -53,11 +53,11 @@ public final class LocalImages {
   public static LocalImages ofCheckout(Path repo) {
     var runtimeJar = repo.resolve("runtime/target/stepwise-runtime.jar").toAbsolutePath();
     var operatorJar = repo.resolve("operator/target/quarkus-app/quarkus-run.jar").toAbsolutePath();
-    // C1 only and a serial GC: the work is in libtorch or in API calls, and the machine may have
-    // 2 cores.
+    // The runtime: C1 only and a serial GC (the work is in libtorch, and the machine may have 2
+    // cores). The operator: the JVM's defaults and the chart's JAVA_OPTS, as in its image.
     return new LocalImages(
         java(runtimeJar, "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx1g"),
-        java(operatorJar, "-XX:TieredStopAtLevel=1"));
+        java(operatorJar));
   }
 
   /** The command line standing in for the runtime image's {@code stepwise} executable. */

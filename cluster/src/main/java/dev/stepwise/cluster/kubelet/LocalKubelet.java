@@ -142,6 +142,11 @@ public final class LocalKubelet implements AutoCloseable {
     return workDir.resolve("pods").resolve(namespace).resolve(pod);
   }
 
+  /** The local port on which pod {@code namespace/pod} serves its {@code containerPort}. */
+  public int localPort(String namespace, String pod, int containerPort) {
+    return network(namespace).localPort(pod, containerPort);
+  }
+
   /** The log of pod {@code namespace/pod}: stdout and stderr of each of its starts, appended. */
   public Path log(String namespace, String pod) {
     return workDir.resolve("logs").resolve(namespace).resolve(pod + ".log");

@@ -1,5 +1,6 @@
 package dev.stepwise.operator.dependent;
 
+import dev.stepwise.api.CkptSpec;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.Roles;
@@ -74,6 +75,7 @@ final class PodTemplates {
         .addToAnnotations(Labels.CONFIG_HASH_ANNOTATION, configHash(run, role))
         .endMetadata()
         .withNewSpec()
+        .withTerminationGracePeriodSeconds(CkptSpec.stopGracePeriodSeconds(run.getSpec().getCkpt()))
         .withServiceAccountName(RuntimeServiceAccountDependent.name(run))
         .withAutomountServiceAccountToken(false)
         .withSecurityContext(podSecurity())

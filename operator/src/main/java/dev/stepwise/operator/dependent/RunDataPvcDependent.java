@@ -85,4 +85,10 @@ public class RunDataPvcDependent
       return existingClaim(run) == null;
     }
   }
+
+  /** Controlled by its run, like the other children ({@link RunDependent#controlledBy}). */
+  @Override
+  protected void addReferenceHandlingMetadata(PersistentVolumeClaim claim, TrainingRun run) {
+    RunDependent.controlledBy(claim, run);
+  }
 }

@@ -38,7 +38,12 @@ public abstract class RunDependent<R extends HasMetadata>
    */
   @Override
   protected void addReferenceHandlingMetadata(R target, TrainingRun run) {
-    var references = target.getMetadata().getOwnerReferences();
+    controlledBy(target, run);
+  }
+
+  /** Makes {@code run} the controller of {@code child} (replacing a plain reference to it). */
+  static void controlledBy(HasMetadata child, TrainingRun run) {
+    var references = child.getMetadata().getOwnerReferences();
     references.removeIf(r -> run.getMetadata().getUid().equals(r.getUid()));
     references.add(ControllerReference.of(run, true));
   }

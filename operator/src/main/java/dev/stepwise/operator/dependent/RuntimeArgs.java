@@ -1,5 +1,6 @@
 package dev.stepwise.operator.dependent;
 
+import dev.stepwise.api.CkptSpec;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Roles;
@@ -19,6 +20,9 @@ public final class RuntimeArgs {
 
   public static final int MASTER_PORT = 29500;
   public static final int INFERENCE_PORT = 8000;
+
+  /** Seconds of a pod's grace period kept back from the runtime's stop deadline. */
+  static final int STOP_MARGIN_SECONDS = 10;
 
   private RuntimeArgs() {}
 
@@ -74,6 +78,11 @@ public final class RuntimeArgs {
     if (ckpt == null) {
       return args;
     }
+    // The pod's grace period less a margin for the exit and the Checkpoint report.
+    args.addAll(
+        List.of(
+            "--ckpt.stop-deadline",
+            String.valueOf(CkptSpec.stopGracePeriodSeconds(ckpt) - STOP_MARGIN_SECONDS)));
     if (ckpt.getInterval() != null) {
       args.addAll(List.of("--ckpt.interval", String.valueOf(ckpt.getInterval())));
     }

@@ -30,6 +30,8 @@ class RuntimeArgsTest {
       List.of(
           "--max-steps",
           "40",
+          "--ckpt.stop-deadline",
+          "50",
           "--ckpt.retention",
           "external",
           "--ckpt.timeline",
@@ -42,6 +44,7 @@ class RuntimeArgsTest {
     ckpt.setInterval(5);
     ckpt.setSaveAsync(true);
     ckpt.setKeep(2);
+    ckpt.setStopGracePeriodSeconds(120);
     assertEquals(
         List.of(
             "sft",
@@ -51,6 +54,8 @@ class RuntimeArgsTest {
             "/var/lib/stepwise/run",
             "--max-steps",
             "40",
+            "--ckpt.stop-deadline",
+            "110",
             "--ckpt.interval",
             "5",
             "--ckpt.save-async",

@@ -158,13 +158,15 @@ final class E2eRun {
     return JSON.readTree(runDir.resolve("checkpoints/step_" + step + "/manifest.json").toFile());
   }
 
-  /** SHA-256 of the trainer's tensor files (model, optimizer) of a checkpoint, by file name. */
+  /** Checksums of the trainer's tensor files (model, optimizer) of a checkpoint, by file name. */
   static Map<String, String> tensorDigests(Path runDir, long step) throws IOException {
     var files = new TreeMap<String, String>();
     for (var file : manifest(runDir, step).path("components").path("trainer").path("files")) {
       var path = file.get("path").asText();
       if (path.endsWith(".safetensors")) {
-        files.put(path, file.get("sha256").asText());
+        // The manifest's checksum: CRC32C by default, SHA-256 when asked (and in older manifests).
+        var checksum = file.hasNonNull("crc32c") ? file.get("crc32c") : file.get("sha256");
+        files.put(path, checksum.asText());
       }
     }
     assertFalse(files.isEmpty(), "tensor files in step " + step);

@@ -80,6 +80,21 @@ class SftRunE2E {
         command.subList(jar + 2, jar + 5));
     assertTrue(String.join(" ", command).contains("--output-dir " + runDir), command.toString());
     assertPodObject(client, ns, r, pod);
+    for (var child :
+        List.of(
+            client.apps().statefulSets().inNamespace(ns).withName(r + "-trainer"),
+            client.configMaps().inNamespace(ns).withName(r + "-config"),
+            client.persistentVolumeClaims().inNamespace(ns).withName(r + "-data"),
+            client.rbac().roleBindings().inNamespace(ns).withName(r + "-runtime"))) {
+      var object = (io.fabric8.kubernetes.api.model.HasMetadata) child.get();
+      assertTrue(object != null, "child " + child + " exists");
+      var owner = object.getMetadata().getOwnerReferences();
+      assertEquals(1, owner.size(), object.getKind() + " owners " + owner);
+      assertEquals(
+          List.of("TrainingRun", r, true),
+          List.of(owner.get(0).getKind(), owner.get(0).getName(), owner.get(0).getController()),
+          object.getKind() + " is controlled by its run");
+    }
 
     // The runtime reported its checkpoints as the run's own ServiceAccount, not as an admin.
     tr.awaitTrue(() -> tr.checkpoint(4) != null, "Checkpoint " + r + "-step-4");

@@ -13,6 +13,7 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
+import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
@@ -26,6 +27,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -49,15 +52,33 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
    * Why a checkpoint was written out of schedule ({@code Preemption}: on a stop signal), from its
    * manifest; absent for interval and final saves.
    */
-  public static final String ANNOTATION_REASON = "stepwise.dev/checkpoint-reason";
+  public static final String ANNOTATION_REASON = Constants.ANNOTATION_CHECKPOINT_REASON;
 
   private static final int ATTEMPTS = 5;
   private static final long GONE_SECONDS = 60;
+
+  /** How long {@link #close()} waits for reports still queued (the next start resyncs the rest). */
+  private static final long DRAIN_SECONDS = 30;
 
   private final KubernetesClient client;
   private final RunIdentity identity;
   private final RunLayout layout;
   private final PrintStream log;
+
+  /** Whether a report was given up on: the next successful one resyncs the volume. */
+  private boolean lost;
+
+  /**
+   * Reports run here, one at a time, never on the trainer's thread: an API server that is down or
+   * slow must not stall training (each report retries with back-off, then is left to a resync).
+   */
+  private final ExecutorService worker =
+      Executors.newSingleThreadExecutor(
+          r -> {
+            var thread = new Thread(r, "checkpoint-reporter");
+            thread.setDaemon(true);
+            return thread;
+          });
 
   public CheckpointReporter(
       KubernetesClient client, RunIdentity identity, RunLayout layout, PrintStream log) {
@@ -68,8 +89,9 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
   }
 
   /**
-   * A reporter when this process runs as rank 0 of a pod of the operator; otherwise none. Before it
-   * is returned, the Checkpoint resources are brought up to date with the volume ({@link #resync}).
+   * A reporter when this process runs as rank 0 of a pod of the operator; otherwise none. Its first
+   * task, in the background, brings the Checkpoint resources up to date with the volume ({@link
+   * #resync}).
    */
   public static Optional<CheckpointReporter> fromEnvironment(RunLayout layout, PrintStream log) {
     return RunIdentity.fromEnvironment(System.getenv())
@@ -78,9 +100,8 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
               log.printf(
                   "reporting checkpoints as Checkpoint resources of TrainingRun %s/%s%n",
                   id.namespace(), id.run());
-              var reporter =
-                  new CheckpointReporter(new KubernetesClientBuilder().build(), id, layout, log);
-              reporter.resync(new CheckpointStore(layout));
+              var reporter = new CheckpointReporter(inClusterClient(), id, layout, log);
+              reporter.worker.submit(() -> reporter.resync(new CheckpointStore(layout)));
               return reporter;
             });
   }
@@ -156,16 +177,37 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
         && Objects.equals(status.getTimeline(), timeline);
   }
 
+  /** The pod's client, failing fast while the API server is unreachable (the worker retries). */
+  private static KubernetesClient inClusterClient() {
+    var config = Config.autoConfigure(null);
+    config.setRequestRetryBackoffLimit(1);
+    config.setConnectionTimeout(5_000);
+    config.setRequestTimeout(10_000);
+    return new KubernetesClientBuilder().withConfig(config).build();
+  }
+
+  /** Queues the report of a complete checkpoint; returns at once. */
   @Override
   public void accept(Manifest manifest) {
+    worker.submit(() -> reportWithRetries(manifest));
+  }
+
+  private void reportWithRetries(Manifest manifest) {
     var name = identity.checkpointName(manifest.step());
     for (var attempt = 1; ; attempt++) {
       try {
         report(manifest);
         log.printf("checkpoint step %d reported as %s%n", manifest.step(), name);
+        if (lost) {
+          // The API server was unreachable for a while and is back: report what was missed
+          // meanwhile, so that no checkpoint waits for the next restart to be seen.
+          lost = false;
+          resync(new CheckpointStore(layout));
+        }
         return;
       } catch (KubernetesClientException e) {
         if (attempt == ATTEMPTS) {
+          lost = true;
           log.printf(
               "warning: could not report checkpoint step %d as Checkpoint %s/%s after %d"
                   + " attempts: %s%n",
@@ -280,8 +322,21 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
     }
   }
 
+  /** Waits (bounded) for the queued reports, then closes the client. */
   @Override
   public void close() {
+    worker.shutdown();
+    try {
+      if (!worker.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {
+        log.printf(
+            "warning: Checkpoint reports still pending after %d s; the next start resyncs them%n",
+            DRAIN_SECONDS);
+        worker.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      worker.shutdownNow();
+    }
     client.close();
   }
 }

@@ -1,0 +1,439 @@
+package dev.stepwise.operator.e2e;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import dev.stepwise.api.Constants;
+import dev.stepwise.api.TrainingRun;
+import dev.stepwise.cluster.LocalCluster;
+import dev.stepwise.cluster.controlplane.AuditLog;
+import dev.stepwise.operator.Fixtures;
+import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
+import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The operator at scale on the real control plane, as a benchmark that prints figures: N
+ * TrainingRuns (sft and rl alternating, suspended so that no pod runs) created in a burst, each
+ * timed from its create to the moment a watch saw its last child; beside it, in the same run
+ * against the same API server, the floor: the raw Fabric8 client creating the very same objects
+ * with the same concurrency, timed the same way (so both include watch delivery, measured too).
+ * Also: operator writes per run (audit log), reconciles per run and heap per run (the operator's
+ * own metrics, after a GC), time from the last create until the operator is idle, and operator
+ * writes in an idle window with N runs under management (asserted to be 0).
+ *
+ * <p>N is {@code -Dstepwise.scale.runs} (default 100; the README gives the 1000-run command), the
+ * idle window {@code -Dstepwise.idle.seconds} (default 60).
+ */
+class ScaleBenchmarkE2E {
+
+  private static final String NS = "e2e-scale";
+  private static final String FLOOR_NS = "e2e-scale-floor";
+  private static final int THREADS = 8;
+
+  private final int runs = Integer.getInteger("stepwise.scale.runs", 100);
+  private final Duration idle = Duration.ofSeconds(Long.getLong("stepwise.idle.seconds", 60));
+
+  /** When a watch saw each child, by namespace/run, as nanoTime. */
+  private final Map<String, List<Long>> seen = new ConcurrentHashMap<>();
+
+  private final Map<String, Long> started = new ConcurrentHashMap<>();
+
+  @Test
+  void burstOfRunsAgainstTheRawClientFloor() throws Exception {
+    var cluster = RealCluster.get();
+    var client = cluster.client();
+    RealCluster.namespace(NS);
+    RealCluster.namespace(FLOOR_NS);
+    var watches = new ArrayList<SharedIndexInformer<?>>();
+    watches.addAll(watch(client, NS));
+    watches.addAll(watch(client, FLOOR_NS));
+    var audit = new AuditLog(cluster.controlPlane().auditLog());
+    var operator = new OperatorProbe(cluster);
+    try {
+      var heapBefore = operator.heapAfterGc();
+      var reconcilesBefore = operator.reconciles();
+
+      // The operator: N TrainingRuns in a burst.
+      var runObjects = new ArrayList<TrainingRun>();
+      for (int i = 0; i < runs; i++) {
+        runObjects.add(run(i));
+      }
+      audit.mark();
+      var burst = System.nanoTime();
+      parallel(
+          runObjects,
+          run -> {
+            started.put(NS + "/" + run.getMetadata().getName(), System.nanoTime());
+            client.resource(run).create();
+            return null;
+          });
+      var lastCreate = System.nanoTime();
+      awaitChildren(NS, runObjects);
+      var operatorLatencies = latencies(NS, runObjects);
+      var requests = new ArrayList<AuditLog.Request>();
+      var lastWrite = awaitIdle(audit, lastCreate, requests);
+      var writes = AuditLog.countWrites(requests, LocalCluster.operatorUser()::equals);
+      var byKind = AuditLog.writesBy(requests, LocalCluster.operatorUser()::equals);
+      var heapAfter = operator.heapAfterGc();
+      var reconciles = operator.reconciles() - reconcilesBefore;
+
+      // The floor: the same objects, created by the raw client with the same concurrency.
+      var templates = templates(client, runObjects);
+      var floorStart = System.nanoTime();
+      parallel(
+          runObjects,
+          run -> {
+            var name = run.getMetadata().getName();
+            started.put(FLOOR_NS + "/" + name, System.nanoTime());
+            for (var object : templates.get(name)) {
+              client.resource(object).create();
+            }
+            return null;
+          });
+      awaitChildren(FLOOR_NS, runObjects);
+      var floorLatencies = latencies(FLOOR_NS, runObjects);
+      var delivery = deliveryTime(client);
+
+      var children = templates.values().stream().mapToInt(List::size).sum();
+      System.out.printf(
+          "BENCHMARK scale-e2e %d runs (sft/rl alternating, suspended), burst created in %.1f s%n",
+          runs, (lastCreate - burst) / 1e9);
+      System.out.printf(
+          "  create -> all children: operator p50 %.0f ms p99 %.0f ms | floor (raw client, same"
+              + " objects, %d threads) p50 %.0f ms p99 %.0f ms | ratio p50 %.2f, p99 %.2f%n",
+          pct(operatorLatencies, 50),
+          pct(operatorLatencies, 99),
+          THREADS,
+          pct(floorLatencies, 50),
+          pct(floorLatencies, 99),
+          pct(operatorLatencies, 50) / pct(floorLatencies, 50),
+          pct(operatorLatencies, 99) / pct(floorLatencies, 99));
+      System.out.printf(
+          "  floor burst %.1f s; watch delivery (create returned -> watch event) median %.1f ms%n",
+          (System.nanoTime() - floorStart) / 1e9, delivery);
+      System.out.printf(
+          "  operator writes: %d = %.2f per run (children per run %.1f) %s%n",
+          writes, writes / (double) runs, children / (double) runs, byKind);
+      System.out.printf(
+          "  reconciles: %.0f = %.2f per run (NaN: not published on /q/metrics); heap after GC: %.1f -> %.1f MiB = %.1f KiB per run%n",
+          reconciles,
+          reconciles / (double) runs,
+          heapBefore / 1048576.0,
+          heapAfter / 1048576.0,
+          (heapAfter - heapBefore) / 1024.0 / runs);
+      System.out.printf(
+          "  last create -> operator idle (its last write): %.1f s%n",
+          (lastWrite - lastCreate) / 1e9);
+
+      audit.mark();
+      await()
+          .during(idle)
+          .atMost(idle.plusSeconds(15))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(
+              () -> AuditLog.countWrites(audit.take(), LocalCluster.operatorUser()::equals) == 0);
+      System.out.printf(
+          "  idle: 0 operator writes in %d s with %d runs under management%n",
+          idle.toSeconds(), runs);
+    } finally {
+      watches.forEach(SharedIndexInformer::close);
+      client.namespaces().withName(NS).delete();
+      client.namespaces().withName(FLOOR_NS).delete();
+    }
+  }
+
+  private TrainingRun run(int i) {
+    var run = i % 2 == 0 ? Fixtures.example("sft-run.yaml", NS) : Fixtures.rlRunAlone(NS);
+    run.getMetadata().setName("scale-" + i);
+    run.getSpec().setSuspend(true);
+    return run;
+  }
+
+  /** Informers on every kind of child in {@code ns}, noting when each child was first seen. */
+  private List<SharedIndexInformer<?>> watch(KubernetesClient client, String ns) {
+    var label = Constants.LABEL_TRAINING_RUN;
+    var informers = new ArrayList<SharedIndexInformer<?>>();
+    informers.add(client.configMaps().inNamespace(ns).withLabel(label).inform(handler(ns)));
+    informers.add(client.serviceAccounts().inNamespace(ns).withLabel(label).inform(handler(ns)));
+    informers.add(client.rbac().roles().inNamespace(ns).withLabel(label).inform(handler(ns)));
+    informers.add(
+        client.rbac().roleBindings().inNamespace(ns).withLabel(label).inform(handler(ns)));
+    informers.add(
+        client.persistentVolumeClaims().inNamespace(ns).withLabel(label).inform(handler(ns)));
+    informers.add(client.services().inNamespace(ns).withLabel(label).inform(handler(ns)));
+    informers.add(
+        client.apps().statefulSets().inNamespace(ns).withLabel(label).inform(handler(ns)));
+    informers.add(client.apps().deployments().inNamespace(ns).withLabel(label).inform(handler(ns)));
+    return informers;
+  }
+
+  private <T extends HasMetadata> ResourceEventHandler<T> handler(String ns) {
+    return new ResourceEventHandler<>() {
+      @Override
+      public void onAdd(T object) {
+        var now = System.nanoTime();
+        var run = object.getMetadata().getLabels().get(Constants.LABEL_TRAINING_RUN);
+        seen.computeIfAbsent(ns + "/" + run, k -> new java.util.concurrent.CopyOnWriteArrayList<>())
+            .add(now);
+      }
+
+      @Override
+      public void onUpdate(T oldObject, T newObject) {}
+
+      @Override
+      public void onDelete(T object, boolean unknown) {}
+    };
+  }
+
+  private static int childCount(TrainingRun run) {
+    return run.getSpec().getOrchestrator() == null ? 7 : 10;
+  }
+
+  private void awaitChildren(String ns, List<TrainingRun> runObjects) {
+    await()
+        .atMost(Duration.ofSeconds(60 + runs / 2))
+        .pollInterval(Duration.ofMillis(100))
+        .until(
+            () ->
+                runObjects.stream()
+                    .allMatch(
+                        r ->
+                            seen.getOrDefault(ns + "/" + r.getMetadata().getName(), List.of())
+                                    .size()
+                                >= childCount(r)));
+  }
+
+  private double[] latencies(String ns, List<TrainingRun> runObjects) {
+    return runObjects.stream()
+        .mapToDouble(
+            r -> {
+              var key = ns + "/" + r.getMetadata().getName();
+              var last = seen.get(key).stream().mapToLong(Long::longValue).max().orElseThrow();
+              return (last - started.get(key)) / 1e6;
+            })
+        .sorted()
+        .toArray();
+  }
+
+  private static double pct(double[] sorted, int p) {
+    var index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+    return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
+  }
+
+  /**
+   * Waits until the operator has written nothing for 5 s, collecting every request into {@code
+   * requests}; returns when its last write was seen.
+   */
+  private static long awaitIdle(AuditLog audit, long since, List<AuditLog.Request> requests) {
+    var last = new long[] {since};
+    await()
+        .atMost(Duration.ofMinutes(10))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () -> {
+              var batch = audit.take();
+              requests.addAll(batch);
+              if (AuditLog.countWrites(batch, LocalCluster.operatorUser()::equals) > 0) {
+                last[0] = System.nanoTime();
+              }
+              return System.nanoTime() - last[0] > 5_000_000_000L;
+            });
+    return last[0];
+  }
+
+  /** The operator's children of each run, stripped of what the API server set, for the floor. */
+  private static Map<String, List<HasMetadata>> templates(
+      KubernetesClient client, List<TrainingRun> runObjects) {
+    var byRun = new ConcurrentHashMap<String, List<HasMetadata>>();
+    for (var run : runObjects) {
+      var name = run.getMetadata().getName();
+      var objects = new ArrayList<HasMetadata>();
+      var label = Constants.LABEL_TRAINING_RUN + "=" + name;
+      // In the order the operator creates them.
+      objects.addAll(
+          client.configMaps().inNamespace(NS).withLabelSelector(label).list().getItems());
+      objects.addAll(
+          client.serviceAccounts().inNamespace(NS).withLabelSelector(label).list().getItems());
+      objects.addAll(
+          client.rbac().roles().inNamespace(NS).withLabelSelector(label).list().getItems());
+      objects.addAll(
+          client.rbac().roleBindings().inNamespace(NS).withLabelSelector(label).list().getItems());
+      objects.addAll(
+          client
+              .persistentVolumeClaims()
+              .inNamespace(NS)
+              .withLabelSelector(label)
+              .list()
+              .getItems());
+      objects.addAll(client.services().inNamespace(NS).withLabelSelector(label).list().getItems());
+      objects.addAll(
+          client.apps().statefulSets().inNamespace(NS).withLabelSelector(label).list().getItems());
+      objects.addAll(
+          client.apps().deployments().inNamespace(NS).withLabelSelector(label).list().getItems());
+      for (var object : objects) {
+        strip(object);
+      }
+      byRun.put(name, objects);
+    }
+    return byRun;
+  }
+
+  private static void strip(HasMetadata object) {
+    var old = object.getMetadata();
+    var meta = new ObjectMeta();
+    meta.setName(old.getName());
+    meta.setNamespace(FLOOR_NS);
+    meta.setLabels(old.getLabels());
+    meta.setAnnotations(old.getAnnotations());
+    object.setMetadata(meta);
+    if (object instanceof RoleBinding binding) {
+      binding.getSubjects().forEach(s -> s.setNamespace(FLOOR_NS));
+    }
+    if (object instanceof io.fabric8.kubernetes.api.model.Service service) {
+      service.getSpec().setClusterIP(null);
+      service.getSpec().setClusterIPs(null);
+    }
+    if (object instanceof io.fabric8.kubernetes.api.model.PersistentVolumeClaim claim) {
+      claim.getSpec().setVolumeName(null);
+      claim.setStatus(null);
+    }
+    try {
+      object.getClass().getMethod("setStatus", statusType(object)).invoke(object, (Object) null);
+    } catch (ReflectiveOperationException noStatus) {
+      // ConfigMaps, ServiceAccounts and RBAC objects have none
+    }
+  }
+
+  private static Class<?> statusType(HasMetadata object) throws NoSuchMethodException {
+    return object.getClass().getMethod("getStatus").getReturnType();
+  }
+
+  /** Median time from a create's return to its watch event, over 20 ConfigMaps. */
+  private double deliveryTime(KubernetesClient client) {
+    var times = new double[20];
+    for (int i = 0; i < times.length; i++) {
+      var name = "delivery-" + i;
+      var cm =
+          new io.fabric8.kubernetes.api.model.ConfigMapBuilder()
+              .withNewMetadata()
+              .withName(name)
+              .withNamespace(FLOOR_NS)
+              .withLabels(Map.of(Constants.LABEL_TRAINING_RUN, name))
+              .endMetadata()
+              .build();
+      client.resource(cm).create();
+      var returned = System.nanoTime();
+      var key = FLOOR_NS + "/" + name;
+      await().atMost(Duration.ofSeconds(10)).until(() -> seen.containsKey(key));
+      times[i] = (seen.get(key).get(0) - returned) / 1e6;
+    }
+    Arrays.sort(times);
+    return times[times.length / 2];
+  }
+
+  private static <T> void parallel(Collection<T> items, Function<T, Void> task)
+      throws InterruptedException {
+    var pool = Executors.newFixedThreadPool(THREADS);
+    var failures = new ConcurrentHashMap<String, Throwable>();
+    for (var item : items) {
+      pool.submit(
+          () -> {
+            try {
+              task.apply(item);
+            } catch (RuntimeException e) {
+              failures.put(String.valueOf(item), e);
+            }
+          });
+    }
+    pool.shutdown();
+    if (!pool.awaitTermination(10, TimeUnit.MINUTES)) {
+      throw new AssertionError("the burst did not finish in 10 min");
+    }
+    assertEquals(Map.of(), failures, "failed creates");
+  }
+
+  /** The operator pod's own figures, read from its /q/metrics and after a GC through jcmd. */
+  private static final class OperatorProbe {
+    private static final Pattern RECONCILES =
+        Pattern.compile(
+            "^operator_sdk_reconciliations_started_total\\{[^}]*trainingrun[^}]*\\}\\s+([0-9.eE+]+)",
+            Pattern.MULTILINE);
+    private final LocalCluster cluster;
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    OperatorProbe(LocalCluster cluster) {
+      this.cluster = cluster;
+    }
+
+    private String pod() {
+      var pods = cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE);
+      assertEquals(1, pods.size(), "one operator pod: " + pods.keySet());
+      return pods.firstKey();
+    }
+
+    String metrics() throws IOException, InterruptedException {
+      var port = cluster.kubelet().localPort(LocalCluster.OPERATOR_NAMESPACE, pod(), 8080);
+      return http.send(
+              HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/q/metrics")).build(),
+              HttpResponse.BodyHandlers.ofString())
+          .body();
+    }
+
+    /** Reconciles started, or NaN when the operator does not publish JOSDK's metrics. */
+    double reconciles() throws IOException, InterruptedException {
+      var matcher = RECONCILES.matcher(metrics());
+      var total = Double.NaN;
+      while (matcher.find()) {
+        total = (Double.isNaN(total) ? 0 : total) + Double.parseDouble(matcher.group(1));
+      }
+      return total;
+    }
+
+    /** Used heap after a full GC of the operator's JVM, in bytes. */
+    long heapAfterGc() throws IOException, InterruptedException {
+      var pid = cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).get(pod()).pid();
+      var jcmd = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+      run(jcmd, String.valueOf(pid), "GC.run");
+      var info = run(jcmd, String.valueOf(pid), "GC.heap_info");
+      var used = Pattern.compile("total \\d+K, used (\\d+)K").matcher(info);
+      var bytes = 0L;
+      while (used.find()) {
+        bytes += Long.parseLong(used.group(1)) * 1024;
+      }
+      if (bytes == 0) {
+        throw new AssertionError("no heap figure in jcmd GC.heap_info:\n" + info);
+      }
+      return bytes;
+    }
+
+    private static String run(String... command) throws IOException, InterruptedException {
+      var process = new ProcessBuilder(command).redirectErrorStream(true).start();
+      var out = new String(process.getInputStream().readAllBytes());
+      if (!process.waitFor(60, TimeUnit.SECONDS) || process.exitValue() != 0) {
+        throw new AssertionError(String.join(" ", command) + " failed:\n" + out);
+      }
+      return out;
+    }
+  }
+}
