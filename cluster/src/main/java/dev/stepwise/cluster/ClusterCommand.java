@@ -99,7 +99,7 @@ public final class ClusterCommand {
           "stepwise: removing the state of an earlier local cluster at "
               + state
               + (stopped > 0 ? " (stopped " + stopped + " leftover processes)" : ""));
-      deleteTree(state);
+      FileTrees.delete(state);
     }
     if (!portFree(port)) {
       System.err.println(
@@ -290,14 +290,6 @@ public final class ClusterCommand {
       return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
     } catch (IOException e) {
       return "(no log)";
-    }
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    try (var walk = Files.walk(dir)) {
-      for (var path : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
     }
   }
 }

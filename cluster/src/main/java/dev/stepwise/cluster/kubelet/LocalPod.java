@@ -1,5 +1,6 @@
 package dev.stepwise.cluster.kubelet;
 
+import dev.stepwise.cluster.controlplane.ManagedProcess;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.Pod;
 import java.io.File;
@@ -16,7 +17,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.TimeUnit;
 import java.util.function.IntPredicate;
 
 /**
@@ -194,20 +194,7 @@ public final class LocalPod {
     if (p == null || !p.isAlive()) {
       return true;
     }
-    var descendants = p.descendants().toList();
-    p.destroy();
-    try {
-      if (!p.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-        descendants.forEach(ProcessHandle::destroyForcibly);
-        p.descendants().forEach(ProcessHandle::destroyForcibly);
-        p.destroyForcibly();
-        p.waitFor(5, TimeUnit.SECONDS);
-      }
-      descendants.forEach(ProcessHandle::destroyForcibly);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      p.destroyForcibly();
-    }
+    ManagedProcess.stop(p.toHandle(), grace);
     return !p.isAlive();
   }
 

@@ -1,5 +1,6 @@
 package dev.stepwise.cluster.kubelet;
 
+import dev.stepwise.cluster.FileTrees;
 import io.fabric8.kubernetes.api.model.PersistentVolume;
 import io.fabric8.kubernetes.api.model.PersistentVolumeBuilder;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
@@ -9,11 +10,8 @@ import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Collection;
 import java.util.Map;
 import org.jboss.logging.Logger;
@@ -159,7 +157,11 @@ final class VolumeProvisioner {
       LOG.warnf("not deleting %s of %s: outside %s", dir, volume.getMetadata().getName(), root);
       return;
     }
-    deleteTree(dir);
+    try {
+      FileTrees.delete(dir);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot delete " + dir, e);
+    }
     var name = volume.getMetadata().getName();
     // The PV controller marks volumes of external provisioners with a finalizer that the
     // provisioner removes once the storage is gone (HonorPVReclaimPolicy).
@@ -176,32 +178,6 @@ final class VolumeProvisioner {
     if (volume.getMetadata().getDeletionTimestamp() == null) {
       client.persistentVolumes().withName(name).delete();
       LOG.infof("reclaimed %s: deleted %s", name, dir);
-    }
-  }
-
-  static void deleteTree(Path dir) {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try {
-      Files.walkFileTree(
-          dir,
-          new SimpleFileVisitor<>() {
-            @Override
-            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs)
-                throws IOException {
-              Files.delete(file);
-              return FileVisitResult.CONTINUE;
-            }
-
-            @Override
-            public FileVisitResult postVisitDirectory(Path d, IOException e) throws IOException {
-              Files.delete(d);
-              return FileVisitResult.CONTINUE;
-            }
-          });
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot delete " + dir, e);
     }
   }
 }

@@ -1,13 +1,11 @@
 package dev.stepwise.operator.e2e;
 
+import dev.stepwise.cluster.FileTrees;
 import dev.stepwise.cluster.LocalCluster;
 import dev.stepwise.cluster.controlplane.ControlPlaneBinary;
 import io.fabric8.kubernetes.api.model.NamespaceBuilder;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
 
 /**
  * The local cluster every end-to-end test of this JVM runs on, started on first use: the real
@@ -25,7 +23,7 @@ final class RealCluster {
       try {
         var repo = ControlPlaneBinary.repo();
         var state = repo.resolve("operator/target/e2e-cluster");
-        deleteTree(state);
+        FileTrees.delete(state);
         cluster = LocalCluster.start(LocalCluster.Options.forTests(repo, state));
         Runtime.getRuntime().addShutdownHook(new Thread(cluster::close, "e2e-cluster-stop"));
       } catch (IOException e) {
@@ -42,16 +40,5 @@ final class RealCluster {
         .resource(new NamespaceBuilder().withNewMetadata().withName(name).endMetadata().build())
         .create();
     return name;
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!Files.exists(dir)) {
-      return;
-    }
-    try (var walk = Files.walk(dir)) {
-      for (var path : walk.sorted(Comparator.reverseOrder()).toList()) {
-        Files.deleteIfExists(path);
-      }
-    }
   }
 }
