@@ -55,6 +55,10 @@ GPU_ARTIFACTS = [  # group:artifact:version:classifier from Maven Central (~/.m2
     "org.bytedeco:cuda:13.1-9.19-1.5.13:linux-x86_64",
     "org.bytedeco:cuda-redist:13.1-9.19-1.5.13:linux-x86_64",
 ]
+# What libtorch_cuda.so needs that cuda-redist 13.1 on Maven Central does not carry (cuBLAS, cuDNN,
+# cuSOLVER, cuSPARSE, NCCL): NVIDIA's wheels on PyPI, CUDA 13.0/13.1-era versions.
+GPU_WHEELS = ["nvidia-cublas==13.1.0.3", "nvidia-cudnn-cu13==9.19.0.56", "nvidia-cusolver==12.0.4.66",
+              "nvidia-cusparse==12.6.3.3", "nvidia-nccl-cu13==2.32.3"]
 
 
 def fail(message):
@@ -337,6 +341,35 @@ def maven_jar(coordinate):
     return path
 
 
+def cuda_wheels():
+    """The shared libraries of GPU_WHEELS (downloaded once with pip), as one directory."""
+    import zipfile
+    wheels = CACHE / "wheels"
+    out = CACHE / ("cuda-lib-" + hashlib.sha256(",".join(GPU_WHEELS).encode()).hexdigest()[:16])
+    if not (out / ".done").is_file():
+        wheels.mkdir(parents=True, exist_ok=True)
+        platforms = [a for p in ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x86_64",
+                                 "manylinux2014_x86_64") for a in ("--platform", p)]
+        print(f"images: fetching {' '.join(GPU_WHEELS)} from PyPI", flush=True)
+        subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:",
+                        *platforms, "--python-version", "3.11", "-d", str(wheels), *GPU_WHEELS], check=True)
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        for spec in GPU_WHEELS:
+            name, version = spec.split("==")
+            wheel = next(iter(sorted(wheels.glob(f"{name.replace('-', '_')}-{version}-*.whl"))), None)
+            if wheel is None:
+                fail(f"pip did not download {spec}")
+            with zipfile.ZipFile(wheel) as z:
+                for member in z.namelist():
+                    if re.match(r"nvidia/[^/]+/lib/[^/]+\.so[.0-9]*$", member):
+                        (out / Path(member).name).write_bytes(z.read(member))
+        (out / "wheels.txt").write_text("".join(f"wheel {w.name} sha256:{sha256_file(w)}\n"
+                                                for w in sorted(wheels.glob("*.whl"))))
+        (out / ".done").write_text("")
+    return out
+
+
 def images(version, revision, created):
     runtime_lib = REPO / "runtime/target/lib"
     java_args_cpu = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=/tmp",
@@ -385,6 +418,8 @@ def images(version, revision, created):
                       if not re.search(r"/pytorch-[^/]*-linux-x86_64\.jar$", e.path)]]),
                 ("CUDA libtorch and CUDA libraries (Maven Central, org.bytedeco)", [
                     file(maven_jar(c), f"opt/stepwise/gpu/{maven_jar(c).name}") for c in GPU_ARTIFACTS]),
+                ("cuBLAS, cuDNN, cuSOLVER, cuSPARSE, NCCL (PyPI, NVIDIA wheels)",
+                 [e for e in tree(cuda_wheels(), "opt/stepwise/cuda/lib") if not e.path.endswith((".done", "wheels.txt"))]),
                 ("runtime application", [
                     file(REPO / "runtime/target/stepwise-runtime.jar", "opt/stepwise/stepwise-runtime.jar"),
                     text("opt/stepwise/java.args", "\n".join([
@@ -395,9 +430,11 @@ def images(version, revision, created):
                 ]),
             ],
             config=dict(Entrypoint=["/usr/local/bin/stepwise"], WorkingDir="/var/lib/stepwise/run",
-                        Env=["OMP_WAIT_POLICY=PASSIVE", "NVIDIA_VISIBLE_DEVICES=all",
+                        Env=["OMP_WAIT_POLICY=PASSIVE", "LD_LIBRARY_PATH=/opt/stepwise/cuda/lib",
+                             "NVIDIA_VISIBLE_DEVICES=all",
                              "NVIDIA_DRIVER_CAPABILITIES=compute,utility"]),
             jars=[runtime_lib, *[maven_jar(c) for c in GPU_ARTIFACTS]],
+            extra=lambda: (cuda_wheels() / "wheels.txt").read_text(),
         ),
     }
 
@@ -485,6 +522,8 @@ def build_image(spec, base_layers, base_packages, version, revision, epoch, crea
     for source in spec["jars"]:
         for jar in sorted(Path(source).glob("*.jar")) if Path(source).is_dir() else [Path(source)]:
             lines.append(f"jar {jar.name} sha256:{sha256_file(jar)}")
+    if "extra" in spec:
+        lines += ["", "## Python wheels (shared libraries only)", spec["extra"]().rstrip()]
     packages.write_text("\n".join(lines) + "\n")
 
     size = sum(l.size for l in layers)
