@@ -520,7 +520,7 @@ def build_image(spec, base_layers, base_packages, version, revision, epoch, crea
     lines += ["", "## Java runtime", f"jre {base_packages['jre']}", "", "## Launcher",
               "file /usr/local/bin/stepwise (images/launcher.c, gcc -O2)", "", "## Java libraries"]
     for source in spec["jars"]:
-        for jar in sorted(Path(source).glob("*.jar")) if Path(source).is_dir() else [Path(source)]:
+        for jar in sorted(Path(source).rglob("*.jar")) if Path(source).is_dir() else [Path(source)]:
             lines.append(f"jar {jar.name} sha256:{sha256_file(jar)}")
     if "extra" in spec:
         lines += ["", "## Python wheels (shared libraries only)", spec["extra"]().rstrip()]
