@@ -117,7 +117,7 @@ def tree(src, dest):
     """Every file under src as entries under dest; modes normalised to 0644/0755."""
     src = Path(src)
     if not src.is_dir():
-        fail(f"{src} does not exist: build it first (see images/README.md)")
+        fail(f"{src} does not exist: build it first: mvn -B -ntp -pl crds,runtime,cluster,operator -am package -DskipTests")
     entries = [directory(dest)]
     for path in sorted(src.rglob("*")):
         rel = f"{dest}/{path.relative_to(src).as_posix()}"
@@ -133,7 +133,7 @@ def tree(src, dest):
 
 def file(src, dest, mode=0o644):
     if not Path(src).is_file():
-        fail(f"{src} does not exist: build it first (see images/README.md)")
+        fail(f"{src} does not exist: build it first: mvn -B -ntp -pl crds,runtime,cluster,operator -am package -DskipTests")
     return Entry(dest, tarfile.REGTYPE, mode, source=str(src))
 
 
