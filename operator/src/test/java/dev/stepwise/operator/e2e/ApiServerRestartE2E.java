@@ -6,11 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.operator.Fixtures;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -47,16 +43,16 @@ class ApiServerRestartE2E {
     var plane = cluster.controlPlane();
     var down = System.nanoTime();
     plane.stopApiServer();
-    var atStop = completeSteps(runDir);
+    var atStop = E2eRun.completeSteps(runDir);
     int whileDown;
     try {
       // The trainer goes on without the API server: checkpoints keep landing on the volume.
       await()
           .atMost(WAIT)
           .pollInterval(Duration.ofMillis(100))
-          .until(() -> completeSteps(runDir).size() >= atStop.size() + WHILE_DOWN);
+          .until(() -> E2eRun.completeSteps(runDir).size() >= atStop.size() + WHILE_DOWN);
     } finally {
-      whileDown = completeSteps(runDir).size() - atStop.size();
+      whileDown = E2eRun.completeSteps(runDir).size() - atStop.size();
       plane.startApiServer();
     }
     var up = System.nanoTime();
@@ -65,12 +61,12 @@ class ApiServerRestartE2E {
         t -> t.getStatus().getPhase() == RunPhase.Succeeded, "Succeeded after the outage");
     tr.awaitTrue(
         () -> {
-          var onDisk = completeSteps(runDir);
+          var onDisk = E2eRun.completeSteps(runDir);
           return tr.readySteps().equals(onDisk);
         },
         "every complete checkpoint on the volume has a Ready Checkpoint");
     var reported = System.nanoTime();
-    var steps = completeSteps(runDir);
+    var steps = E2eRun.completeSteps(runDir);
     assertEquals(20, steps.size(), "checkpoints 100..2000, none lost: " + steps);
     assertTrue(whileDown >= WHILE_DOWN);
     assertEquals(0, tr.get().getStatus().getRestarts(), "the trainer did not crash");
@@ -78,20 +74,5 @@ class ApiServerRestartE2E {
         "BENCHMARK apiserver-restart-e2e: API server down %.1f s, %d checkpoints completed"
             + " meanwhile; all %d reported %.1f s after it came back, run Succeeded%n",
         (up - down) / 1e9, whileDown, steps.size(), (reported - up) / 1e9);
-  }
-
-  /** Steps of the complete checkpoints (with a manifest) on the run volume. */
-  private static List<Long> completeSteps(Path runDir) throws IOException {
-    var dir = runDir.resolve("checkpoints");
-    if (!Files.isDirectory(dir)) {
-      return List.of();
-    }
-    try (var list = Files.list(dir)) {
-      return list.filter(p -> p.getFileName().toString().matches("step_[0-9]+"))
-          .filter(p -> Files.exists(p.resolve("manifest.json")))
-          .map(p -> Long.parseLong(p.getFileName().toString().substring(5)))
-          .sorted()
-          .toList();
-    }
   }
 }

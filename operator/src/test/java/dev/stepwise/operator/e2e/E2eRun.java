@@ -153,6 +153,21 @@ final class E2eRun {
     spec.getInference().setConfig(small(spec.getInference().getConfig()));
   }
 
+  /** Steps of the complete checkpoints (those with a manifest) in a run directory, in order. */
+  static List<Long> completeSteps(Path runDir) throws IOException {
+    var dir = runDir.resolve("checkpoints");
+    if (!Files.isDirectory(dir)) {
+      return List.of();
+    }
+    try (var list = Files.list(dir)) {
+      return list.filter(p -> p.getFileName().toString().matches("step_[0-9]+"))
+          .filter(p -> Files.exists(p.resolve("manifest.json")))
+          .map(p -> Long.parseLong(p.getFileName().toString().substring(5)))
+          .sorted()
+          .toList();
+    }
+  }
+
   /** {@code checkpoints/step_<step>/manifest.json} of a run directory. */
   static JsonNode manifest(Path runDir, long step) throws IOException {
     return JSON.readTree(runDir.resolve("checkpoints/step_" + step + "/manifest.json").toFile());

@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.cluster.LocalCluster;
 import dev.stepwise.operator.Fixtures;
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -80,7 +77,8 @@ class OperatorKillE2E {
     for (var run : runs) {
       var runDir = kubelet.claimDirectory(NS, run.get().getMetadata().getName() + "-data");
       run.awaitTrue(
-          () -> run.readySteps().equals(completeSteps(runDir)) && run.readySteps().size() <= 3,
+          () ->
+              run.readySteps().equals(E2eRun.completeSteps(runDir)) && run.readySteps().size() <= 3,
           "Ready Checkpoints == complete checkpoints on the volume, retention held");
       assertTrue(run.readySteps().contains(600L), "the final checkpoint " + run.readySteps());
     }
@@ -102,19 +100,5 @@ class OperatorKillE2E {
 
   private static String seedNote(long seed) {
     return "\n(replay with -Dstepwise.fault.seed=" + seed + ")";
-  }
-
-  private static List<Long> completeSteps(Path runDir) throws IOException {
-    var dir = runDir.resolve("checkpoints");
-    if (!Files.isDirectory(dir)) {
-      return List.of();
-    }
-    try (var list = Files.list(dir)) {
-      return list.filter(p -> p.getFileName().toString().matches("step_[0-9]+"))
-          .filter(p -> Files.exists(p.resolve("manifest.json")))
-          .map(p -> Long.parseLong(p.getFileName().toString().substring(5)))
-          .sorted()
-          .toList();
-    }
   }
 }
