@@ -160,7 +160,7 @@ public final class ClusterCommand {
                 + "); the end of "
                 + log
                 + ":\n"
-                + tail(log, 25));
+                + ManagedProcess.tail(log, 25));
         stopLeftovers(state);
         return 1;
       }
@@ -172,7 +172,7 @@ public final class ClusterCommand {
             + " min; stopping it. The end of "
             + log
             + ":\n"
-            + tail(log, 25));
+            + ManagedProcess.tail(log, 25));
     down(state);
     return 1;
   }
@@ -281,15 +281,6 @@ public final class ClusterCommand {
       return true;
     } catch (IOException e) {
       return false;
-    }
-  }
-
-  private static String tail(Path file, int lines) {
-    try {
-      var all = Files.readAllLines(file, StandardCharsets.UTF_8);
-      return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));
-    } catch (IOException e) {
-      return "(no log)";
     }
   }
 }

@@ -153,7 +153,8 @@ public final class ManagedProcess {
     }
   }
 
-  static String tail(Path file, int lines) {
+  /** The last {@code lines} lines of {@code file}, or a note that there is none. */
+  public static String tail(Path file, int lines) {
     try {
       var all = Files.readAllLines(file, StandardCharsets.UTF_8);
       return String.join("\n", all.subList(Math.max(0, all.size() - lines), all.size()));

@@ -115,6 +115,20 @@ class LocalKubeletE2E {
         .build();
   }
 
+  private static void createPod(String ns, String name, Map<String, String> labels, PodSpec spec) {
+    client
+        .resource(
+            new PodBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(ns)
+                .withLabels(labels)
+                .endMetadata()
+                .withSpec(spec)
+                .build())
+        .create();
+  }
+
   private static Pod onlyPod(String ns, String app) {
     return await()
         .atMost(WAIT)
@@ -246,16 +260,7 @@ class LocalKubeletE2E {
 
     var broken = sh("unused");
     broken.getContainers().get(0).setCommand(List.of("/no/such/program"));
-    client
-        .resource(
-            new PodBuilder()
-                .withNewMetadata()
-                .withName("broken")
-                .withNamespace(ns)
-                .endMetadata()
-                .withSpec(broken)
-                .build())
-        .create();
+    createPod(ns, "broken", Map.of(), broken);
     var waiting =
         await()
             .atMost(WAIT)
@@ -311,16 +316,7 @@ class LocalKubeletE2E {
                 .withClaimName("data")
                 .endPersistentVolumeClaim()
                 .build()));
-    client
-        .resource(
-            new PodBuilder()
-                .withNewMetadata()
-                .withName("writer")
-                .withNamespace(ns)
-                .endMetadata()
-                .withSpec(spec)
-                .build())
-        .create();
+    createPod(ns, "writer", Map.of(), spec);
     await()
         .atMost(WAIT)
         .until(
@@ -351,17 +347,7 @@ class LocalKubeletE2E {
     // web-0.web.<ns>.svc:8000 in its env is rewritten to 127.0.0.1:<that port>.
     var server = sh("exec python3 -m http.server --bind 127.0.0.1 ${SELF##*:}");
     server.getContainers().get(0).setEnv(List.of(value("SELF", "web-0.web." + ns + ".svc:8000")));
-    client
-        .resource(
-            new PodBuilder()
-                .withNewMetadata()
-                .withName("web-0")
-                .withNamespace(ns)
-                .withLabels(Map.of("app", "web"))
-                .endMetadata()
-                .withSpec(server)
-                .build())
-        .create();
+    createPod(ns, "web-0", Map.of("app", "web"), server);
     client
         .resource(
             new ServiceBuilder()
@@ -391,16 +377,7 @@ class LocalKubeletE2E {
                 + " print(\"status\", urllib.request.urlopen(sys.argv[1]).status)' $URL");
     caller.setRestartPolicy("Never");
     caller.getContainers().get(0).setEnv(List.of(value("URL", "http://web." + ns + ".svc:80/")));
-    client
-        .resource(
-            new PodBuilder()
-                .withNewMetadata()
-                .withName("caller")
-                .withNamespace(ns)
-                .endMetadata()
-                .withSpec(caller)
-                .build())
-        .create();
+    createPod(ns, "caller", Map.of(), caller);
     await()
         .atMost(WAIT)
         .until(

@@ -223,15 +223,22 @@ public final class InferenceServer implements AutoCloseable {
     return out;
   }
 
-  private ObjectNode completions(JsonNode body) {
-    var request = parse(body);
-    var generated = generate(request);
+  /** The fields every completion response starts with (OpenAI's, plus the weights' step). */
+  private ObjectNode response(
+      String idPrefix, String object, CompletionRequest request, Generated generated) {
     var out = JSON.createObjectNode();
-    out.put("id", "cmpl-" + Long.toHexString(request.seed()));
-    out.put("object", "text_completion");
+    out.put("id", idPrefix + Long.toHexString(request.seed()));
+    out.put("object", object);
     out.put("created", System.currentTimeMillis() / 1000);
     out.put("model", servedName(generated.step()));
     out.put("weights_step", generated.step());
+    return out;
+  }
+
+  private ObjectNode completions(JsonNode body) {
+    var request = parse(body);
+    var generated = generate(request);
+    var out = response("cmpl-", "text_completion", request, generated);
     var choices = out.putArray("choices");
     for (var i = 0; i < generated.completions().size(); i++) {
       var c = generated.completions().get(i);
@@ -291,12 +298,7 @@ public final class InferenceServer implements AutoCloseable {
     }
     var request = parse(asCompletion);
     var generated = generate(request);
-    var out = JSON.createObjectNode();
-    out.put("id", "chatcmpl-" + Long.toHexString(request.seed()));
-    out.put("object", "chat.completion");
-    out.put("created", System.currentTimeMillis() / 1000);
-    out.put("model", servedName(generated.step()));
-    out.put("weights_step", generated.step());
+    var out = response("chatcmpl-", "chat.completion", request, generated);
     var choices = out.putArray("choices");
     for (var i = 0; i < generated.completions().size(); i++) {
       var c = generated.completions().get(i);

@@ -136,11 +136,6 @@ public final class HfDecoder implements Policy {
   }
 
   @Override
-  public long parameterCount() {
-    return params.values().stream().mapToLong(Tensor::numel).sum();
-  }
-
-  @Override
   public int vocabSize() {
     return config.vocabSize();
   }

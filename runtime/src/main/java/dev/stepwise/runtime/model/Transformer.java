@@ -84,11 +84,6 @@ public final class Transformer implements Policy {
     return Collections.unmodifiableSortedMap(params);
   }
 
-  @Override
-  public long parameterCount() {
-    return params.values().stream().mapToLong(Tensor::numel).sum();
-  }
-
   /** Logits {@code [B, T, V]} for token ids {@code [B, T]} (int64, on this model's device). */
   @Override
   public Tensor logits(Tensor tokens) {
