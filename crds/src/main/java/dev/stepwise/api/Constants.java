@@ -21,5 +21,16 @@ public final class Constants {
   /** Annotation on a Checkpoint saying why it was written when not on schedule: Preemption. */
   public static final String ANNOTATION_CHECKPOINT_REASON = GROUP + "/checkpoint-reason";
 
+  /** Pod variable naming the TrainingRun a trainer pod belongs to (set by the operator). */
+  public static final String ENV_TRAINING_RUN = "STEPWISE_TRAINING_RUN";
+
+  /** Pod variable naming the namespace of that TrainingRun. */
+  public static final String ENV_NAMESPACE = "STEPWISE_NAMESPACE";
+
+  /**
+   * Pod variable holding the TrainingRun's uid, for the owner reference of reported Checkpoints.
+   */
+  public static final String ENV_RUN_UID = "STEPWISE_RUN_UID";
+
   private Constants() {}
 }
