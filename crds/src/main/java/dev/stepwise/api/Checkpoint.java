@@ -17,6 +17,20 @@ import io.fabric8.kubernetes.model.annotation.Version;
 @AdditionalPrinterColumn(name = "Step", jsonPath = ".spec.step", type = Type.INTEGER)
 @AdditionalPrinterColumn(name = "Phase", jsonPath = ".status.phase", type = Type.STRING)
 @AdditionalPrinterColumn(name = "Size", jsonPath = ".status.sizeBytes", type = Type.INTEGER)
+@AdditionalPrinterColumn(name = "Loss", jsonPath = ".status.metrics.loss", type = Type.NUMBER)
+@AdditionalPrinterColumn(
+    name = "Eval Acc",
+    jsonPath = ".status.metrics.evalAccuracy",
+    type = Type.NUMBER)
+@AdditionalPrinterColumn(
+    name = "Reward",
+    jsonPath = ".status.metrics.meanReward",
+    type = Type.NUMBER)
+@AdditionalPrinterColumn(
+    name = "Retain",
+    jsonPath = ".spec.retain",
+    type = Type.BOOLEAN,
+    priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = Type.DATE)
 public class Checkpoint extends CustomResource<CheckpointSpec, CheckpointStatus>
     implements Namespaced {
@@ -33,8 +47,9 @@ public class Checkpoint extends CustomResource<CheckpointSpec, CheckpointStatus>
 
   @Override
   @JsonPropertyDescription(
-      "What the operator observed of the checkpoint: phase, files per component, size and"
-          + " completion time. Written by the operator only.")
+      "The checkpoint as written: phase, files per component, size, completion time and the"
+          + " training metrics at its step, written by the trainer that saved it; the operator"
+          + " writes the phase while it deletes the data.")
   public CheckpointStatus getStatus() {
     return super.getStatus();
   }

@@ -33,6 +33,19 @@ public class CheckpointStatus {
   @JsonPropertyDescription("Why the checkpoint is in its phase, for humans.")
   private String message;
 
+  @JsonPropertyDescription(
+      "What training had reached at this step: samples, tokens, loss / eval accuracy / mean"
+          + " reward, and the save's duration. ckpt.keepBest ranks by these.")
+  private CheckpointMetrics metrics;
+
+  public CheckpointMetrics getMetrics() {
+    return metrics;
+  }
+
+  public void setMetrics(CheckpointMetrics metrics) {
+    this.metrics = metrics;
+  }
+
   public CheckpointPhase getPhase() {
     return phase;
   }
@@ -89,11 +102,12 @@ public class CheckpointStatus {
         && Objects.equals(sizeBytes, s.sizeBytes)
         && Objects.equals(completedAt, s.completedAt)
         && Objects.equals(timeline, s.timeline)
-        && Objects.equals(message, s.message);
+        && Objects.equals(message, s.message)
+        && Objects.equals(metrics, s.metrics);
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(phase, components, sizeBytes, completedAt, timeline, message);
+    return Objects.hash(phase, components, sizeBytes, completedAt, timeline, message, metrics);
   }
 }

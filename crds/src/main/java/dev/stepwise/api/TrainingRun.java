@@ -21,6 +21,26 @@ import io.fabric8.kubernetes.model.annotation.Version;
     name = "Latest Checkpoint",
     jsonPath = ".status.latestCheckpoint",
     type = Type.INTEGER)
+@AdditionalPrinterColumn(
+    name = "Progress",
+    jsonPath = ".status.progress.summary",
+    type = Type.STRING)
+@AdditionalPrinterColumn(name = "Loss", jsonPath = ".status.progress.loss", type = Type.NUMBER)
+@AdditionalPrinterColumn(
+    name = "Reward",
+    jsonPath = ".status.progress.meanReward",
+    type = Type.NUMBER)
+@AdditionalPrinterColumn(
+    name = "Tokens/s",
+    jsonPath = ".status.progress.tokensPerSecond",
+    type = Type.NUMBER,
+    priority = 1)
+@AdditionalPrinterColumn(name = "ETA", jsonPath = ".status.progress.eta", type = Type.STRING)
+@AdditionalPrinterColumn(
+    name = "Disk Used",
+    jsonPath = ".status.progress.diskUsedBytes",
+    type = Type.INTEGER,
+    priority = 1)
 @AdditionalPrinterColumn(name = "Age", jsonPath = ".metadata.creationTimestamp", type = Type.DATE)
 public class TrainingRun extends CustomResource<TrainingRunSpec, TrainingRunStatus>
     implements Namespaced {
@@ -38,7 +58,8 @@ public class TrainingRun extends CustomResource<TrainingRunSpec, TrainingRunStat
   @Override
   @JsonPropertyDescription(
       "What the operator observed of the run: phase, durable step, latest checkpoint, restarts and"
-          + " conditions. Written by the operator only.")
+          + " conditions, written by the operator; and live progress, written by the run's"
+          + " trainer.")
   public TrainingRunStatus getStatus() {
     return super.getStatus();
   }

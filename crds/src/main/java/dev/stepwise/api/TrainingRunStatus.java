@@ -59,6 +59,19 @@ public class TrainingRunStatus {
   @JsonPropertyDescription("metadata.generation of the spec this status describes.")
   private Long observedGeneration;
 
+  @JsonPropertyDescription(
+      "Live progress between checkpoints (step, tokens/s, ETA, latest loss or reward, disk use),"
+          + " written by the run's trainer at most once per interval; the operator never writes it.")
+  private RunProgress progress;
+
+  public RunProgress getProgress() {
+    return progress;
+  }
+
+  public void setProgress(RunProgress progress) {
+    this.progress = progress;
+  }
+
   public RunPhase getPhase() {
     return phase;
   }
@@ -151,7 +164,8 @@ public class TrainingRunStatus {
         && Objects.equals(restarts, s.restarts)
         && Objects.equals(pods, s.pods)
         && Objects.equals(conditions, s.conditions)
-        && Objects.equals(observedGeneration, s.observedGeneration);
+        && Objects.equals(observedGeneration, s.observedGeneration)
+        && Objects.equals(progress, s.progress);
   }
 
   @Override
@@ -166,6 +180,7 @@ public class TrainingRunStatus {
         restarts,
         pods,
         conditions,
-        observedGeneration);
+        observedGeneration,
+        progress);
   }
 }

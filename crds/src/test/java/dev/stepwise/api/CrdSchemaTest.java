@@ -188,12 +188,24 @@ class CrdSchemaTest {
     var tr = trainingRun();
     assertTrue(tr.at("/subresources/status").isObject());
     assertEquals(
-        List.of("Type", "Phase", "Step", "Max Steps", "Latest Checkpoint", "Age"),
+        List.of(
+            "Type",
+            "Phase",
+            "Step",
+            "Max Steps",
+            "Latest Checkpoint",
+            "Progress",
+            "Loss",
+            "Reward",
+            "Tokens/s",
+            "ETA",
+            "Disk Used",
+            "Age"),
         columnNames(published("trainingruns.stepwise.dev-v1.yml")));
     var ckpt = version("checkpoints.stepwise.dev-v1.yml");
     assertTrue(ckpt.at("/subresources/status").isObject());
     assertEquals(
-        List.of("Run", "Step", "Phase", "Size", "Age"),
+        List.of("Run", "Step", "Phase", "Size", "Loss", "Eval Acc", "Reward", "Retain", "Age"),
         columnNames(published("checkpoints.stepwise.dev-v1.yml")));
 
     var dir = Path.of(System.getProperty("stepwise.crds.generated"));
