@@ -11,6 +11,7 @@ import dev.stepwise.runtime.config.OptimConfig;
 import dev.stepwise.runtime.config.SchedulerConfig;
 import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.model.Transformer;
 import dev.stepwise.runtime.trainer.AdamW;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
@@ -18,7 +19,6 @@ import dev.stepwise.runtime.trainer.HostBuffers;
 import dev.stepwise.runtime.trainer.LossFunction;
 import dev.stepwise.runtime.trainer.LrSchedule;
 import dev.stepwise.runtime.trainer.Progress;
-import dev.stepwise.runtime.trainer.Threads;
 import dev.stepwise.runtime.trainer.TrainerCheckpoint;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -323,7 +323,7 @@ public final class CheckpointBenchmark {
     var d = CkptConfig.defaults();
     var ckpt =
         new CkptConfig(
-            "checkpoints",
+            d.dir(),
             config.saveEvery(),
             Boolean.TRUE.equals(async),
             2,

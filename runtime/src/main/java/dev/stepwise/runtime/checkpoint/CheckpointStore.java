@@ -24,9 +24,6 @@ public final class CheckpointStore {
 
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  static final String DELETED_MARK = ".deleted-";
-  static final String REPLACED_MARK = ".replaced-";
-
   private final RunLayout layout;
 
   public CheckpointStore(RunLayout layout) {
@@ -138,10 +135,7 @@ public final class CheckpointStore {
       if (timeline.isPresent() && manifest.timeline() != timeline.getAsLong()) {
         return Deletion.OTHER_TIMELINE;
       }
-      var tombstone =
-          layout
-              .checkpointsDir()
-              .resolve("." + RunLayout.stepDirName(step) + DELETED_MARK + System.nanoTime());
+      var tombstone = layout.tombstone(step, RunLayout.Tombstone.DELETED);
       Files.move(dir, tombstone, StandardCopyOption.ATOMIC_MOVE);
       AtomicFiles.fsyncDir(layout.checkpointsDir());
       deleteTree(tombstone);
@@ -158,9 +152,7 @@ public final class CheckpointStore {
     }
     try (var list = Files.list(dir)) {
       for (var p : list.toList()) {
-        var name = p.getFileName().toString();
-        if (name.startsWith(".step_")
-            && (name.contains(DELETED_MARK) || name.contains(REPLACED_MARK))) {
+        if (RunLayout.isTombstone(p.getFileName().toString())) {
           deleteTree(p);
         }
       }

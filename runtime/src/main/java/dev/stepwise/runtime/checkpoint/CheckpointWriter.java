@@ -155,25 +155,17 @@ public final class CheckpointWriter {
     if (!Files.exists(layout.manifest(step))) {
       return writeInto(stepDir, step, worldSize, timeline, components);
     }
-    var staging = stagingDir(step);
+    var staging = layout.stagingDir(step);
     CheckpointStore.deleteTree(staging);
     var manifest = writeInto(staging, step, worldSize, timeline, components);
     swapIn(step, staging);
     return manifest;
   }
 
-  private Path stagingDir(long step) {
-    return layout.checkpointsDir().resolve("." + RunLayout.stepDirName(step) + ".staging");
-  }
-
   /** Replaces the complete checkpoint of {@code step} with the one staged in {@code staging}. */
   private void swapIn(long step, Path staging) throws IOException {
     var stepDir = layout.stepDir(step);
-    var name = RunLayout.stepDirName(step);
-    var replaced =
-        layout
-            .checkpointsDir()
-            .resolve("." + name + CheckpointStore.REPLACED_MARK + System.nanoTime());
+    var replaced = layout.tombstone(step, RunLayout.Tombstone.REPLACED);
     try {
       Files.move(stepDir, replaced, StandardCopyOption.ATOMIC_MOVE);
     } catch (NoSuchFileException deletedMeanwhile) {
@@ -192,7 +184,7 @@ public final class CheckpointWriter {
    * in, as {@link #write} does). Every rank decides before rank 0 commits, so all agree.
    */
   public Path rankTarget(long step) {
-    return Files.exists(layout.manifest(step)) ? stagingDir(step) : layout.stepDir(step);
+    return Files.exists(layout.manifest(step)) ? layout.stagingDir(step) : layout.stepDir(step);
   }
 
   /** One rank's files of a multi-rank save, each written atomically under {@code dir}. */

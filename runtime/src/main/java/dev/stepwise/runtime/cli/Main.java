@@ -2,9 +2,9 @@ package dev.stepwise.runtime.cli;
 
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.config.ConfigException;
-import dev.stepwise.runtime.dist.PeerLostException;
 import dev.stepwise.runtime.model.ModelException;
 import dev.stepwise.runtime.orchestrator.InferenceClient;
+import dev.stepwise.runtime.parallel.PeerLostException;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.List;

@@ -1,5 +1,7 @@
 package dev.stepwise.runtime.config;
 
+import dev.stepwise.runtime.checkpoint.RunLayout;
+
 /** Checkpointing. Off unless the config names it; {@code --ckpt} alone writes the final step. */
 public record CkptConfig(
     @Doc("Checkpoint directory, relative to output-dir") String dir,
@@ -36,7 +38,7 @@ public record CkptConfig(
 
   public static CkptConfig defaults() {
     return new CkptConfig(
-        "checkpoints",
+        RunLayout.DEFAULT_CHECKPOINTS,
         null,
         false,
         null,
@@ -52,6 +54,11 @@ public record CkptConfig(
 
   /** Below Kubernetes' default grace period of 30 s, leaving time to exit. */
   public static final double DEFAULT_STOP_DEADLINE_SECONDS = 25;
+
+  /** Whether {@code step} is due a checkpoint: every {@code interval} steps, and the final step. */
+  public boolean due(long step, long maxSteps) {
+    return step == maxSteps || (interval != null && step % interval == 0);
+  }
 
   /** The number of files a save or a load handles at once ({@code io-threads}, 0 = per core). */
   public int effectiveIoThreads() {

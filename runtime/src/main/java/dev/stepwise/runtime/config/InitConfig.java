@@ -1,5 +1,7 @@
 package dev.stepwise.runtime.config;
 
+import dev.stepwise.api.RunPaths;
+
 /**
  * Where a fresh SFT or RL run's model starts: the model weights of a complete checkpoint (no
  * optimizer state).
@@ -15,6 +17,6 @@ public record InitConfig(
   }
 
   public static InitConfig defaults() {
-    return new InitConfig("checkpoints/step_0");
+    return new InitConfig(RunPaths.checkpointDir(0));
   }
 }

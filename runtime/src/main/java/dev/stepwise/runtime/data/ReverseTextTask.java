@@ -94,15 +94,22 @@ public final class ReverseTextTask {
    * slice of the step's global batch.
    */
   public Batch batch(long step, int rank, int worldSize, Device device) {
-    var b = rankBatchSize(worldSize);
+    return batchOf(firstIndex(step, rank, worldSize), rankBatchSize(worldSize), false, device);
+  }
+
+  /** The held-out strings {@code first .. first + count - 1} as a batch (for the held-out loss). */
+  public Batch heldOutBatch(long first, int count, Device device) {
+    return batchOf(first, count, true, device);
+  }
+
+  private Batch batchOf(long first, int b, boolean heldOut, Device device) {
     var t = sequenceLength();
     var tokens = new long[b * t];
     var mask = new float[b * (t - 1)];
     long answerTokens = 0;
     long realTokens = 0;
-    var first = firstIndex(step, rank, worldSize);
     for (var i = 0; i < b; i++) {
-      var text = trainText(first + i);
+      var text = heldOut ? heldOutText(first + i) : trainText(first + i);
       var prompt = codec.prompt(text);
       var answer = codec.answer(reverse(text));
       if (prompt.length + answer.length > t) {

@@ -5,14 +5,13 @@ import dev.stepwise.api.CheckpointPhase;
 import dev.stepwise.api.CheckpointSpec;
 import dev.stepwise.api.CheckpointStatus;
 import dev.stepwise.api.Constants;
+import dev.stepwise.api.ControllerReference;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
-import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
-import io.fabric8.kubernetes.api.model.OwnerReferenceBuilder;
 import io.fabric8.kubernetes.client.Config;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.KubernetesClientBuilder;
@@ -41,18 +40,6 @@ import java.util.stream.Collectors;
  * checkpoint is on the volume either way.
  */
 public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseable {
-
-  /** Finalizer the operator keeps on every Checkpoint: deleting one deletes its data first. */
-  public static final String FINALIZER = Constants.CHECKPOINT_FINALIZER;
-
-  public static final String LABEL_RUN = Constants.LABEL_TRAINING_RUN;
-  public static final String LABEL_PHASE = Constants.LABEL_PHASE;
-
-  /**
-   * Why a checkpoint was written out of schedule ({@code Preemption}: on a stop signal), from its
-   * manifest; absent for interval and final saves.
-   */
-  public static final String ANNOTATION_REASON = Constants.ANNOTATION_CHECKPOINT_REASON;
 
   private static final int ATTEMPTS = 5;
   private static final long GONE_SECONDS = 60;
@@ -122,7 +109,7 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
           client
               .resources(Checkpoint.class)
               .inNamespace(identity.namespace())
-              .withLabel(LABEL_RUN, identity.run())
+              .withLabel(Constants.LABEL_TRAINING_RUN, identity.run())
               .list()
               .getItems()
               .stream()
@@ -243,13 +230,14 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
       // A checkpoint of an abandoned timeline at the same step: same resource, new data. The
       // object was just read: label it Ready only if it is not already (one merge patch, no GET).
       var labels = current == null ? null : current.getMetadata().getLabels();
-      if (labels == null || !CheckpointPhase.Ready.name().equals(labels.get(LABEL_PHASE))) {
+      if (labels == null
+          || !CheckpointPhase.Ready.name().equals(labels.get(Constants.LABEL_PHASE))) {
         checkpoints
             .withName(name)
             .patch(
                 PatchContext.of(PatchType.JSON_MERGE),
                 "{\"metadata\":{\"labels\":{\"%s\":\"%s\"}}}"
-                    .formatted(LABEL_PHASE, CheckpointPhase.Ready.name()));
+                    .formatted(Constants.LABEL_PHASE, CheckpointPhase.Ready.name()));
       }
     }
     checkpoints.withName(name).editStatus(c -> withStatus(c, manifest));
@@ -265,22 +253,17 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
         new ObjectMetaBuilder()
             .withName(identity.checkpointName(manifest.step()))
             .withNamespace(identity.namespace())
-            .addToLabels(LABEL_RUN, identity.run())
-            .addToLabels(LABEL_PHASE, CheckpointPhase.Ready.name())
-            .addToFinalizers(FINALIZER);
+            .addToLabels(Constants.LABEL_TRAINING_RUN, identity.run())
+            .addToLabels(Constants.LABEL_PHASE, CheckpointPhase.Ready.name())
+            .addToFinalizers(Constants.CHECKPOINT_FINALIZER);
     if (manifest.reason() != null) {
-      meta.addToAnnotations(ANNOTATION_REASON, manifest.reason());
+      meta.addToAnnotations(Constants.ANNOTATION_CHECKPOINT_REASON, manifest.reason());
     }
     if (identity.uid() != null && !identity.uid().isBlank()) {
-      meta.addToOwnerReferences(
-          new OwnerReferenceBuilder()
-              .withApiVersion(HasMetadata.getApiVersion(TrainingRun.class))
-              .withKind(HasMetadata.getKind(TrainingRun.class))
-              .withName(identity.run())
-              .withUid(identity.uid())
-              .withController(true)
-              .withBlockOwnerDeletion(false)
-              .build());
+      var run = new TrainingRun();
+      run.setMetadata(
+          new ObjectMetaBuilder().withName(identity.run()).withUid(identity.uid()).build());
+      meta.addToOwnerReferences(ControllerReference.of(run, false));
     }
     var spec = new CheckpointSpec();
     spec.setTrainingRun(identity.run());

@@ -6,6 +6,7 @@ import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointParts;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
+import dev.stepwise.runtime.checkpoint.Rollouts;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.checkpoint.VerifiedFiles;
@@ -15,7 +16,6 @@ import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.inference.Sampler;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.HfTokenizer;
-import dev.stepwise.runtime.trainer.CheckpointSaver;
 import dev.stepwise.runtime.util.Polling;
 import dev.stepwise.runtime.util.StopSignal;
 import java.io.IOException;
@@ -47,7 +47,6 @@ public final class Orchestrator {
   /** What a run reports. */
   public record Result(OrchestratorProgress progress, long resumedFrom, List<Double> meanRewards) {}
 
-  public static final String PROGRESS = "progress.json";
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final OrchestratorConfig config;
@@ -118,7 +117,7 @@ public final class Orchestrator {
         log.printf(
             "orchestrator step %d/%d | replayed (rollouts already published by this timeline)%n",
             n, config.maxSteps());
-        if (ckpt != null && CheckpointSaver.due(ckpt, n, config.maxSteps())) {
+        if (ckpt != null && ckpt.due(n, config.maxSteps())) {
           saveProgress(layout, progress, timeline);
         }
         continue;
@@ -236,7 +235,7 @@ public final class Orchestrator {
           n - 1 - weights,
           weights,
           waited);
-      if (ckpt != null && CheckpointSaver.due(ckpt, n, config.maxSteps())) {
+      if (ckpt != null && ckpt.due(n, config.maxSteps())) {
         saveProgress(layout, progress, timeline);
       }
       retainWeights(store, timeline, pushed);
@@ -297,7 +296,7 @@ public final class Orchestrator {
       throw new CheckpointException(
           layout.stepDir(step) + " has no orchestrator part: it is not an RL checkpoint");
     }
-    var name = RunLayout.ORCHESTRATOR + "/" + PROGRESS;
+    var name = RunLayout.ORCHESTRATOR + "/" + RunLayout.PROGRESS;
     var listing = layout.manifest(step);
     var entry = VerifiedFiles.entry(component.files(), name, listing);
     try {
@@ -324,7 +323,7 @@ public final class Orchestrator {
     try {
       var bytes = partBytes(progress);
       var files = new LinkedHashMap<String, AtomicFiles.Body>();
-      files.put(PROGRESS, AtomicFiles.Body.of(bytes));
+      files.put(RunLayout.PROGRESS, AtomicFiles.Body.of(bytes));
       CheckpointParts.write(layout, progress.step(), RunLayout.ORCHESTRATOR, timeline, files);
     } catch (IOException e) {
       throw new CheckpointException(

@@ -1,6 +1,6 @@
 package dev.stepwise.runtime.rl;
 
-import dev.stepwise.runtime.dist.ChildOutput;
+import dev.stepwise.runtime.parallel.ChildOutput;
 import dev.stepwise.runtime.util.Polling;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -5,22 +5,23 @@ import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointParts;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.ModelWeights;
+import dev.stepwise.runtime.checkpoint.PolicyWeights;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
+import dev.stepwise.runtime.checkpoint.Rollouts;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
-import dev.stepwise.runtime.dist.GradientSync;
-import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
-import dev.stepwise.runtime.orchestrator.Rollouts;
+import dev.stepwise.runtime.model.Threads;
+import dev.stepwise.runtime.parallel.GradientSync;
+import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.trainer.AdamW;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
 import dev.stepwise.runtime.trainer.HostBuffers;
 import dev.stepwise.runtime.trainer.LrSchedule;
 import dev.stepwise.runtime.trainer.Progress;
 import dev.stepwise.runtime.trainer.StopAgreement;
-import dev.stepwise.runtime.trainer.Threads;
 import dev.stepwise.runtime.trainer.TrainerCheckpoint;
 import dev.stepwise.runtime.trainer.TrainerSetup;
 import dev.stepwise.runtime.util.Polling;
@@ -282,7 +283,7 @@ public final class RlTrainer {
         }
         var capture =
             capture(model.parameters(), optimizer, progress, schedule, threads, configToml, step);
-        if (saver != null && CheckpointSaver.due(ckpt, step, config.maxSteps())) {
+        if (saver != null && ckpt.due(step, config.maxSteps())) {
           saver.save(capture);
         }
         if (agreement.stopAfter(step)) {
@@ -357,7 +358,7 @@ public final class RlTrainer {
             step);
       } else {
         var files = new LinkedHashMap<String, AtomicFiles.Body>();
-        files.put(Rollouts.PROGRESS, AtomicFiles.Body.of(part));
+        files.put(RunLayout.PROGRESS, AtomicFiles.Body.of(part));
         try {
           CheckpointParts.write(layout, step, RunLayout.ORCHESTRATOR, timeline, files);
         } catch (IOException e) {

@@ -1,8 +1,8 @@
 package dev.stepwise.runtime.rl;
 
+import dev.stepwise.runtime.checkpoint.Rollouts;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.model.ByteTokenizer;
-import dev.stepwise.runtime.orchestrator.Rollouts;
 import java.util.List;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;

@@ -10,7 +10,7 @@ import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.Pacer;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CkptConfig;
-import dev.stepwise.runtime.dist.ProcessGroup;
+import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.util.StopSignal;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -124,11 +124,6 @@ public final class CheckpointSaver implements AutoCloseable {
                   return t;
                 })
             : null;
-  }
-
-  /** Whether {@code step} is due a checkpoint under {@code interval} (the final step always is). */
-  public static boolean due(CkptConfig config, long step, long maxSteps) {
-    return step == maxSteps || (config.interval() != null && step % config.interval() == 0);
   }
 
   /** Saves a snapshot that is already detached from the live state (its own host copies). */

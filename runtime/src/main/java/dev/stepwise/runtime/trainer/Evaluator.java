@@ -9,15 +9,40 @@ import java.util.TreeMap;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.global.torch;
 
 /**
- * Held-out exact-match accuracy: greedy generation must reproduce the reversal, then the
- * end-of-answer token.
+ * Held-out evaluation: exact-match accuracy (greedy generation must reproduce the reversal, then
+ * the end-of-answer token) and the loss on the held-out answers.
  */
 public final class Evaluator {
 
   private Evaluator() {}
+
+  /**
+   * The mean negative log-likelihood of the answer tokens of the first {@code samples} held-out
+   * examples, in batches of at most {@code batchSize}, without gradients.
+   */
+  public static double loss(
+      Policy policy, ReverseTextTask task, int samples, int batchSize, Device device) {
+    if (samples == 0) {
+      return Double.NaN;
+    }
+    var nll = 0.0;
+    var tokens = 0.0;
+    try (var noGrad = new NoGradGuard()) {
+      for (var first = 0; first < samples; first += batchSize) {
+        try (var scope = new PointerScope()) {
+          var batch = task.heldOutBatch(first, Math.min(batchSize, samples - first), device);
+          var logProbs = policy.tokenLogProbs(batch.tokens());
+          nll -= logProbs.mul(batch.lossMask()).sum().item_double();
+          tokens += batch.lossTokens();
+        }
+      }
+    }
+    return nll / Math.max(1, tokens);
+  }
 
   public static double accuracy(Policy policy, ReverseTextTask task, int samples, Device device) {
     if (samples == 0) {

@@ -6,9 +6,10 @@ import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.SftConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.data.ReverseTextTask;
-import dev.stepwise.runtime.dist.GradientSync;
-import dev.stepwise.runtime.dist.ProcessGroup;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
+import dev.stepwise.runtime.model.Threads;
+import dev.stepwise.runtime.parallel.GradientSync;
+import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.util.StopSignal;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -240,7 +241,7 @@ public final class SftTrainer {
                     rank,
                     worldSize,
                     buffers);
-        if (saver != null && CheckpointSaver.due(ckpt, step, config.maxSteps())) {
+        if (saver != null && ckpt.due(step, config.maxSteps())) {
           saver.save(capture);
         }
         if (agreement.stopAfter(step)) {

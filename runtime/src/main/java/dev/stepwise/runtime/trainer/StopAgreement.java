@@ -1,7 +1,7 @@
 package dev.stepwise.runtime.trainer;
 
 import dev.stepwise.runtime.checkpoint.CheckpointAbortedException;
-import dev.stepwise.runtime.dist.ProcessGroup;
+import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.util.StopSignal;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;

@@ -13,7 +13,8 @@ import dev.stepwise.runtime.checkpoint.ParallelIo;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Safetensors;
 import dev.stepwise.runtime.checkpoint.VerifiedFiles;
-import dev.stepwise.runtime.dist.ShardPlan;
+import dev.stepwise.runtime.model.Threads;
+import dev.stepwise.runtime.parallel.ShardPlan;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -42,7 +43,6 @@ import org.bytedeco.pytorch.global.torch;
  */
 public final class TrainerCheckpoint {
 
-  public static final String PROGRESS = "progress.json";
   public static final String SCHEDULER = "scheduler.json";
   public static final String CONFIG = "config.toml";
 
@@ -243,7 +243,7 @@ public final class TrainerCheckpoint {
       try {
         json.put(RunLayout.rankStateFile(rank, worldSize), JSON.writeValueAsBytes(state));
         if (rank == 0) {
-          json.put(PROGRESS, JSON.writeValueAsBytes(progress));
+          json.put(RunLayout.PROGRESS, JSON.writeValueAsBytes(progress));
           json.put(SCHEDULER, JSON.writeValueAsBytes(scheduler));
           json.put(CONFIG, configToml.getBytes(java.nio.charset.StandardCharsets.UTF_8));
           json.put(
@@ -337,7 +337,8 @@ public final class TrainerCheckpoint {
         putDisjoint(stepDir, model, shards.get(2 * r));
         putDisjoint(stepDir, optim, shards.get(2 * r + 1));
       }
-      var progress = JSON.readValue(readVerified(stepDir, component, PROGRESS), Progress.class);
+      var progress =
+          JSON.readValue(readVerified(stepDir, component, RunLayout.PROGRESS), Progress.class);
       // At another world size the data position follows from the step alone (global batches);
       // the generator state is the same on every rank, so rank 0's serves for new ranks.
       var stateRank = rank < savedWorld ? rank : 0;

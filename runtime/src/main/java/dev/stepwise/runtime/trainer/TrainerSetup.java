@@ -12,6 +12,7 @@ import dev.stepwise.runtime.model.HfTokenizer;
 import dev.stepwise.runtime.model.HfWeights;
 import dev.stepwise.runtime.model.Policy;
 import dev.stepwise.runtime.model.TextCodec;
+import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.model.Transformer;
 import java.nio.file.Path;
 import org.bytedeco.pytorch.Device;

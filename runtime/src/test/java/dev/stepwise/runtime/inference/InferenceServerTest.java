@@ -6,13 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stepwise.runtime.checkpoint.PolicyWeights;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Transformer;
-import dev.stepwise.runtime.rl.PolicyWeights;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.URI;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.stepwise.api.Constants;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import java.nio.file.Path;
@@ -41,12 +42,13 @@ class CheckpointReporterReasonTest {
             .resource(preempted)
             .getMetadata()
             .getAnnotations()
-            .get(CheckpointReporter.ANNOTATION_REASON));
+            .get(Constants.ANNOTATION_CHECKPOINT_REASON));
     assertTrue(reporter.status(preempted).getMessage().contains("Preemption"));
 
     var interval = manifest(null);
     var annotations = reporter.resource(interval).getMetadata().getAnnotations();
-    assertNull(annotations == null ? null : annotations.get(CheckpointReporter.ANNOTATION_REASON));
+    assertNull(
+        annotations == null ? null : annotations.get(Constants.ANNOTATION_CHECKPOINT_REASON));
     assertTrue(reporter.status(interval).getMessage().startsWith("complete: "));
   }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.CheckpointPhase;
+import dev.stepwise.api.Constants;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
@@ -74,9 +75,9 @@ class CheckpointReporterResyncTest {
     assertEquals(0L, ten.getStatus().getTimeline());
     assertEquals(3L, ten.getStatus().getSizeBytes());
     assertEquals("r", ten.getSpec().getTrainingRun());
-    assertEquals("r", ten.getMetadata().getLabels().get(CheckpointReporter.LABEL_RUN));
+    assertEquals("r", ten.getMetadata().getLabels().get(Constants.LABEL_TRAINING_RUN));
     assertEquals("uid-1", ten.getMetadata().getOwnerReferences().get(0).getUid());
-    assertTrue(ten.getMetadata().getFinalizers().contains(CheckpointReporter.FINALIZER));
+    assertTrue(ten.getMetadata().getFinalizers().contains(Constants.CHECKPOINT_FINALIZER));
     assertEquals(fiveBefore, checkpoint(5).getMetadata().getResourceVersion(), "5 untouched");
     assertNull(checkpoint(15), "an incomplete step directory is no checkpoint");
   }

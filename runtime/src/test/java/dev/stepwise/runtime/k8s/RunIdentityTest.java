@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.stepwise.api.Constants;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -13,7 +14,14 @@ class RunIdentityTest {
   @Test
   void onlyRankZeroOfAPodOfTheOperatorReports() {
     assertEquals(Optional.empty(), RunIdentity.fromEnvironment(Map.of()), "locally: nothing");
-    var pod = Map.of(RunIdentity.RUN, "r", RunIdentity.NAMESPACE, "ns", RunIdentity.RUN_UID, "u-1");
+    var pod =
+        Map.of(
+            Constants.ENV_TRAINING_RUN,
+            "r",
+            Constants.ENV_NAMESPACE,
+            "ns",
+            Constants.ENV_RUN_UID,
+            "u-1");
     assertEquals(Optional.of(new RunIdentity("r", "ns", "u-1")), RunIdentity.fromEnvironment(pod));
     var rank1 = new java.util.HashMap<>(pod);
     rank1.put("RANK", "1");
@@ -26,7 +34,7 @@ class RunIdentityTest {
     var e =
         assertThrows(
             IllegalStateException.class,
-            () -> RunIdentity.fromEnvironment(Map.of(RunIdentity.RUN, "r")));
-    assertTrue(e.getMessage().contains(RunIdentity.NAMESPACE), e.getMessage());
+            () -> RunIdentity.fromEnvironment(Map.of(Constants.ENV_TRAINING_RUN, "r")));
+    assertTrue(e.getMessage().contains(Constants.ENV_NAMESPACE), e.getMessage());
   }
 }

@@ -11,6 +11,7 @@ import dev.stepwise.runtime.checkpoint.AtomicFiles;
 import dev.stepwise.runtime.checkpoint.CheckpointParts;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
+import dev.stepwise.runtime.checkpoint.Rollouts;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.config.CommandLine;

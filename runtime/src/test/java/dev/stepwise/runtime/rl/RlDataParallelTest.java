@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.runtime.checkpoint.AtomicFiles;
 import dev.stepwise.runtime.checkpoint.CheckpointParts;
+import dev.stepwise.runtime.checkpoint.PolicyWeights;
+import dev.stepwise.runtime.checkpoint.Rollouts;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Safetensors;
 import dev.stepwise.runtime.checkpoint.Timeline;
@@ -16,7 +18,6 @@ import dev.stepwise.runtime.cli.MainRun;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.RlTrainerConfig;
-import dev.stepwise.runtime.orchestrator.Rollouts;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;

@@ -2,6 +2,7 @@ package dev.stepwise.runtime.rl;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import dev.stepwise.runtime.checkpoint.PolicyWeights;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.InferenceConfig;

@@ -1,4 +1,4 @@
-package dev.stepwise.runtime.dist;
+package dev.stepwise.runtime.parallel;
 
 import java.util.ArrayList;
 import java.util.Map;

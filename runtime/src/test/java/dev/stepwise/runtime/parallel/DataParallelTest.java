@@ -1,4 +1,4 @@
-package dev.stepwise.runtime.dist;
+package dev.stepwise.runtime.parallel;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;

@@ -1,4 +1,4 @@
-package dev.stepwise.runtime.trainer;
+package dev.stepwise.runtime.model;
 
 /**
  * The thread counts CPU arithmetic depends on: torch's intra-op pool (set here) and OpenBLAS's own

@@ -1,12 +1,5 @@
-package dev.stepwise.runtime.rl;
+package dev.stepwise.runtime.checkpoint;
 
-import dev.stepwise.runtime.checkpoint.AtomicFiles;
-import dev.stepwise.runtime.checkpoint.CheckpointException;
-import dev.stepwise.runtime.checkpoint.PublishedDir;
-import dev.stepwise.runtime.checkpoint.RunLayout;
-import dev.stepwise.runtime.checkpoint.Safetensors;
-import dev.stepwise.runtime.checkpoint.Timeline;
-import dev.stepwise.runtime.checkpoint.VerifiedFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.util.LinkedHashMap;

@@ -1,4 +1,4 @@
-package dev.stepwise.runtime.dist;
+package dev.stepwise.runtime.parallel;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.runtime.config.Device;
-import dev.stepwise.runtime.dist.ProcessGroup.Collectives;
+import dev.stepwise.runtime.parallel.ProcessGroup.Collectives;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
 

@@ -1,11 +1,7 @@
-package dev.stepwise.runtime.orchestrator;
+package dev.stepwise.runtime.checkpoint;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.stepwise.runtime.checkpoint.AtomicFiles;
-import dev.stepwise.runtime.checkpoint.PublishedDir;
-import dev.stepwise.runtime.checkpoint.RunLayout;
-import dev.stepwise.runtime.checkpoint.Timeline;
 import java.io.IOException;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,7 +21,6 @@ public record Rollouts(
     @JsonProperty("samples") List<Sample> samples) {
 
   public static final String FILE = "rollouts.json";
-  public static final String PROGRESS = Orchestrator.PROGRESS;
   private static final ObjectMapper JSON = new ObjectMapper();
 
   /** One completion of one problem, scored. */
@@ -48,7 +43,7 @@ public record Rollouts(
     var files = new LinkedHashMap<String, AtomicFiles.Body>();
     files.put(FILE, AtomicFiles.Body.of(bytes));
     if (orchestratorPart != null) {
-      files.put(PROGRESS, AtomicFiles.Body.of(orchestratorPart));
+      files.put(RunLayout.PROGRESS, AtomicFiles.Body.of(orchestratorPart));
     }
     PublishedDir.publish(layout.rolloutsDir(step), step, timeline, files);
   }
@@ -59,10 +54,10 @@ public record Rollouts(
    */
   public static byte[] orchestratorPart(RunLayout layout, PublishedDir.Marker marker)
       throws IOException {
-    if (marker.files().stream().noneMatch(f -> f.path().equals(PROGRESS))) {
+    if (marker.files().stream().noneMatch(f -> f.path().equals(RunLayout.PROGRESS))) {
       return null;
     }
-    return PublishedDir.readVerified(layout.rolloutsDir(marker.step()), marker, PROGRESS);
+    return PublishedDir.readVerified(layout.rolloutsDir(marker.step()), marker, RunLayout.PROGRESS);
   }
 
   /** Reads a published batch, verified against its marker. */

@@ -1,4 +1,4 @@
-package dev.stepwise.runtime.dist;
+package dev.stepwise.runtime.parallel;
 
 import dev.stepwise.runtime.config.ConfigException;
 import java.util.ArrayList;

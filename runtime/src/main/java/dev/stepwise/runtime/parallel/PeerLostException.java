@@ -1,4 +1,4 @@
-package dev.stepwise.runtime.dist;
+package dev.stepwise.runtime.parallel;
 
 /**
  * A collective or the rendezvous failed: a peer rank died, hung past the timeout, or never joined.
