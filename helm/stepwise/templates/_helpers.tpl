@@ -110,7 +110,7 @@ and dependent resources (helm/src/test checks this list against the operator's o
 - apiGroups: [""]
   resources: ["pods"]
   verbs: ["list", "watch", "delete"]
-# Events on runs: a repeated event is read and its count patched instead of creating another.
+# Events on runs and Checkpoints: a repeated event is read and its count patched, not created again.
 - apiGroups: [""]
   resources: ["events"]
   verbs: ["get", "create", "patch"]

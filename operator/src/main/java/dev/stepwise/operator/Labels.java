@@ -5,7 +5,11 @@ import dev.stepwise.api.TrainingRun;
 import java.util.Map;
 import java.util.TreeMap;
 
-/** Label and annotation keys the operator puts on the objects of a run, and their selectors. */
+/**
+ * The recommended app.kubernetes.io labels the operator puts on the objects of a run, and their
+ * selectors. Keys the runtime shares (the run label, the Checkpoint phase label, the finalizer) are
+ * in {@link Constants}.
+ */
 public final class Labels {
 
   public static final String NAME = "app.kubernetes.io/name";
@@ -13,7 +17,6 @@ public final class Labels {
   public static final String COMPONENT = "app.kubernetes.io/component";
   public static final String PART_OF = "app.kubernetes.io/part-of";
   public static final String MANAGED_BY = "app.kubernetes.io/managed-by";
-  public static final String TRAINING_RUN = Constants.LABEL_TRAINING_RUN;
 
   public static final String APP_NAME = "stepwise";
   public static final String OPERATOR_NAME = "stepwise-operator";
@@ -23,14 +26,6 @@ public final class Labels {
 
   /** Hash of a role's TOML on its pod template, so a config change rolls the pods. */
   public static final String CONFIG_HASH_ANNOTATION = "stepwise.dev/config-hash";
-
-  /**
-   * On a Checkpoint: mirrors status.phase, so {@code kubectl get ckpt -l stepwise.dev/phase=Ready}.
-   */
-  public static final String PHASE = Constants.LABEL_PHASE;
-
-  /** On a Checkpoint: the operator deletes its data (a cleanup Job) before it goes away. */
-  public static final String CHECKPOINT_FINALIZER = Constants.CHECKPOINT_FINALIZER;
 
   /** Revision labels Kubernetes puts on StatefulSet and ReplicaSet pods. */
   public static final String CONTROLLER_REVISION = "controller-revision-hash";
@@ -47,7 +42,7 @@ public final class Labels {
     var labels = new TreeMap<>(selector(run, component));
     labels.put(PART_OF, APP_NAME);
     labels.put(MANAGED_BY, OPERATOR_NAME);
-    labels.put(TRAINING_RUN, run.getMetadata().getName());
+    labels.put(Constants.LABEL_TRAINING_RUN, run.getMetadata().getName());
     return labels;
   }
 

@@ -4,6 +4,9 @@ import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.Constants;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.api.retention.RetentionDecision.Quota;
+import dev.stepwise.api.retention.RetentionDecision.QuotaState;
+import dev.stepwise.api.retention.RetentionRules;
 import dev.stepwise.operator.checkpoint.InitSource;
 import dev.stepwise.operator.checkpoint.ResumeRequest;
 import dev.stepwise.operator.checkpoint.RetentionPolicy;
@@ -20,10 +23,11 @@ import dev.stepwise.operator.dependent.TrainerPods;
 import dev.stepwise.operator.dependent.TrainerServiceDependent;
 import dev.stepwise.operator.dependent.TrainerStatefulSetDependent;
 import dev.stepwise.operator.dependent.TrainingConfigMapDependent;
+import dev.stepwise.operator.status.ErrorMessages;
 import dev.stepwise.operator.status.EventReason;
+import dev.stepwise.operator.status.EventRecorder;
 import dev.stepwise.operator.status.PodProblems;
 import dev.stepwise.operator.status.RestartCounter;
-import dev.stepwise.operator.status.RunEvents;
 import dev.stepwise.operator.status.RunStatusCalculator;
 import dev.stepwise.operator.status.RunTransitions;
 import dev.stepwise.operator.status.Workload;
@@ -34,6 +38,7 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -83,6 +88,10 @@ import org.jboss.logging.Logger;
     apiGroups = Constants.GROUP,
     resources = "checkpoints/status",
     verbs = {RBACVerbs.GET, RBACVerbs.UPDATE, RBACVerbs.PATCH})
+@RBACRule(
+    apiGroups = Constants.GROUP,
+    resources = "trainingruns/status",
+    verbs = {RBACVerbs.PATCH})
 @Workflow(
     explicitInvocation = true,
     dependents = {
@@ -129,7 +138,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
   static final Duration APPLY_RESUME = Duration.ofMillis(50);
 
   private final TrainingRunValidator validator = new TrainingRunValidator();
-  private final RunEvents events = new RunEvents();
+  private final EventRecorder events = new EventRecorder();
 
   @Override
   public List<EventSource<?, TrainingRun>> prepareEventSources(
@@ -158,7 +167,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
             .withLabelSelector(Labels.MANAGED_SELECTOR)
             .withSecondaryToPrimaryMapper(
                 (Pod p) -> {
-                  var run = p.getMetadata().getLabels().get(Labels.TRAINING_RUN);
+                  var run = p.getMetadata().getLabels().get(Constants.LABEL_TRAINING_RUN);
                   return run == null
                       ? Set.of()
                       : Set.of(new ResourceID(run, p.getMetadata().getNamespace()));
@@ -202,7 +211,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     run.setStatus(RunStatusCalculator.progress(run, checkpoints));
     var created = context.getSecondaryResource(StatefulSet.class).isEmpty();
     context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
-    prune(run, checkpoints, context);
+    var quota = retain(run, checkpoints, context);
     TrainerPods.deleteOutdated(run, context);
     var pods = context.getSecondaryResources(Pod.class);
     var recoveries =
@@ -214,17 +223,25 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     run.getStatus().setRestarts(recoveries.restarts());
     run.getStatus().setPods(recoveries.pods());
     var next =
-        RunStatusCalculator.reconciled(
-            run, Workload.observe(run, context), PodProblems.of(pods), now);
+        RunStatusCalculator.withQuota(
+            run,
+            RunStatusCalculator.reconciled(
+                run, Workload.observe(run, context), PodProblems.of(pods), now),
+            quota,
+            now);
     return report(run, context, previous, next, created);
   }
 
   /**
-   * Enforces ckpt.keep: deletes the Checkpoints retention retires (their finalizer cleans up),
-   * never one another run's spec.init starts from.
+   * Enforces spec.ckpt retention (keep, keepEvery, keepBest, maxBytes): deletes the Checkpoints
+   * {@link RetentionPolicy} retires (their finalizer cleans up the data), never one another run's
+   * spec.init starts from, and returns how the quota stands.
    */
-  private void prune(TrainingRun run, RunCheckpoints checkpoints, Context<TrainingRun> context) {
-    var keep = run.getSpec().getCkpt() == null ? null : run.getSpec().getCkpt().getKeep();
+  private Quota retain(TrainingRun run, RunCheckpoints checkpoints, Context<TrainingRun> context) {
+    var rules = RetentionRules.of(run.getSpec().getCkpt());
+    if (rules.keepsAll()) {
+      return new Quota(QuotaState.NONE, null);
+    }
     var usedByOthers =
         InitSource.stepsUsedBy(
             run,
@@ -233,16 +250,48 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
                 .byIndex(
                     InitSource.INDEX,
                     InitSource.key(run.getMetadata().getNamespace(), run.getMetadata().getName())));
-    for (var old :
-        RetentionPolicy.toDelete(
-            checkpoints, keep, run.getStatus().getResumedFrom(), usedByOthers)) {
+    var decision =
+        RetentionPolicy.decide(checkpoints, rules, run.getStatus().getResumedFrom(), usedByOthers);
+    var reasons = decision.deletions().iterator();
+    for (var old : RetentionPolicy.toDelete(checkpoints, decision)) {
       context.getClient().resource(old).delete();
       events.record(
           context.getClient(),
           run,
           EventReason.CheckpointPruned,
-          "ckpt.keep %d: deleted Checkpoint %s".formatted(keep, old.getMetadata().getName()));
+          "deleted Checkpoint %s: %s"
+              .formatted(old.getMetadata().getName(), reasons.next().reason()));
     }
+    if (decision.quota().state() == QuotaState.EXCEEDED_BY_PROTECTED) {
+      events.record(
+          context.getClient(),
+          run,
+          EventReason.CheckpointQuotaExceeded,
+          decision.quota().message());
+    }
+    return decision.quota();
+  }
+
+  /**
+   * A reconcile that failed (it is retried with backoff): Ready becomes False with reason
+   * ReconcileError and the error in its message, and an Event says it, so {@code kubectl describe
+   * tr} shows why the run is stuck instead of only the operator's log.
+   */
+  @Override
+  public ErrorStatusUpdateControl<TrainingRun> updateErrorStatus(
+      TrainingRun run, Context<TrainingRun> context, Exception e) {
+    var now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
+    var message = "reconcile failed, retrying: " + ErrorMessages.of(e);
+    LOG.warnf(
+        "TrainingRun %s/%s: %s",
+        run.getMetadata().getNamespace(), run.getMetadata().getName(), message);
+    events.record(context.getClient(), run, EventReason.ReconcileFailed, message);
+    var next = RunStatusCalculator.failedReconcile(run, message, now);
+    if (!RunStatusCalculator.changed(run.getStatus(), next)) {
+      return ErrorStatusUpdateControl.noStatusUpdate();
+    }
+    run.setStatus(next);
+    return ErrorStatusUpdateControl.patchStatus(run);
   }
 
   private UpdateControl<TrainingRun> report(

@@ -81,8 +81,6 @@ class TrainingRunWorkloadsIT {
             "--ckpt.interval",
             "5",
             "--ckpt.save-async",
-            "--ckpt.keep",
-            "2",
             "--ckpt.retention",
             "external",
             "--ckpt.timeline",
@@ -152,7 +150,7 @@ class TrainingRunWorkloadsIT {
     assertEquals(
         List.of("--client.base-url", "http://" + r + "-inference." + ns + ".svc:8000"),
         orchestratorArgs.subList(orchestratorArgs.size() - 2, orchestratorArgs.size()));
-    assertTrue(orchestratorArgs.containsAll(List.of("--max-steps", "20", "--ckpt.keep", "2")));
+    assertTrue(orchestratorArgs.containsAll(List.of("--max-steps", "20", "--ckpt.interval", "5")));
     assertEquals(
         false, orchestrator.getSpec().getTemplate().getSpec().getAutomountServiceAccountToken());
 
@@ -233,7 +231,7 @@ class TrainingRunWorkloadsIT {
         .withName(r)
         .patch(
             PatchContext.of(PatchType.JSON_MERGE),
-            "{\"spec\":{\"maxSteps\":30,\"ckpt\":{\"keep\":3},\"trainer\":{\"replicas\":2}}}");
+            "{\"spec\":{\"maxSteps\":30,\"ckpt\":{\"interval\":3},\"trainer\":{\"replicas\":2}}}");
     var sts =
         await()
             .atMost(Fixtures.TIMEOUT)
@@ -241,7 +239,7 @@ class TrainingRunWorkloadsIT {
                 () -> client().apps().statefulSets().inNamespace(ns).withName(r + "-trainer").get(),
                 s -> s.getSpec().getReplicas() == 2);
     var trainer = sts.getSpec().getTemplate().getSpec().getContainers().get(0);
-    assertTrue(trainer.getArgs().containsAll(List.of("--max-steps", "30", "--ckpt.keep", "3")));
+    assertTrue(trainer.getArgs().containsAll(List.of("--max-steps", "30", "--ckpt.interval", "3")));
     assertTrue(
         trainer.getEnv().stream()
             .anyMatch(e -> e.getName().equals("WORLD_SIZE") && e.getValue().equals("2")));
@@ -263,7 +261,7 @@ class TrainingRunWorkloadsIT {
                         .get(0)
                         .getArgs(),
                 args -> args.contains("30"));
-    assertTrue(orchestratorArgs.containsAll(List.of("--ckpt.keep", "3")));
+    assertTrue(orchestratorArgs.containsAll(List.of("--ckpt.interval", "3")));
 
     client()
         .resources(TrainingRun.class)

@@ -70,8 +70,7 @@ public final class Retention {
     if (rules.maxBytes() != null) {
       quota = applyQuota(rules.maxBytes(), newestFirst, protectedSteps, kept, deletions);
     }
-    deletions.sort(
-        Comparator.comparingInt((Deletion d) -> indexOf(newestFirst, d.step())).reversed());
+    deletions.sort(Comparator.comparingInt((Deletion d) -> indexOf(newestFirst, d.step())));
     return new RetentionDecision(
         List.copyOf(deletions), new TreeMap<>(kept), bytesOf(newestFirst, kept.keySet()), quota);
   }

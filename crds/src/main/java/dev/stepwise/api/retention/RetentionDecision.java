@@ -6,7 +6,7 @@ import java.util.Map;
 /**
  * What retention decided for a run's complete checkpoints.
  *
- * @param deletions the checkpoints to delete, oldest first, each with why
+ * @param deletions the checkpoints to delete, newest first, each with why
  * @param kept every checkpoint kept, with the rules that keep it (e.g. "newest 3", "every 100",
  *     "best 2 by loss", "pinned")
  * @param keptBytes total size of the kept checkpoints (those of known size)

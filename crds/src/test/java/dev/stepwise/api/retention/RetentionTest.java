@@ -50,9 +50,9 @@ class RetentionTest {
   }
 
   @Test
-  void keepRetiresAllButTheNewestOldestFirst() {
+  void keepRetiresAllButTheNewestNewestFirst() {
     var d = decide(new RetentionRules(3, null, null, null), tenCheckpoints());
-    assertEquals(List.of(10L, 20L, 30L, 40L, 50L, 60L, 70L), d.deletedSteps());
+    assertEquals(List.of(70L, 60L, 50L, 40L, 30L, 20L, 10L), d.deletedSteps());
     assertEquals(Set.of(80L, 90L, 100L), d.kept().keySet());
     assertEquals(List.of("newest 3"), d.kept().get(100L));
     assertTrue(d.deletions().get(0).reason().startsWith("beyond keep 3"));
@@ -152,10 +152,10 @@ class RetentionTest {
   @Test
   void maxBytesDeletesOldestKeptButNeverTheNewest() {
     var d = decide(new RetentionRules(null, null, null, 350L), tenCheckpoints());
-    assertEquals(List.of(10L, 20L, 30L, 40L, 50L, 60L, 70L), d.deletedSteps());
+    assertEquals(List.of(70L, 60L, 50L, 40L, 30L, 20L, 10L), d.deletedSteps());
     assertEquals(300, d.keptBytes());
     assertEquals(QuotaState.WITHIN, d.quota().state());
-    assertTrue(d.deletions().get(0).reason().startsWith("over maxBytes 350"));
+    assertTrue(d.deletions().get(6).reason().startsWith("over maxBytes 350"));
   }
 
   @Test

@@ -7,13 +7,18 @@ import dev.stepwise.api.Constants;
 import dev.stepwise.api.ControllerReference;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
+import dev.stepwise.operator.checkpoint.CheckpointCleanup.Action;
 import dev.stepwise.operator.dependent.CheckpointCleanupJob;
+import dev.stepwise.operator.status.ErrorMessages;
+import dev.stepwise.operator.status.EventReason;
+import dev.stepwise.operator.status.EventRecorder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.DeleteControl;
+import io.javaoperatorsdk.operator.api.reconciler.ErrorStatusUpdateControl;
 import io.javaoperatorsdk.operator.api.reconciler.EventSourceContext;
 import io.javaoperatorsdk.operator.api.reconciler.Reconciler;
 import io.javaoperatorsdk.operator.api.reconciler.UpdateControl;
@@ -28,12 +33,12 @@ import java.util.Objects;
 import org.jboss.logging.Logger;
 
 /**
- * Keeps each Checkpoint's bookkeeping (phase label, owner) and, when one is deleted, deletes its
- * data first: its finalizer stays until a cleanup Job has removed {@code checkpoints/step_<n>} from
- * the run volume. The checkpoint a run resumed from is not cleaned while it is the resume point,
- * nor one that a run's spec.init starts from while that run exists.
+ * Keeps each Checkpoint's bookkeeping (phase label, owner) and, when one is deleted, carries out
+ * {@link CheckpointCleanup}'s decision: its finalizer stays until a cleanup Job has removed {@code
+ * checkpoints/step_<n>} from the run volume, and not while the data is a resume point or an init
+ * source. Each step is an Event on the Checkpoint.
  */
-@ControllerConfiguration(name = "checkpoint", finalizerName = Labels.CHECKPOINT_FINALIZER)
+@ControllerConfiguration(name = "checkpoint", finalizerName = Constants.CHECKPOINT_FINALIZER)
 // Not dependents, so QOSDK cannot infer them: the cleanup Jobs (informer, create, delete once
 // done), the Checkpoint's run, read fresh, and the runs whose spec.init may start from it.
 @RBACRule(
@@ -44,9 +49,15 @@ import org.jboss.logging.Logger;
     apiGroups = Constants.GROUP,
     resources = "trainingruns",
     verbs = {RBACVerbs.GET, RBACVerbs.LIST})
+@RBACRule(
+    apiGroups = "",
+    resources = "events",
+    verbs = {RBACVerbs.GET, RBACVerbs.CREATE, RBACVerbs.PATCH})
 public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Checkpoint> {
 
   private static final Logger LOG = Logger.getLogger(CheckpointReconciler.class);
+
+  private final EventRecorder events = new EventRecorder();
 
   /** How soon a cleanup that waits (a resume point, a failed Job) is looked at again. */
   static final Duration RECHECK = Duration.ofSeconds(30);
@@ -72,13 +83,14 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
     var changed = false;
     var labels = checkpoint.getMetadata().getLabels();
     var phase = checkpoint.getStatus() == null ? null : checkpoint.getStatus().getPhase();
-    if (phase != null && !Objects.equals(labels.get(Labels.PHASE), phase.name())) {
-      labels.put(Labels.PHASE, phase.name());
+    if (phase != null && !Objects.equals(labels.get(Constants.LABEL_PHASE), phase.name())) {
+      labels.put(Constants.LABEL_PHASE, phase.name());
       changed = true;
     }
-    var runName = identifies(checkpoint) ? checkpoint.getSpec().getTrainingRun() : null;
-    if (runName != null && !labels.containsKey(Labels.TRAINING_RUN)) {
-      labels.put(Labels.TRAINING_RUN, runName);
+    var runName =
+        CheckpointCleanup.identifies(checkpoint) ? checkpoint.getSpec().getTrainingRun() : null;
+    if (runName != null && !labels.containsKey(Constants.LABEL_TRAINING_RUN)) {
+      labels.put(Constants.LABEL_TRAINING_RUN, runName);
       changed = true;
     }
     if (runName != null && checkpoint.getMetadata().getOwnerReferences().isEmpty()) {
@@ -93,89 +105,65 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
 
   @Override
   public DeleteControl cleanup(Checkpoint cached, Context<Checkpoint> context) {
-    var name = cached.getMetadata().getName();
     var ns = cached.getMetadata().getNamespace();
+    var client = context.getClient();
     // Read it fresh: a step rewritten by a new timeline reuses the name, and a cache that still
     // holds the old object must not start a Job with the old object's timeline.
     var checkpoint =
-        context.getClient().resources(Checkpoint.class).inNamespace(ns).withName(name).get();
-    if (checkpoint == null || !identifies(checkpoint)) {
-      return DeleteControl.defaultDelete(); // gone, or without a spec: no data of it to clean
-    }
-    if (!checkpoint.getMetadata().getUid().equals(cached.getMetadata().getUid())
-        || checkpoint.getMetadata().getDeletionTimestamp() == null) {
-      return DeleteControl.noFinalizerRemoval(); // a newer object: its own events follow
-    }
-    var run = run(checkpoint, context);
-    if (run == null || run.getMetadata().getDeletionTimestamp() != null) {
-      // The run volume goes with the run (an existing claim stays, as the user's).
-      LOG.infof("Checkpoint %s/%s: its run is gone, nothing to clean", ns, name);
-      return DeleteControl.defaultDelete();
-    }
-    var step = checkpoint.getSpec().getStep();
-    var status = run.getStatus();
-    if (status != null && Objects.equals(status.getResumedFrom(), step)) {
-      setStatus(
-          checkpoint,
-          context,
-          CheckpointPhase.Ready,
-          "run %s resumed from this checkpoint: its data is kept until the run resumes elsewhere"
-              .formatted(run.getMetadata().getName()));
-      return DeleteControl.noFinalizerRemoval().rescheduleAfter(RECHECK);
-    }
+        client
+            .resources(Checkpoint.class)
+            .inNamespace(ns)
+            .withName(cached.getMetadata().getName())
+            .get();
+    var identified = checkpoint != null && CheckpointCleanup.identifies(checkpoint);
+    var run = identified ? run(checkpoint, context) : null;
     var startingFrom =
-        InitSource.runsStartingFrom(
-            checkpoint,
-            context.getClient().resources(TrainingRun.class).inNamespace(ns).list().getItems());
-    if (!startingFrom.isEmpty()) {
-      setStatus(
-          checkpoint,
-          context,
-          CheckpointPhase.Ready,
-          "run %s starts from this checkpoint (spec.init): its data is kept until no run does"
-              .formatted(String.join(", ", startingFrom)));
-      return DeleteControl.noFinalizerRemoval().rescheduleAfter(RECHECK);
-    }
+        run == null
+            ? List.<String>of()
+            : InitSource.runsStartingFrom(
+                checkpoint, client.resources(TrainingRun.class).inNamespace(ns).list().getItems());
     var job = context.getSecondaryResource(Job.class);
-    if (job.isEmpty()) {
+    var decision =
+        CheckpointCleanup.decide(checkpoint, cached.getMetadata().getUid(), run, startingFrom, job);
+    if (decision.action() == Action.START_JOB) {
       var desired = CheckpointCleanupJob.desired(run, checkpoint);
       desired.getMetadata().getOwnerReferences().add(ControllerReference.of(checkpoint, true));
-      context.getClient().resource(desired).create();
-      LOG.infof(
-          "Checkpoint %s/%s deleted: cleanup Job %s started",
-          ns, name, desired.getMetadata().getName());
-      setStatus(
-          checkpoint,
-          context,
-          CheckpointPhase.Deleting,
-          "deleting checkpoints/step_%d from the run volume (Job %s)"
-              .formatted(step, desired.getMetadata().getName()));
-      return DeleteControl.noFinalizerRemoval();
+      client.resource(desired).create();
     }
-    var jobStatus = job.get().getStatus();
-    if (jobStatus != null && jobStatus.getSucceeded() != null && jobStatus.getSucceeded() > 0) {
-      context.getClient().resource(job.get()).delete();
-      LOG.infof("Checkpoint %s/%s: data deleted", ns, name);
-      return DeleteControl.defaultDelete();
+    if (decision.phase() != null) {
+      setStatus(checkpoint, context, decision.phase(), decision.message());
     }
-    if (jobStatus != null
-        && jobStatus.getFailed() != null
-        && jobStatus.getFailed() > CheckpointCleanupJob.BACKOFF_LIMIT) {
-      setStatus(
-          checkpoint,
-          context,
-          CheckpointPhase.Failed,
-          "cleanup Job %s failed: see its pods' logs; delete the Job to retry"
-              .formatted(job.get().getMetadata().getName()));
-      return DeleteControl.noFinalizerRemoval().rescheduleAfter(RECHECK);
+    if (decision.event() != null) {
+      events.record(client, checkpoint, decision.event(), decision.message());
+      LOG.infof("Checkpoint %s/%s: %s", ns, cached.getMetadata().getName(), decision.message());
     }
-    return DeleteControl.noFinalizerRemoval();
+    return switch (decision.action()) {
+      case RELEASE -> {
+        job.ifPresent(j -> client.resource(j).delete());
+        yield DeleteControl.defaultDelete();
+      }
+      case WAIT, START_JOB -> DeleteControl.noFinalizerRemoval();
+      case DEFER, REPORT_FAILED_JOB -> DeleteControl.noFinalizerRemoval().rescheduleAfter(RECHECK);
+    };
   }
 
-  /** The spec names a run and a step (the schema does not require a spec at all). */
-  private static boolean identifies(Checkpoint checkpoint) {
-    var spec = checkpoint.getSpec();
-    return spec != null && spec.getTrainingRun() != null && spec.getStep() != null;
+  /**
+   * A reconcile that failed (it is retried with backoff): its error goes into the Checkpoint's
+   * status message and an Event, so {@code kubectl describe ckpt} shows why it is stuck.
+   */
+  @Override
+  public ErrorStatusUpdateControl<Checkpoint> updateErrorStatus(
+      Checkpoint checkpoint, Context<Checkpoint> context, Exception e) {
+    var message = "reconcile failed, retrying: " + ErrorMessages.of(e);
+    events.record(context.getClient(), checkpoint, EventReason.ReconcileFailed, message);
+    if (checkpoint.getStatus() == null) {
+      checkpoint.setStatus(new CheckpointStatus());
+    }
+    if (Objects.equals(checkpoint.getStatus().getMessage(), message)) {
+      return ErrorStatusUpdateControl.noStatusUpdate();
+    }
+    checkpoint.getStatus().setMessage(message);
+    return ErrorStatusUpdateControl.patchStatus(checkpoint);
   }
 
   private static TrainingRun run(Checkpoint checkpoint, Context<Checkpoint> context) {

@@ -3,6 +3,7 @@ package dev.stepwise.operator.checkpoint;
 import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.InitCheckpointSpec;
 import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.status.ConditionReason;
 import dev.stepwise.operator.validation.SpecProblem;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -21,9 +22,6 @@ import java.util.stream.Collectors;
  * which checkpoints other runs start from (those stay).
  */
 public final class InitSource {
-
-  public static final String INIT_CHECKPOINT_NOT_FOUND = "InitCheckpointNotFound";
-  public static final String INVALID_SPEC = "InvalidSpec";
 
   /** Index of the TrainingRun cache: namespace/name of the run a TrainingRun starts from. */
   public static final String INDEX = "init-source";
@@ -87,7 +85,7 @@ public final class InitSource {
       return Optional.of(
           new SpecProblem(
               FIELD + ".trainingRun",
-              INVALID_SPEC,
+              ConditionReason.InvalidSpec,
               "a run cannot start from its own checkpoint: use spec.resumeStep to resume"));
     }
     var namespace = run.getMetadata().getNamespace();
@@ -95,7 +93,7 @@ public final class InitSource {
       return Optional.of(
           new SpecProblem(
               FIELD,
-              INIT_CHECKPOINT_NOT_FOUND,
+              ConditionReason.InitCheckpointNotFound,
               "TrainingRun \"%s\" not found in namespace \"%s\"; create it and let it reach step %d"
                   .formatted(name, namespace, step)));
     }
@@ -115,7 +113,7 @@ public final class InitSource {
     return Optional.of(
         new SpecProblem(
             FIELD,
-            INIT_CHECKPOINT_NOT_FOUND,
+            ConditionReason.InitCheckpointNotFound,
             "no Ready checkpoint at step %d of run %s (%s); Ready steps: %s"
                 .formatted(step, name, state, checkpoints.describeReady())));
   }

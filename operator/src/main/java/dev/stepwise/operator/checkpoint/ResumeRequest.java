@@ -3,6 +3,7 @@ package dev.stepwise.operator.checkpoint;
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.operator.status.ConditionReason;
 import dev.stepwise.operator.validation.SpecProblem;
 import java.util.Objects;
 import java.util.Optional;
@@ -12,8 +13,6 @@ import java.util.Optional;
  * accepted, and the status that records its acceptance before any pod changes.
  */
 public final class ResumeRequest {
-
-  public static final String CHECKPOINT_NOT_FOUND = "CheckpointNotFound";
 
   private ResumeRequest() {}
 
@@ -44,7 +43,7 @@ public final class ResumeRequest {
     return Optional.of(
         new SpecProblem(
             "spec.resumeStep",
-            CHECKPOINT_NOT_FOUND,
+            ConditionReason.CheckpointNotFound,
             "no Ready checkpoint at step %d of run %s; Ready steps: %s"
                 .formatted(step, run.getMetadata().getName(), checkpoints.describeReady())));
   }

@@ -1,54 +1,69 @@
 package dev.stepwise.operator.checkpoint;
 
 import dev.stepwise.api.Checkpoint;
-import java.util.Comparator;
+import dev.stepwise.api.retention.Retention;
+import dev.stepwise.api.retention.RetentionDecision;
+import dev.stepwise.api.retention.RetentionRules;
+import dev.stepwise.api.retention.StoredCheckpoint;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
 
 /**
- * Which Checkpoints {@code ckpt.keep} retires: among the run's Ready, unpinned ones, newest first
- * (by completion time, then step), those beyond {@code keep}. Never a pinned one ({@code
- * spec.retain}), never the one the run resumed from, never one another run's {@code spec.init}
- * starts from, never one that is not Ready (still being written, or already being deleted). Pinned
- * ones do not count toward {@code keep}.
+ * The run's {@code spec.ckpt} retention over its Checkpoint resources: {@link Retention}'s decision
+ * (the same the local runtime applies to step folders) over the Ready ones. Checkpoints not Ready
+ * (being written, or already being deleted) are never passed in, so never deleted; the resume point
+ * and the steps other runs' {@code spec.init} start from are protected.
  */
 public final class RetentionPolicy {
-
-  private static final Comparator<Checkpoint> NEWEST_FIRST =
-      Comparator.comparing(
-              (Checkpoint c) -> Objects.requireNonNullElse(c.getStatus().getCompletedAt(), ""))
-          .thenComparing(c -> c.getSpec().getStep())
-          .reversed();
 
   private RetentionPolicy() {}
 
   /**
-   * @param keep {@code spec.ckpt.keep}; null keeps everything
    * @param resumedFrom {@code status.resumedFrom}, protected; may be null
+   * @param initSources steps other runs start from (their {@code spec.init}), protected
    */
+  public static RetentionDecision decide(
+      RunCheckpoints checkpoints, RetentionRules rules, Long resumedFrom, Set<Long> initSources) {
+    var protectedSteps = new HashSet<>(initSources);
+    if (resumedFrom != null) {
+      protectedSteps.add(resumedFrom);
+    }
+    var stored = checkpoints.ready().stream().map(RetentionPolicy::stored).toList();
+    return Retention.decide(rules, stored, protectedSteps);
+  }
+
+  /** The Checkpoints {@code decision} deletes, in its order. */
+  public static List<Checkpoint> toDelete(RunCheckpoints checkpoints, RetentionDecision decision) {
+    return decision.deletedSteps().stream()
+        .flatMap(
+            step ->
+                checkpoints.ready().stream()
+                    .filter(c -> Objects.equals(c.getSpec().getStep(), step)))
+        .toList();
+  }
+
+  /** What {@code spec.ckpt.keep} alone deletes. */
+  public static List<Checkpoint> toDelete(
+      RunCheckpoints checkpoints, Integer keep, Long resumedFrom, Set<Long> initSources) {
+    var rules = new RetentionRules(keep, null, null, null);
+    return toDelete(checkpoints, decide(checkpoints, rules, resumedFrom, initSources));
+  }
+
+  /** What {@code spec.ckpt.keep} alone deletes, with no other run starting from this one. */
   public static List<Checkpoint> toDelete(
       RunCheckpoints checkpoints, Integer keep, Long resumedFrom) {
     return toDelete(checkpoints, keep, resumedFrom, Set.of());
   }
 
-  /**
-   * @param keep {@code spec.ckpt.keep}; null keeps everything
-   * @param resumedFrom {@code status.resumedFrom}, protected; may be null
-   * @param initSources steps other runs start from (their {@code spec.init}), protected like
-   *     resumedFrom: they count toward {@code keep} while among the newest, and are never deleted
-   */
-  public static List<Checkpoint> toDelete(
-      RunCheckpoints checkpoints, Integer keep, Long resumedFrom, Set<Long> initSources) {
-    if (keep == null) {
-      return List.of();
-    }
-    return checkpoints.ready().stream()
-        .filter(c -> !Boolean.TRUE.equals(c.getSpec().getRetain()))
-        .sorted(NEWEST_FIRST)
-        .skip(keep)
-        .filter(c -> !Objects.equals(c.getSpec().getStep(), resumedFrom))
-        .filter(c -> !initSources.contains(c.getSpec().getStep()))
-        .toList();
+  private static StoredCheckpoint stored(Checkpoint c) {
+    var status = c.getStatus();
+    return new StoredCheckpoint(
+        c.getSpec().getStep(),
+        status.getCompletedAt(),
+        status.getSizeBytes(),
+        status.getMetrics(),
+        Boolean.TRUE.equals(c.getSpec().getRetain()));
   }
 }

@@ -1,6 +1,7 @@
 package dev.stepwise.operator.dependent;
 
 import dev.stepwise.api.CkptSpec;
+import dev.stepwise.api.RunPaths;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Roles;
@@ -41,7 +42,7 @@ public final class RuntimeArgs {
 
   /** The source run's {@code checkpoints/step_<n>} as the trainer pods see it. */
   static String initCheckpoint(long step) {
-    return INIT_DIR + "/checkpoints/step_" + step;
+    return INIT_DIR + "/" + RunPaths.checkpointDir(step);
   }
 
   public static List<String> orchestrator(TrainingRun run) {
@@ -88,9 +89,6 @@ public final class RuntimeArgs {
     }
     if (Boolean.TRUE.equals(ckpt.getSaveAsync())) {
       args.add("--ckpt.save-async");
-    }
-    if (ckpt.getKeep() != null) {
-      args.addAll(List.of("--ckpt.keep", String.valueOf(ckpt.getKeep())));
     }
     args.addAll(List.of("--ckpt.retention", "external"));
     var status = run.getStatus();

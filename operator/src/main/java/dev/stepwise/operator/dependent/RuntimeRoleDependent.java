@@ -14,9 +14,10 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
 
 /**
  * Role {@code <run>-runtime}: what the run's trainer may do through the API, and nothing more:
- * create and update Checkpoints and their status (rank 0 reports each complete checkpoint). No
+ * create and update Checkpoints and their status (rank 0 reports each complete checkpoint), and
+ * patch the status of its own TrainingRun, by name (rank 0 writes {@code status.progress}). No
  * delete: retention and deletion belong to the operator alone. RBAC cannot limit {@code create} to
- * names, so the rule covers the namespace's Checkpoints.
+ * names, so the Checkpoint rule covers the namespace's Checkpoints.
  */
 @KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
 public class RuntimeRoleDependent extends RunDependent<Role> {
@@ -48,6 +49,14 @@ public class RuntimeRoleDependent extends RunDependent<Role> {
                 .withApiGroups(Constants.GROUP)
                 .withResources(plural + "/status")
                 .withVerbs("get", "update", "patch")
+                .build(),
+            // Live progress: the trainer patches status.progress of its own run, and nothing else
+            // of any run (the status subresource ignores spec and metadata; the name is fixed).
+            new PolicyRuleBuilder()
+                .withApiGroups(Constants.GROUP)
+                .withResources(HasMetadata.getPlural(TrainingRun.class) + "/status")
+                .withResourceNames(run.getMetadata().getName())
+                .withVerbs("patch")
                 .build())
         .build();
   }

@@ -1,5 +1,6 @@
 package dev.stepwise.operator.dependent;
 
+import dev.stepwise.api.Constants;
 import dev.stepwise.api.ObservedPod;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
@@ -85,7 +86,7 @@ public final class TrainerPods {
       var labels = pod.getMetadata().getLabels();
       var revision = labels.get(Labels.CONTROLLER_REVISION);
       if (Roles.TRAINER.id().equals(labels.get(Labels.COMPONENT))
-          && run.getMetadata().getName().equals(labels.get(Labels.TRAINING_RUN))
+          && run.getMetadata().getName().equals(labels.get(Constants.LABEL_TRAINING_RUN))
           && pod.getMetadata().getDeletionTimestamp() == null
           && revision != null
           && !revision.equals(current)) {

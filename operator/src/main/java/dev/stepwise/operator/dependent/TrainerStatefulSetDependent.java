@@ -1,5 +1,6 @@
 package dev.stepwise.operator.dependent;
 
+import dev.stepwise.api.Constants;
 import dev.stepwise.api.TrainerSpec;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
@@ -113,7 +114,7 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
 
   /**
    * torchrun's names: RANK from the pod ordinal, WORLD_SIZE, and rank 0's address; and the run the
-   * Checkpoint reporter speaks for (STEPWISE_TRAINING_RUN, STEPWISE_NAMESPACE, STEPWISE_RUN_UID).
+   * Checkpoint reporter speaks for ({@link Constants#ENV_TRAINING_RUN} and its namespace and uid).
    */
   static List<EnvVar> env(TrainingRun run) {
     return List.of(
@@ -138,11 +139,11 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
             .withValue(String.valueOf(RuntimeArgs.MASTER_PORT))
             .build(),
         new EnvVarBuilder()
-            .withName("STEPWISE_TRAINING_RUN")
+            .withName(Constants.ENV_TRAINING_RUN)
             .withValue(run.getMetadata().getName())
             .build(),
         new EnvVarBuilder()
-            .withName("STEPWISE_NAMESPACE")
+            .withName(Constants.ENV_NAMESPACE)
             .withNewValueFrom()
             .withNewFieldRef()
             .withFieldPath("metadata.namespace")
@@ -150,7 +151,7 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
             .endValueFrom()
             .build(),
         new EnvVarBuilder()
-            .withName("STEPWISE_RUN_UID")
+            .withName(Constants.ENV_RUN_UID)
             .withValue(run.getMetadata().getUid())
             .build());
   }

@@ -14,6 +14,9 @@ public final class Conditions {
   public static final String PROGRESSING = "Progressing";
   public static final String DEGRADED = "Degraded";
 
+  /** Present when spec.ckpt.maxBytes is set: whether the run's checkpoints fit in it. */
+  public static final String CHECKPOINT_QUOTA = "CheckpointQuota";
+
   private Conditions() {}
 
   public static Optional<Condition> find(List<Condition> conditions, String type) {
@@ -34,7 +37,7 @@ public final class Conditions {
       List<Condition> previous,
       String type,
       boolean status,
-      String reason,
+      ConditionReason reason,
       String message,
       Long generation,
       String now) {
@@ -48,7 +51,7 @@ public final class Conditions {
         new ConditionBuilder()
             .withType(type)
             .withStatus(statusText)
-            .withReason(reason)
+            .withReason(reason.name())
             .withMessage(message)
             .withObservedGeneration(generation)
             .withLastTransitionTime(transition)
@@ -67,5 +70,12 @@ public final class Conditions {
       next.add(condition);
     }
     return next;
+  }
+
+  /** {@code previous} without the condition {@code type}, as a new list. */
+  public static List<Condition> remove(List<Condition> previous, String type) {
+    return previous == null
+        ? new ArrayList<>()
+        : new ArrayList<>(previous.stream().filter(c -> !type.equals(c.getType())).toList());
   }
 }

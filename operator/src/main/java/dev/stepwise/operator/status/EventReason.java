@@ -1,6 +1,6 @@
 package dev.stepwise.operator.status;
 
-/** The vocabulary of Kubernetes Events the operator records on a TrainingRun. */
+/** The vocabulary of Kubernetes Events the operator records on TrainingRuns and Checkpoints. */
 public enum EventReason {
   /** The workloads of a new run were created. */
   WorkloadsCreated(false),
@@ -20,12 +20,26 @@ public enum EventReason {
   ResumeAccepted(false),
   /** spec.resumeStep names no Ready checkpoint: nothing was changed. */
   ResumeRejected(true),
-  /** ckpt.keep retired a checkpoint (its data is deleted by a cleanup Job). */
+  /**
+   * Retention (keep, keepEvery, keepBest, maxBytes) retired a checkpoint; a Job deletes its data.
+   */
   CheckpointPruned(false),
   /** A Ready checkpoint at maxSteps: the run is complete. */
   RunSucceeded(false),
   /** A trainer or orchestrator pod crashed or was lost; it recovers from the latest checkpoint. */
-  PodRecovering(true);
+  PodRecovering(true),
+  /** Protected checkpoints alone exceed spec.ckpt.maxBytes (on the run). */
+  CheckpointQuotaExceeded(true),
+  /** A reconcile failed with an error; it is retried (on the run or the Checkpoint). */
+  ReconcileFailed(true),
+  /** On a Checkpoint: a cleanup Job deletes its data from the run volume. */
+  CleanupStarted(false),
+  /** On a Checkpoint: its deletion waits, its data being a resume point or an init source. */
+  CleanupDeferred(false),
+  /** On a Checkpoint: its cleanup Job failed; deleting the Job retries. */
+  CleanupFailed(true),
+  /** On a Checkpoint: its data is gone from the run volume; the Checkpoint goes too. */
+  DataDeleted(false);
 
   private final boolean warning;
 

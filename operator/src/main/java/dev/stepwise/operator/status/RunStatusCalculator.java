@@ -3,10 +3,11 @@ package dev.stepwise.operator.status;
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.api.retention.RetentionDecision.Quota;
 import dev.stepwise.operator.checkpoint.RunCheckpoints;
 import dev.stepwise.operator.validation.SpecProblem;
 import io.fabric8.kubernetes.api.model.Condition;
-import java.util.ArrayList;
+import io.fabric8.kubernetes.client.utils.KubernetesSerialization;
 import java.util.List;
 import java.util.Objects;
 import java.util.stream.Collectors;
@@ -14,15 +15,7 @@ import java.util.stream.Collectors;
 /** Computes the next status of a run from its spec, its observed workloads and its problems. */
 public final class RunStatusCalculator {
 
-  public static final String AS_EXPECTED = "AsExpected";
-  public static final String WORKLOADS_READY = "WorkloadsReady";
-  public static final String WORKLOADS_NOT_READY = "WorkloadsNotReady";
-  public static final String ROLLING_OUT = "RollingOut";
-  public static final String ROLLOUT_COMPLETE = "RolloutComplete";
-  public static final String SUSPENDED = "Suspended";
-  public static final String COMPLETED = "Completed";
-  public static final String RESUMING = "Resuming";
-  public static final String PODS_FAILING = "PodsFailing";
+  private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
   private RunStatusCalculator() {}
 
@@ -60,7 +53,9 @@ public final class RunStatusCalculator {
     var gen = run.getMetadata().getGeneration();
     var why = "resuming from step " + run.getSpec().getResumeStep();
     var conditions = next.getConditions();
-    conditions = Conditions.set(conditions, Conditions.PROGRESSING, true, RESUMING, why, gen, now);
+    conditions =
+        Conditions.set(
+            conditions, Conditions.PROGRESSING, true, ConditionReason.Resuming, why, gen, now);
     return withValidSpec(next, conditions, gen, now);
   }
 
@@ -96,7 +91,8 @@ public final class RunStatusCalculator {
 
   /**
    * Status of a run whose workloads match its spec, given what they report and why pods cannot run
-   * ({@link PodProblems}); a problem makes Ready false with reason {@value #PODS_FAILING}.
+   * ({@link PodProblems}); a problem makes Ready false with reason {@link
+   * ConditionReason#PodsFailing}.
    */
   public static TrainingRunStatus reconciled(
       TrainingRun run, List<Workload> workloads, List<String> podProblems, String now) {
@@ -110,26 +106,38 @@ public final class RunStatusCalculator {
           "trained to step %d (maxSteps): trainer and orchestrator scaled to zero; raise maxSteps"
                   .formatted(next.getStep())
               + " to continue";
-      conditions = Conditions.set(conditions, Conditions.READY, true, COMPLETED, why, gen, now);
       conditions =
-          Conditions.set(conditions, Conditions.PROGRESSING, false, COMPLETED, why, gen, now);
+          Conditions.set(
+              conditions, Conditions.READY, true, ConditionReason.Completed, why, gen, now);
+      conditions =
+          Conditions.set(
+              conditions, Conditions.PROGRESSING, false, ConditionReason.Completed, why, gen, now);
     } else if (run.getSpec().isSuspended()) {
       next.setPhase(RunPhase.Suspended);
       var why = "spec.suspend is true: every workload is scaled to zero; the run directory stays";
-      conditions = Conditions.set(conditions, Conditions.READY, false, SUSPENDED, why, gen, now);
       conditions =
-          Conditions.set(conditions, Conditions.PROGRESSING, false, SUSPENDED, why, gen, now);
+          Conditions.set(
+              conditions, Conditions.READY, false, ConditionReason.Suspended, why, gen, now);
+      conditions =
+          Conditions.set(
+              conditions, Conditions.PROGRESSING, false, ConditionReason.Suspended, why, gen, now);
     } else if (allReady) {
       next.setPhase(RunPhase.Running);
       conditions =
           Conditions.set(
-              conditions, Conditions.READY, true, WORKLOADS_READY, "ready: " + summary, gen, now);
+              conditions,
+              Conditions.READY,
+              true,
+              ConditionReason.WorkloadsReady,
+              "ready: " + summary,
+              gen,
+              now);
       conditions =
           Conditions.set(
               conditions,
               Conditions.PROGRESSING,
               false,
-              ROLLOUT_COMPLETE,
+              ConditionReason.RolloutComplete,
               "every workload runs generation " + gen,
               gen,
               now);
@@ -141,7 +149,7 @@ public final class RunStatusCalculator {
                   conditions,
                   Conditions.READY,
                   false,
-                  WORKLOADS_NOT_READY,
+                  ConditionReason.WorkloadsNotReady,
                   "waiting for pods: " + summary,
                   gen,
                   now)
@@ -149,7 +157,7 @@ public final class RunStatusCalculator {
                   conditions,
                   Conditions.READY,
                   false,
-                  PODS_FAILING,
+                  ConditionReason.PodsFailing,
                   "pods cannot run: " + String.join("; ", podProblems),
                   gen,
                   now);
@@ -158,7 +166,7 @@ public final class RunStatusCalculator {
               conditions,
               Conditions.PROGRESSING,
               true,
-              ROLLING_OUT,
+              ConditionReason.RollingOut,
               "rolling out generation " + gen + ": " + summary,
               gen,
               now);
@@ -166,36 +174,80 @@ public final class RunStatusCalculator {
     return withValidSpec(next, conditions, gen, now);
   }
 
+  /**
+   * {@code next} with the CheckpointQuota condition for {@code quota}: True while the checkpoints
+   * fit in spec.ckpt.maxBytes, False when protected ones alone exceed it, absent without a quota.
+   */
+  public static TrainingRunStatus withQuota(
+      TrainingRun run, TrainingRunStatus next, Quota quota, String now) {
+    var gen = run.getMetadata().getGeneration();
+    next.setConditions(
+        switch (quota.state()) {
+          case NONE -> Conditions.remove(next.getConditions(), Conditions.CHECKPOINT_QUOTA);
+          case WITHIN ->
+              Conditions.set(
+                  next.getConditions(),
+                  Conditions.CHECKPOINT_QUOTA,
+                  true,
+                  ConditionReason.WithinQuota,
+                  quota.message(),
+                  gen,
+                  now);
+          case EXCEEDED_BY_PROTECTED ->
+              Conditions.set(
+                  next.getConditions(),
+                  Conditions.CHECKPOINT_QUOTA,
+                  false,
+                  ConditionReason.ProtectedCheckpointsExceedQuota,
+                  quota.message(),
+                  gen,
+                  now);
+        });
+    return next;
+  }
+
+  /** The run's status after a reconcile failed with {@code message}: Ready is False. */
+  public static TrainingRunStatus failedReconcile(TrainingRun run, String message, String now) {
+    var next = copy(run.getStatus());
+    next.setConditions(
+        Conditions.set(
+            next.getConditions(),
+            Conditions.READY,
+            false,
+            ConditionReason.ReconcileError,
+            message,
+            run.getMetadata().getGeneration(),
+            now));
+    return next;
+  }
+
   /** {@code next} with {@code conditions}, not Degraded (the spec is valid), at {@code gen}. */
   private static TrainingRunStatus withValidSpec(
       TrainingRunStatus next, List<Condition> conditions, Long gen, String now) {
     next.setConditions(
         Conditions.set(
-            conditions, Conditions.DEGRADED, false, AS_EXPECTED, "the spec is valid", gen, now));
+            conditions,
+            Conditions.DEGRADED,
+            false,
+            ConditionReason.AsExpected,
+            "the spec is valid",
+            gen,
+            now));
     next.setObservedGeneration(gen);
     return next;
   }
 
-  /** A copy of {@code status} (a new, empty one when null) that can be changed freely. */
+  /**
+   * A deep copy of {@code status} (a new, empty one when null) that can be changed freely. It goes
+   * through the JSON model, so a field added to the status is copied without touching this class;
+   * that includes {@code progress}, which only the trainer writes: the status patch is a diff
+   * against the status the reconcile started from, so an unchanged copy leaves it as it is.
+   */
   public static TrainingRunStatus copy(TrainingRunStatus status) {
-    var next = new TrainingRunStatus();
-    if (status != null) {
-      next.setPhase(status.getPhase());
-      next.setStep(status.getStep());
-      next.setLatestCheckpoint(status.getLatestCheckpoint());
-      next.setResumedFrom(status.getResumedFrom());
-      next.setResumeNonce(status.getResumeNonce());
-      next.setTimeline(status.getTimeline());
-      next.setRestarts(status.getRestarts());
-      next.setPods(
-          status.getPods() == null ? new ArrayList<>() : new ArrayList<>(status.getPods()));
-      next.setObservedGeneration(status.getObservedGeneration());
-      next.setConditions(
-          status.getConditions() == null
-              ? new ArrayList<>()
-              : new ArrayList<>(status.getConditions()));
+    if (status == null) {
+      return new TrainingRunStatus();
     }
-    return next;
+    return SERIALIZATION.clone(status);
   }
 
   /** True when {@code next} differs from {@code previous}, the status the API server has. */

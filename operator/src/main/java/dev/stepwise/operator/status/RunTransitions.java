@@ -2,7 +2,6 @@ package dev.stepwise.operator.status;
 
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.TrainingRunStatus;
-import dev.stepwise.operator.checkpoint.ResumeRequest;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -33,7 +32,7 @@ public final class RunTransitions {
           || !Objects.equals(
               oldDegraded.map(c -> c.getMessage()).orElse(null), degraded.getMessage())) {
         var reason =
-            ResumeRequest.CHECKPOINT_NOT_FOUND.equals(degraded.getReason())
+            ConditionReason.CheckpointNotFound.name().equals(degraded.getReason())
                 ? EventReason.ResumeRejected
                 : EventReason.SpecInvalid;
         events.add(new Transition(reason, degraded.getMessage()));

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.status.ConditionReason;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,21 +16,19 @@ import java.util.Optional;
  */
 public class TrainingRunValidator {
 
-  public static final String INVALID_SPEC = "InvalidSpec";
-  public static final String EXISTING_CLAIM_NOT_FOUND = "ExistingClaimNotFound";
-  public static final String INVALID_CONFIG = "InvalidConfig";
-
   private static final TomlMapper TOML = new TomlMapper();
 
   /** The first problem found, in the order a user would fix them. */
   public Optional<SpecProblem> validate(TrainingRun run, Context<TrainingRun> context) {
     var spec = run.getSpec();
     if (spec == null || spec.getType() == null) {
-      return Optional.of(new SpecProblem("spec.type", INVALID_SPEC, "required: sft or rl"));
+      return Optional.of(
+          new SpecProblem("spec.type", ConditionReason.InvalidSpec, "required: sft or rl"));
     }
     if (spec.getMaxSteps() == null || spec.getMaxSteps() < 1) {
       return Optional.of(
-          new SpecProblem("spec.maxSteps", INVALID_SPEC, "required, and at least 1"));
+          new SpecProblem(
+              "spec.maxSteps", ConditionReason.InvalidSpec, "required, and at least 1"));
     }
     for (var config : configs(run)) {
       var problem = tomlProblem(config.field(), config.toml());
@@ -44,7 +43,7 @@ public class TrainingRunValidator {
         return Optional.of(
             new SpecProblem(
                 "spec.storage.existingClaim",
-                EXISTING_CLAIM_NOT_FOUND,
+                ConditionReason.ExistingClaimNotFound,
                 "PersistentVolumeClaim \"%s\" not found in namespace \"%s\"; create it or remove"
                         .formatted(storage.getExistingClaim(), namespace)
                     + " existingClaim to let the operator create one"));
@@ -82,7 +81,9 @@ public class TrainingRunValidator {
       var where = location == null ? "" : " at line " + location.getLineNr();
       return Optional.of(
           new SpecProblem(
-              field, INVALID_CONFIG, "not valid TOML" + where + ": " + e.getOriginalMessage()));
+              field,
+              ConditionReason.InvalidConfig,
+              "not valid TOML" + where + ": " + e.getOriginalMessage()));
     }
   }
 }

@@ -11,6 +11,7 @@ import dev.stepwise.api.InitSpec;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunSpec;
+import dev.stepwise.operator.status.ConditionReason;
 import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import java.util.List;
 import java.util.Optional;
@@ -39,7 +40,7 @@ class InitSourceTest {
     var problem =
         InitSource.problem(rl("rl", "r", 12), Optional.of(SOURCE), List.of(ready(5), ready(10)))
             .orElseThrow();
-    assertEquals(InitSource.INIT_CHECKPOINT_NOT_FOUND, problem.reason());
+    assertEquals(ConditionReason.InitCheckpointNotFound, problem.reason());
     assertEquals(
         "spec.init.checkpoint: no Ready checkpoint at step 12 of run r (Checkpoint r-step-12 does"
             + " not exist); Ready steps: 5, 10",
@@ -70,7 +71,7 @@ class InitSourceTest {
   void aMissingSourceRunOrItselfAreProblems() {
     var missing =
         InitSource.problem(rl("rl", "sft", 10), Optional.empty(), List.of()).orElseThrow();
-    assertEquals(InitSource.INIT_CHECKPOINT_NOT_FOUND, missing.reason());
+    assertEquals(ConditionReason.InitCheckpointNotFound, missing.reason());
     assertEquals(
         "spec.init.checkpoint: TrainingRun \"sft\" not found in namespace \"ns\"; create it and"
             + " let it reach step 10",
@@ -89,7 +90,7 @@ class InitSourceTest {
     assertEquals(
         Optional.empty(), InitSource.problem(sft, Optional.of(SOURCE), List.of(ready(10))));
     var notYet = InitSource.problem(sft, Optional.of(SOURCE), List.of(ready(5))).orElseThrow();
-    assertEquals(InitSource.INIT_CHECKPOINT_NOT_FOUND, notYet.reason());
+    assertEquals(ConditionReason.InitCheckpointNotFound, notYet.reason());
     assertEquals("spec.init.checkpoint", notYet.field());
   }
 

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.stepwise.api.CheckpointPhase;
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.TrainingRunStatus;
+import dev.stepwise.operator.status.ConditionReason;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -21,7 +22,7 @@ class ResumeRequestTest {
     var checkpoints = of(ready(5), ready(10), ckpt(15, CheckpointPhase.Pending, 0, false));
     var problem = ResumeRequest.problem(run(12L), checkpoints).orElseThrow();
     assertEquals("spec.resumeStep", problem.field());
-    assertEquals(ResumeRequest.CHECKPOINT_NOT_FOUND, problem.reason());
+    assertEquals(ConditionReason.CheckpointNotFound, problem.reason());
     assertEquals(
         "spec.resumeStep: no Ready checkpoint at step 12 of run r; Ready steps: 5, 10",
         problem.message());

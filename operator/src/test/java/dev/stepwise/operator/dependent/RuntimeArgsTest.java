@@ -39,7 +39,7 @@ class RuntimeArgsTest {
           "--ckpt.recover");
 
   @Test
-  void everyCkptSettingBecomesAFlag() {
+  void everyCkptSettingThePodsActOnBecomesAFlagAndRetentionStaysWithTheOperator() {
     var ckpt = new CkptSpec();
     ckpt.setInterval(5);
     ckpt.setSaveAsync(true);
@@ -59,8 +59,6 @@ class RuntimeArgsTest {
             "--ckpt.interval",
             "5",
             "--ckpt.save-async",
-            "--ckpt.keep",
-            "2",
             "--ckpt.retention",
             "external",
             "--ckpt.resume-step",

@@ -16,7 +16,7 @@ import org.junit.jupiter.api.Test;
 class RuntimeRoleDependentTest {
 
   @Test
-  void theTrainingRoleGrantsOnlyCheckpointReportingAndTheOperatorHoldsAllOfIt() {
+  void theTrainingRoleGrantsOnlyCheckpointReportingAndOwnProgressAndTheOperatorHoldsAllOfIt() {
     // given
     var run = RuntimeArgsTest.run(RunType.SFT, null, null);
 
@@ -35,8 +35,15 @@ class RuntimeRoleDependentTest {
                 "stepwise.dev/checkpoints:update",
                 "stepwise.dev/checkpoints/status:get",
                 "stepwise.dev/checkpoints/status:patch",
-                "stepwise.dev/checkpoints/status:update")),
+                "stepwise.dev/checkpoints/status:update",
+                "stepwise.dev/trainingruns/status:patch")),
         granted);
+    var ownRun =
+        role.getRules().stream()
+            .filter(r -> r.getResources().contains("trainingruns/status"))
+            .findFirst()
+            .orElseThrow();
+    assertEquals(List.of(run.getMetadata().getName()), ownRun.getResourceNames());
     // Kubernetes refuses a Role granting more than its creator holds (no "escalate"): the rules
     // the reconciler declares for itself cover the whole training Role.
     var held = new TreeSet<String>();

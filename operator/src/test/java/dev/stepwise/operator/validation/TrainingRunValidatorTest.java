@@ -3,6 +3,7 @@ package dev.stepwise.operator.validation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.stepwise.operator.status.ConditionReason;
 import org.junit.jupiter.api.Test;
 
 class TrainingRunValidatorTest {
@@ -17,7 +18,7 @@ class TrainingRunValidatorTest {
   void malformedTomlNamesFieldAndLine() {
     var problem =
         TrainingRunValidator.tomlProblem("spec.orchestrator.config", "a = 1\nb = \n").orElseThrow();
-    assertEquals("InvalidConfig", problem.reason());
+    assertEquals(ConditionReason.InvalidConfig, problem.reason());
     assertTrue(
         problem.message().startsWith("spec.orchestrator.config: not valid TOML at line 2"),
         problem.message());

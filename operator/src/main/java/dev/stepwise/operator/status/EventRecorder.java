@@ -1,8 +1,8 @@
 package dev.stepwise.operator.status;
 
-import dev.stepwise.api.TrainingRun;
 import io.fabric8.kubernetes.api.model.Event;
 import io.fabric8.kubernetes.api.model.EventBuilder;
+import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.nio.charset.StandardCharsets;
@@ -12,17 +12,19 @@ import java.util.UUID;
 import org.jboss.logging.Logger;
 
 /**
- * Records Kubernetes Events on a run. The same reason and message on the same run make one Event
- * whose count goes up, as kubectl's own recorder does, instead of a new object each time.
+ * Records Kubernetes Events on a TrainingRun or a Checkpoint. The same reason and message on the
+ * same object make one Event whose count goes up, as kubectl's own recorder does, instead of a new
+ * object each time.
  */
-public class RunEvents {
+public class EventRecorder {
 
-  private static final Logger LOG = Logger.getLogger(RunEvents.class);
+  private static final Logger LOG = Logger.getLogger(EventRecorder.class);
   static final String COMPONENT = "stepwise-operator";
 
-  public void record(KubernetesClient client, TrainingRun run, EventReason reason, String message) {
-    var namespace = run.getMetadata().getNamespace();
-    var name = eventName(run, reason, message);
+  public void record(
+      KubernetesClient client, HasMetadata object, EventReason reason, String message) {
+    var namespace = object.getMetadata().getNamespace();
+    var name = eventName(object, reason, message);
     var now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
     try {
       var events = client.v1().events().inNamespace(namespace);
@@ -39,39 +41,40 @@ public class RunEvents {
                         .build());
         return;
       }
-      events.resource(newEvent(run, name, reason, message, now)).create();
+      events.resource(newEvent(object, name, reason, message, now)).create();
     } catch (RuntimeException e) {
       // An event is a courtesy to humans: never fail a reconcile because of one.
       LOG.warnf(
           e,
-          "could not record event %s on TrainingRun %s/%s",
+          "could not record event %s on %s %s/%s",
           reason,
+          object.getKind(),
           namespace,
-          run.getMetadata().getName());
+          object.getMetadata().getName());
     }
   }
 
-  static String eventName(TrainingRun run, EventReason reason, String message) {
-    var key = run.getMetadata().getUid() + "/" + reason + "/" + message;
+  static String eventName(HasMetadata object, EventReason reason, String message) {
+    var key = object.getMetadata().getUid() + "/" + reason + "/" + message;
     var id = UUID.nameUUIDFromBytes(key.getBytes(StandardCharsets.UTF_8)).toString();
-    return run.getMetadata().getName() + "." + id.substring(0, 13).replace("-", "");
+    return object.getMetadata().getName() + "." + id.substring(0, 13).replace("-", "");
   }
 
   private static Event newEvent(
-      TrainingRun run, String name, EventReason reason, String message, String now) {
+      HasMetadata object, String name, EventReason reason, String message, String now) {
     return new EventBuilder()
         .withNewMetadata()
         .withName(name)
-        .withNamespace(run.getMetadata().getNamespace())
+        .withNamespace(object.getMetadata().getNamespace())
         .endMetadata()
         .withInvolvedObject(
             new ObjectReferenceBuilder()
-                .withApiVersion(run.getApiVersion())
-                .withKind(run.getKind())
-                .withName(run.getMetadata().getName())
-                .withNamespace(run.getMetadata().getNamespace())
-                .withUid(run.getMetadata().getUid())
-                .withResourceVersion(run.getMetadata().getResourceVersion())
+                .withApiVersion(object.getApiVersion())
+                .withKind(object.getKind())
+                .withName(object.getMetadata().getName())
+                .withNamespace(object.getMetadata().getNamespace())
+                .withUid(object.getMetadata().getUid())
+                .withResourceVersion(object.getMetadata().getResourceVersion())
                 .build())
         .withReason(reason.name())
         .withMessage(message)
