@@ -3,13 +3,17 @@ package dev.stepwise.helm;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.tuple;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.EnvVar;
+import io.fabric8.kubernetes.api.model.GenericKubernetesResource;
 import io.fabric8.kubernetes.api.model.Quantity;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.rbac.ClusterRole;
 import io.fabric8.kubernetes.api.model.rbac.Role;
 import java.util.Map;
+import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
 /** `helm template` with the values a user overrides most. */
@@ -112,5 +116,39 @@ class ChartOverridesTest {
     assertThat(chart.one(Role.class, "stepwise-ml-leader-election").getRules())
         .flatExtracting(rule -> rule.getResourceNames())
         .containsExactly("stepwise-ml-leader");
+  }
+
+  @Test
+  void monitoringAddsAServiceMonitorAPodMonitorForRunsAndTheDashboard() throws Exception {
+    var chart =
+        Chart.render(
+            Chart.values(
+                "monitoring.serviceMonitor.enabled",
+                true,
+                "monitoring.serviceMonitor.labels.release",
+                "prom",
+                "monitoring.grafanaDashboard.enabled",
+                true));
+    var monitors =
+        chart.all(GenericKubernetesResource.class).stream()
+            .collect(Collectors.toMap(GenericKubernetesResource::getKind, r -> r));
+    var serviceMonitor = monitors.get("ServiceMonitor");
+    assertThat(serviceMonitor.getMetadata().getLabels()).containsEntry("release", "prom");
+    assertThat(serviceMonitor.get("spec", "endpoints").toString()).contains("/q/metrics");
+    var podMonitor = monitors.get("PodMonitor");
+    assertThat(podMonitor.get("spec", "selector", "matchLabels").toString())
+        .contains("app.kubernetes.io/managed-by=stepwise-operator");
+    assertThat(podMonitor.get("spec", "podMetricsEndpoints").toString()).contains("port=metrics");
+    var dashboard = chart.one(ConfigMap.class, "stepwise-dashboard");
+    assertThat(dashboard.getMetadata().getLabels()).containsEntry("grafana_dashboard", "1");
+    var json = new ObjectMapper().readTree(dashboard.getData().get("stepwise.json"));
+    assertThat(json.path("uid").asText()).isEqualTo("stepwise-runs");
+    assertThat(json.toString())
+        .contains("stepwise_loss", "stepwise_mean_reward", "stepwise_checkpoint_stall_seconds");
+  }
+
+  @Test
+  void monitoringIsOffByDefault() {
+    assertThat(Chart.render().all(GenericKubernetesResource.class)).isEmpty();
   }
 }
