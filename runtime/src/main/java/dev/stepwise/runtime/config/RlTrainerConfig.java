@@ -24,7 +24,8 @@ public record RlTrainerConfig(
     @Doc(
             "Data parallelism (ranks come from RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT; collectives"
                 + " wait at least wait-timeout, as rank 0 may wait that long for the orchestrator)")
-        DistConfig dist) {
+        DistConfig dist)
+    implements TrainerConfig {
 
   public static RlTrainerConfig defaults() {
     return new RlTrainerConfig(

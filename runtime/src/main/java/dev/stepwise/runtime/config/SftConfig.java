@@ -22,7 +22,8 @@ public record SftConfig(
     @Doc("Held-out evaluation") EvalConfig eval,
     @Doc("Logging") LogConfig log,
     @Doc("Data parallelism (ranks come from RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT)")
-        DistConfig dist) {
+        DistConfig dist)
+    implements TrainerConfig {
 
   public SftConfig {
     var longest = 2 * data.maxLen() + 3;

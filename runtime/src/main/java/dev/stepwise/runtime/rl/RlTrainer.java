@@ -4,7 +4,6 @@ import dev.stepwise.runtime.checkpoint.AtomicFiles;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointParts;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
-import dev.stepwise.runtime.checkpoint.ModelWeights;
 import dev.stepwise.runtime.checkpoint.PolicyWeights;
 import dev.stepwise.runtime.checkpoint.PublishedDir;
 import dev.stepwise.runtime.checkpoint.Rollouts;
@@ -13,13 +12,10 @@ import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
-import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.parallel.GradientSync;
 import dev.stepwise.runtime.parallel.ProcessGroup;
-import dev.stepwise.runtime.trainer.AdamW;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
 import dev.stepwise.runtime.trainer.HostBuffers;
-import dev.stepwise.runtime.trainer.LrSchedule;
 import dev.stepwise.runtime.trainer.Progress;
 import dev.stepwise.runtime.trainer.StopAgreement;
 import dev.stepwise.runtime.trainer.TrainerCheckpoint;
@@ -30,7 +26,6 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -100,53 +95,23 @@ public final class RlTrainer {
   public Result run() {
     var wallStart = System.nanoTime();
     var ckpt = config.ckpt();
-    var setup =
-        TrainerSetup.of(
-            config.threads(),
-            config.device(),
-            config.outputDir(),
-            ckpt,
-            config.model(),
-            config.seed(),
-            config.optim(),
-            config.scheduler());
-    var threads = setup.threads();
-    var device = setup.device();
+    var setup = TrainerSetup.of(config);
     var layout = setup.layout();
-    var store = setup.store();
     var model = setup.model();
     var optimizer = setup.optimizer();
-    var schedule = setup.schedule();
+    var device = setup.device();
     var configToml = TomlWriter.write(config);
-    var timeline = Timeline.of(ckpt, store);
+    var timeline = Timeline.of(ckpt, setup.store());
     var recovering = ckpt != null && ckpt.recover();
-    var start = store.resolveStart(ckpt);
+    var begun = setup.start(rank, worldSize, log, "trainer: ");
+    var start = begun.resumedFrom();
     var startedFrom = start.orElse(0);
-    var progress = Progress.START;
-    if (start.isPresent()) {
-      progress =
-          TrainerCheckpoint.resume(
-                  store,
-                  startedFrom,
-                  model.parameters(),
-                  optimizer,
-                  rank,
-                  worldSize,
-                  config.maxSteps(),
-                  log,
-                  "trainer: ")
-              .progress();
-    } else if (config.init() != null) {
-      var from = Path.of(config.init().checkpoint());
-      ModelWeights.initFrom(from, model.parameters());
-      log.printf("trainer: initialised the policy from %s (weights only)%n", from);
+    var progress = begun.progress();
+    if (begun.initialisedFrom() != null) {
+      log.printf(
+          "trainer: initialised the policy from %s (weights only)%n", begun.initialisedFrom());
     }
-    log.printf(
-        "trainer: %,d parameters | device %s | threads torch=%d blas=%s%n",
-        model.parameterCount(),
-        device.str().getString(),
-        threads.torchThreads(),
-        threads.blasThreads());
+    log.printf("trainer: %,d parameters | %s%n", model.parameterCount(), setup.describe());
     if (group.distributed()) {
       log.printf(
           "trainer: data parallel: %d ranks (%s), each trains on 1/%d of every step's rollouts%n",
@@ -185,7 +150,7 @@ public final class RlTrainer {
                     layout,
                     CheckpointWriter.FileListener.NONE,
                     CheckpointParts.awaiting(layout, RunLayout.ORCHESTRATOR, timeline, timeout)),
-                store,
+                setup.store(),
                 ckpt,
                 start.isPresent() ? startedFrom : -1,
                 log,
@@ -212,8 +177,7 @@ public final class RlTrainer {
                 timeline,
                 last,
                 lastPart,
-                capture(
-                    model.parameters(), optimizer, progress, schedule, threads, configToml, last));
+                capture(setup, progress, configToml, last));
           }
           logStopped(last, layout);
           break;
@@ -221,7 +185,7 @@ public final class RlTrainer {
         var rollouts = awaited.rollouts();
         lastPart = awaited.orchestratorPart();
         var stepStart = System.nanoTime();
-        var lr = schedule.lr(step);
+        var lr = setup.schedule().lr(step);
         double lossValue;
         double gradNorm;
         long tokens;
@@ -281,8 +245,7 @@ public final class RlTrainer {
               tokens / seconds,
               (stepStart - waitStart) / 1e9);
         }
-        var capture =
-            capture(model.parameters(), optimizer, progress, schedule, threads, configToml, step);
+        var capture = capture(setup, progress, configToml, step);
         if (saver != null && ckpt.due(step, config.maxSteps())) {
           saver.save(capture);
         }
@@ -311,19 +274,13 @@ public final class RlTrainer {
 
   /** How a snapshot of the state after {@code step} is taken (into the saver's buffers). */
   private Function<HostBuffers, TrainerCheckpoint.Snapshot> capture(
-      Map<String, Tensor> parameters,
-      AdamW optimizer,
-      Progress progress,
-      LrSchedule schedule,
-      Threads threads,
-      String configToml,
-      long step) {
+      TrainerSetup setup, Progress progress, String configToml, long step) {
     var state =
         TrainerCheckpoint.rankState(
             rank,
             worldSize,
             config.seed(),
-            threads,
+            setup.threads(),
             Map.of(
                 "rollouts",
                 "rollouts/step_<n> from the orchestrator; rank r of W trains on samples"
@@ -332,7 +289,15 @@ public final class RlTrainer {
                 step + 1));
     return buffers ->
         TrainerCheckpoint.capture(
-            parameters, optimizer, progress, schedule, state, configToml, rank, worldSize, buffers);
+            setup.model().parameters(),
+            setup.optimizer(),
+            progress,
+            setup.schedule(),
+            state,
+            configToml,
+            rank,
+            worldSize,
+            buffers);
   }
 
   /**

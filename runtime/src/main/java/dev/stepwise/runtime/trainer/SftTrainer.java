@@ -1,7 +1,6 @@
 package dev.stepwise.runtime.trainer;
 
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
-import dev.stepwise.runtime.checkpoint.ModelWeights;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.SftConfig;
 import dev.stepwise.runtime.config.TomlWriter;
@@ -13,7 +12,6 @@ import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.util.StopSignal;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -81,23 +79,11 @@ public final class SftTrainer {
   public Result run() {
     var wallStart = System.nanoTime();
     var ckpt = config.ckpt();
-    var setup =
-        TrainerSetup.of(
-            config.threads(),
-            config.device(),
-            config.outputDir(),
-            ckpt,
-            config.model(),
-            config.seed(),
-            config.optim(),
-            config.scheduler());
-    var threads = setup.threads();
-    var device = setup.device();
+    var setup = TrainerSetup.of(config);
     var layout = setup.layout();
-    var store = setup.store();
     var model = setup.model();
     var optimizer = setup.optimizer();
-    var schedule = setup.schedule();
+    var device = setup.device();
     var task = new ReverseTextTask(config.data(), config.seed(), setup.codec());
     if (config.data().batchSize() % worldSize != 0) {
       throw new ConfigException(
@@ -110,14 +96,12 @@ public final class SftTrainer {
     var loss = LossFunction.maskedNll();
     var configToml = TomlWriter.write(config);
     log.printf(
-        "sft: %,d parameters, %s | device %s | threads torch=%d blas=%s%n",
+        "sft: %,d parameters, %s | %s%n",
         model.parameterCount(),
         config.model().isHf()
             ? "model " + config.model().hf()
             : config.model().nLayers() + " layers, d-model " + config.model().dModel(),
-        device.str().getString(),
-        threads.torchThreads(),
-        threads.blasThreads());
+        setup.describe());
     if (group.distributed()) {
       log.printf(
           "data parallel: %d ranks (%s), %d sequences per rank of a global batch of %d%n",
@@ -127,27 +111,13 @@ public final class SftTrainer {
           config.data().batchSize());
     }
 
-    var progress = Progress.START;
-    long resumedFrom = -1;
-    var start = store.resolveStart(ckpt);
-    if (start.isPresent()) {
-      resumedFrom = start.getAsLong();
-      progress =
-          TrainerCheckpoint.resume(
-                  store,
-                  resumedFrom,
-                  model.parameters(),
-                  optimizer,
-                  rank,
-                  worldSize,
-                  config.maxSteps(),
-                  log,
-                  "")
-              .progress();
-    } else if (config.init() != null) {
-      var from = Path.of(config.init().checkpoint());
-      ModelWeights.initFrom(from, model.parameters());
-      log.printf("initialised the model from %s (weights only, fresh optimizer)%n", from);
+    var start = setup.start(rank, worldSize, log, "");
+    var progress = start.progress();
+    long resumedFrom = start.resumedFrom().orElse(-1);
+    if (start.initialisedFrom() != null) {
+      log.printf(
+          "initialised the model from %s (weights only, fresh optimizer)%n",
+          start.initialisedFrom());
     }
 
     if (resumedFrom >= 0 && progress.step() == config.maxSteps()) {
@@ -175,7 +145,7 @@ public final class SftTrainer {
             ? null
             : new CheckpointSaver(
                 new CheckpointWriter(layout, fileListener),
-                store,
+                setup.store(),
                 ckpt,
                 resumedFrom,
                 log,
@@ -185,7 +155,7 @@ public final class SftTrainer {
       var agreement = new StopAgreement(saver == null ? StopSignal.none() : stop, group, device);
       for (var step = startStep + 1; step <= config.maxSteps(); step++) {
         var stepStart = System.nanoTime();
-        var lr = schedule.lr(step);
+        var lr = setup.schedule().lr(step);
         double lossValue;
         double gradNorm;
         long tokens;
@@ -235,8 +205,8 @@ public final class SftTrainer {
                     model.parameters(),
                     optimizer,
                     done,
-                    schedule,
-                    rankState(threads, task, savedStep),
+                    setup.schedule(),
+                    rankState(setup.threads(), task, savedStep),
                     configToml,
                     rank,
                     worldSize,

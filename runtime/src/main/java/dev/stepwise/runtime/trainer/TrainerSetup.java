@@ -1,11 +1,9 @@
 package dev.stepwise.runtime.trainer;
 
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
+import dev.stepwise.runtime.checkpoint.ModelWeights;
 import dev.stepwise.runtime.checkpoint.RunLayout;
-import dev.stepwise.runtime.config.CkptConfig;
-import dev.stepwise.runtime.config.ModelConfig;
-import dev.stepwise.runtime.config.OptimConfig;
-import dev.stepwise.runtime.config.SchedulerConfig;
+import dev.stepwise.runtime.config.TrainerConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Devices;
 import dev.stepwise.runtime.model.HfTokenizer;
@@ -14,16 +12,19 @@ import dev.stepwise.runtime.model.Policy;
 import dev.stepwise.runtime.model.TextCodec;
 import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.model.Transformer;
+import java.io.PrintStream;
 import java.nio.file.Path;
+import java.util.OptionalLong;
 import org.bytedeco.pytorch.Device;
 
 /**
- * What every trainer (SFT, RL) sets up before its first step, in this order: pinned threads, the
- * device, the run layout and checkpoint store, the model (the byte-level toy transformer, freshly
- * initialised, or a Hugging Face model directory with its tokenizer), its optimizer and the
- * learning-rate schedule.
+ * The prologue every trainer (SFT, RL) runs before its first step, in this order: pinned threads,
+ * the device, the run layout and checkpoint store, the model (the byte-level toy transformer,
+ * freshly initialised, or a Hugging Face model directory with its tokenizer), its optimizer and the
+ * learning-rate schedule ({@link #of}); then the state the run starts from ({@link #start}).
  */
 public record TrainerSetup(
+    TrainerConfig config,
     Threads threads,
     Device device,
     RunLayout layout,
@@ -34,38 +35,76 @@ public record TrainerSetup(
     LrSchedule schedule) {
 
   /**
-   * Pins {@code threads}, opens {@code device}, lays out the run under {@code outputDir} (its
-   * checkpoints where {@code ckpt} says, or the default place without checkpointing) and builds the
-   * model from {@code seed}, with its optimizer and schedule.
+   * Where a run starts: the step of its own checkpoint it resumed from (model, optimizer and
+   * progress), else the init checkpoint its model weights came from (null when none: a fresh
+   * model), and the progress so far.
    */
-  public static TrainerSetup of(
-      int threads,
-      dev.stepwise.runtime.config.Device device,
-      String outputDir,
-      CkptConfig ckpt,
-      ModelConfig model,
-      long seed,
-      OptimConfig optim,
-      SchedulerConfig scheduler) {
-    var pinned = Threads.pin(threads);
-    var torchDevice = Devices.of(device);
+  public record Start(OptionalLong resumedFrom, Path initialisedFrom, Progress progress) {}
+
+  /**
+   * Pins the threads, opens the device, lays out the run under {@code output-dir} (its checkpoints
+   * where {@code ckpt} says, or the default place without checkpointing) and builds the model from
+   * {@code seed}, with its optimizer and schedule.
+   */
+  public static TrainerSetup of(TrainerConfig config) {
+    var pinned = Threads.pin(config.threads());
+    var torchDevice = Devices.of(config.device());
+    var ckpt = config.ckpt();
     var layout =
         new RunLayout(
-            Path.of(outputDir), ckpt == null ? RunLayout.DEFAULT_CHECKPOINTS : ckpt.dir());
+            Path.of(config.outputDir()), ckpt == null ? RunLayout.DEFAULT_CHECKPOINTS : ckpt.dir());
     var store = new CheckpointStore(layout);
+    var model = config.model();
     Policy policy;
     TextCodec codec;
     if (model.isHf()) {
       var dir = Path.of(model.hf());
-      var hf = HfWeights.load(dir, torchDevice, seed, model.randomInit());
+      var hf = HfWeights.load(dir, torchDevice, config.seed(), model.randomInit());
       policy = hf;
       codec = HfTokenizer.load(dir, hf.vocabSize());
     } else {
-      policy = new Transformer(model, ByteTokenizer.VOCAB_SIZE, torchDevice, seed);
+      policy = new Transformer(model, ByteTokenizer.VOCAB_SIZE, torchDevice, config.seed());
       codec = ByteTokenizer.CODEC;
     }
-    var optimizer = new AdamW(policy.parameters(), optim);
-    var schedule = new LrSchedule(scheduler, optim.lr());
-    return new TrainerSetup(pinned, torchDevice, layout, store, policy, codec, optimizer, schedule);
+    var optimizer = new AdamW(policy.parameters(), config.optim());
+    var schedule = new LrSchedule(config.scheduler(), config.optim().lr());
+    return new TrainerSetup(
+        config, pinned, torchDevice, layout, store, policy, codec, optimizer, schedule);
+  }
+
+  /**
+   * Restores the state this rank starts from: the checkpoint {@code ckpt.resume-step} (or {@code
+   * ckpt.recover}) points at, saying so on {@code log} after {@code logPrefix}; else, for a fresh
+   * run with {@code init}, that checkpoint's model weights (a fresh optimizer).
+   */
+  public Start start(int rank, int worldSize, PrintStream log, String logPrefix) {
+    var from = store.resolveStart(config.ckpt());
+    if (from.isPresent()) {
+      var restored =
+          TrainerCheckpoint.resume(
+              store,
+              from.getAsLong(),
+              model.parameters(),
+              optimizer,
+              rank,
+              worldSize,
+              config.maxSteps(),
+              log,
+              logPrefix);
+      return new Start(from, null, restored.progress());
+    }
+    if (config.init() != null) {
+      var init = Path.of(config.init().checkpoint());
+      ModelWeights.initFrom(init, model.parameters());
+      return new Start(from, init, Progress.START);
+    }
+    return new Start(from, null, Progress.START);
+  }
+
+  /** {@code device cpu | threads torch=1 blas=1}: the part of a trainer's first line they share. */
+  public String describe() {
+    return String.format(
+        "device %s | threads torch=%d blas=%s",
+        device.str().getString(), threads.torchThreads(), threads.blasThreads());
   }
 }

@@ -1,0 +1,28 @@
+package dev.stepwise.runtime.config;
+
+/**
+ * What every trainer's configuration (SFT, RL) has: the part its shared prologue ({@code
+ * trainer.TrainerSetup}) reads.
+ */
+public interface TrainerConfig {
+
+  int maxSteps();
+
+  long seed();
+
+  Device device();
+
+  String outputDir();
+
+  int threads();
+
+  ModelConfig model();
+
+  InitConfig init();
+
+  OptimConfig optim();
+
+  SchedulerConfig scheduler();
+
+  CkptConfig ckpt();
+}
