@@ -2,11 +2,14 @@ package dev.stepwise.runtime.cli;
 
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.config.CheckpointDeleteConfig;
+import dev.stepwise.runtime.config.CheckpointExportConfig;
+import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
+import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.model.HfExport;
 import java.io.PrintStream;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
 
@@ -30,39 +33,33 @@ final class CheckpointCommand {
   private CheckpointCommand() {}
 
   static int run(List<String> args, PrintStream out) {
-    if (args.isEmpty() || args.contains("--help") || args.contains("-h")) {
+    if (args.isEmpty() || args.get(0).equals("--help") || args.get(0).equals("-h")) {
       out.println(USAGE);
       return args.isEmpty() ? Main.USAGE : 0;
     }
-    if (args.get(0).equals("export")) {
-      return export(args.subList(1, args.size()), out);
+    var rest = args.subList(1, args.size());
+    return switch (args.get(0)) {
+      case "delete" -> delete(rest, out);
+      case "export" -> export(rest, out);
+      default ->
+          throw new ConfigException(
+              List.of("checkpoint: unknown action '" + args.get(0) + "'; " + USAGE));
+    };
+  }
+
+  private static int delete(List<String> args, PrintStream out) {
+    var parsed = CommandLine.parse(CheckpointDeleteConfig.class, args);
+    if (parsed.help() || parsed.dryRun()) {
+      return helpOrDryRun(parsed, CheckpointDeleteConfig.class, out);
     }
-    if (!args.get(0).equals("delete")) {
-      throw new ConfigException(
-          List.of("checkpoint: unknown action '" + args.get(0) + "'; " + USAGE));
-    }
-    String outputDir = ".";
-    String checkpointsDir = RunLayout.DEFAULT_CHECKPOINTS;
-    Long step = null;
-    var timeline = OptionalLong.empty();
-    for (var i = 1; i < args.size(); i++) {
-      var flag = args.get(i);
-      if (i + 1 >= args.size()) {
-        throw new ConfigException(List.of(flag + ": expected a value; " + USAGE));
-      }
-      var value = args.get(++i);
-      switch (flag) {
-        case "--output-dir" -> outputDir = value;
-        case "--checkpoints-dir" -> checkpointsDir = value;
-        case "--step" -> step = number(flag, value);
-        case "--timeline" -> timeline = OptionalLong.of(number(flag, value));
-        default -> throw new ConfigException(List.of(flag + ": unknown flag; " + USAGE));
-      }
-    }
-    if (step == null) {
+    var config = parsed.config();
+    if (config.step() == null) {
       throw new ConfigException(List.of("--step: required; " + USAGE));
     }
-    var layout = new RunLayout(Path.of(outputDir), checkpointsDir);
+    long step = config.step();
+    var timeline =
+        config.timeline() == null ? OptionalLong.empty() : OptionalLong.of(config.timeline());
+    var layout = new RunLayout(Path.of(config.outputDir()), config.checkpointsDir());
     var result = new CheckpointStore(layout).deleteCheckpoint(step, timeline);
     var dir = layout.stepDir(step);
     out.println(
@@ -81,43 +78,26 @@ final class CheckpointCommand {
   }
 
   private static int export(List<String> args, PrintStream out) {
-    String format = null;
-    Path model = null;
-    var maxShard = HfExport.DEFAULT_MAX_SHARD_BYTES;
-    var positional = new ArrayList<String>();
-    for (var i = 0; i < args.size(); i++) {
-      var arg = args.get(i);
-      if (!arg.startsWith("--")) {
-        positional.add(arg);
-        continue;
-      }
-      if (i + 1 >= args.size()) {
-        throw new ConfigException(List.of(arg + ": expected a value; " + USAGE));
-      }
-      var value = args.get(++i);
-      switch (arg) {
-        case "--format" -> format = value;
-        case "--model" -> model = Path.of(value);
-        case "--max-shard-bytes" -> maxShard = Math.max(1, number(arg, value));
-        default -> throw new ConfigException(List.of(arg + ": unknown flag; " + USAGE));
-      }
+    var parsed = CommandLine.parse(CheckpointExportConfig.class, args, List.of("step-dir", "out"));
+    if (parsed.help() || parsed.dryRun()) {
+      return helpOrDryRun(parsed, CheckpointExportConfig.class, out);
     }
-    if (!"hf".equals(format)) {
-      throw new ConfigException(
-          List.of(
-              "--format: expected 'hf', got "
-                  + (format == null ? "nothing" : "'" + format + "'")
-                  + "; "
-                  + USAGE));
+    var config = parsed.config();
+    if (config.format() == null) {
+      throw new ConfigException(List.of("--format: expected 'hf', got nothing; " + USAGE));
     }
-    if (positional.size() != 2) {
+    if (config.stepDir() == null || config.out() == null) {
       throw new ConfigException(List.of("export: expected STEP_DIR and OUT; " + USAGE));
     }
     var result =
-        HfExport.export(Path.of(positional.get(0)), Path.of(positional.get(1)), model, maxShard);
+        HfExport.export(
+            Path.of(config.stepDir()),
+            Path.of(config.out()),
+            config.model() == null ? null : Path.of(config.model()),
+            Math.max(1, config.maxShardBytes()));
     out.printf(
         "exported %s (%s, %d tensors, %,d bytes) to %s%n",
-        positional.get(0),
+        config.stepDir(),
         result.config().modelType(),
         result.tensors(),
         result.bytes(),
@@ -125,15 +105,15 @@ final class CheckpointCommand {
     return 0;
   }
 
-  private static long number(String flag, String value) {
-    try {
-      var n = Long.parseLong(value);
-      if (n >= 0) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
+  private static int helpOrDryRun(
+      CommandLine.Parsed<?> parsed, Class<? extends Record> type, PrintStream out) {
+    if (parsed.help()) {
+      out.println(USAGE);
+      out.println();
+      out.print(CommandLine.help(type));
+    } else {
+      out.print(TomlWriter.write(parsed.config()));
     }
-    throw new ConfigException(List.of(flag + ": expected an integer >= 0, got '" + value + "'"));
+    return 0;
   }
 }

@@ -21,7 +21,17 @@ public final class CommandLine {
   private CommandLine() {}
 
   public static <T extends Record> Parsed<T> parse(Class<T> type, List<String> args) {
+    return parse(type, args, List.of());
+  }
+
+  /**
+   * As {@link #parse(Class, List)}, where bare arguments set the keys {@code positional} names, in
+   * order, as if given as {@code --<key> VALUE} ({@code export STEP_DIR OUT}).
+   */
+  public static <T extends Record> Parsed<T> parse(
+      Class<T> type, List<String> args, List<String> positional) {
     var schema = ConfigSchema.of(type);
+    var bare = 0;
     var files = new ArrayList<Path>();
     var flags = new ArrayList<String[]>();
     var problems = new ArrayList<String>();
@@ -62,6 +72,8 @@ public final class CommandLine {
           value = args.get(++i);
         }
         flags.add(new String[] {name, value});
+      } else if (bare < positional.size() && !arg.startsWith("-")) {
+        flags.add(new String[] {positional.get(bare++), arg});
       } else {
         problems.add(
             arg

@@ -74,4 +74,22 @@ class CheckpointCommandTest {
     assertEquals(Main.USAGE, main(out, err, "checkpoint", "delete", "--output-dir", "d"));
     assertTrue(err.toString().contains("--step: required"), err.toString());
   }
+
+  @Test
+  void exportBadUsageNamesTheFlag() {
+    var out = new ByteArrayOutputStream();
+    var err = new ByteArrayOutputStream();
+    assertEquals(Main.USAGE, main(out, err, "checkpoint", "export", "a", "b"));
+    assertTrue(err.toString().contains("--format: expected 'hf', got nothing"), err.toString());
+    assertEquals(Main.USAGE, main(out, err, "checkpoint", "export", "--format", "onnx", "a", "b"));
+    assertTrue(err.toString().contains("--format: 'format' must be one of hf"), err.toString());
+    assertEquals(Main.USAGE, main(out, err, "checkpoint", "export", "--format", "hf", "a"));
+    assertTrue(err.toString().contains("export: expected STEP_DIR and OUT"), err.toString());
+    assertEquals(
+        Main.USAGE, main(out, err, "checkpoint", "export", "--format", "hf", "a", "b", "c"));
+    assertTrue(err.toString().contains("c: unexpected argument"), err.toString());
+    assertEquals(
+        Main.USAGE, main(out, err, "checkpoint", "export", "--max-shard-bytes", "-1", "a", "b"));
+    assertTrue(err.toString().contains("--max-shard-bytes"), err.toString());
+  }
 }
