@@ -54,6 +54,13 @@ public class TrainingRunSpec {
   private CkptSpec ckpt;
 
   @JsonPropertyDescription(
+      "Seconds between two writes of status.progress by the trainer (step, tokens/s, ETA, latest"
+          + " loss or reward, disk use); nothing is written while nothing changes. 0 turns live"
+          + " progress off (--progress.interval). Default 30.")
+  @Min(0)
+  private Integer progressIntervalSeconds;
+
+  @JsonPropertyDescription(
       "Resume from the checkpoint of this step (--ckpt.resume-step). Patch it to resume a stopped"
           + " run or to roll back to an earlier checkpoint: the trainer and orchestrator restart"
           + " from that step and inference keeps running. Setting it to the step the run already"
@@ -127,6 +134,20 @@ public class TrainingRunSpec {
 
   public void setCkpt(CkptSpec ckpt) {
     this.ckpt = ckpt;
+  }
+
+  public Integer getProgressIntervalSeconds() {
+    return progressIntervalSeconds;
+  }
+
+  public void setProgressIntervalSeconds(Integer progressIntervalSeconds) {
+    this.progressIntervalSeconds = progressIntervalSeconds;
+  }
+
+  /** {@link #getProgressIntervalSeconds()} or its default, 30. */
+  @JsonIgnore
+  public int progressIntervalOrDefault() {
+    return progressIntervalSeconds == null ? 30 : progressIntervalSeconds;
   }
 
   public Long getResumeStep() {

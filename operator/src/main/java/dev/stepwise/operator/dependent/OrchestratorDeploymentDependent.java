@@ -34,6 +34,11 @@ public class OrchestratorDeploymentDependent extends RunDependent<Deployment> {
                 RuntimeArgs.orchestrator(run),
                 orchestrator == null ? null : orchestrator.getResources(),
                 0)
+            .editSpec()
+            .editFirstContainer()
+            .withPorts(PodTemplates.metricsPort())
+            .endContainer()
+            .endSpec()
             .build();
     return new DeploymentBuilder()
         .withNewMetadata()

@@ -5,6 +5,8 @@ import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.Roles;
 import io.fabric8.kubernetes.api.model.ContainerBuilder;
+import io.fabric8.kubernetes.api.model.ContainerPort;
+import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.PodSecurityContext;
 import io.fabric8.kubernetes.api.model.PodSecurityContextBuilder;
 import io.fabric8.kubernetes.api.model.PodTemplateSpecBuilder;
@@ -90,6 +92,14 @@ final class PodTemplates {
                 .build(),
             runVolume(run))
         .endSpec();
+  }
+
+  /** The Prometheus port of trainer and orchestrator, named for the chart's PodMonitor. */
+  static ContainerPort metricsPort() {
+    return new ContainerPortBuilder()
+        .withName(RuntimeArgs.METRICS_PORT_NAME)
+        .withContainerPort(RuntimeArgs.METRICS_PORT)
+        .build();
   }
 
   /** Non-root (the image's uid 65532, which also owns the run volume), seccomp RuntimeDefault. */

@@ -22,6 +22,11 @@ public final class RuntimeArgs {
   public static final int MASTER_PORT = 29500;
   public static final int INFERENCE_PORT = 8000;
 
+  /** Where trainer and orchestrator serve Prometheus metrics ({@code /metrics}); port "metrics". */
+  public static final int METRICS_PORT = 9400;
+
+  public static final String METRICS_PORT_NAME = "metrics";
+
   /** Seconds of a pod's grace period kept back from the runtime's stop deadline. */
   static final int STOP_MARGIN_SECONDS = 10;
 

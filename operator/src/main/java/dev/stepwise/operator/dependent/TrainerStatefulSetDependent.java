@@ -69,7 +69,8 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
                 new ContainerPortBuilder()
                     .withName("dist")
                     .withContainerPort(RuntimeArgs.MASTER_PORT)
-                    .build())
+                    .build(),
+                PodTemplates.metricsPort())
             .endContainer()
             .withAutomountServiceAccountToken(true) // rank 0 reports its checkpoints
             .endSpec();

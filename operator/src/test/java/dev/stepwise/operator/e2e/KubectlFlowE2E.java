@@ -6,12 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.cluster.LocalCluster;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -103,41 +100,7 @@ class KubectlFlowE2E {
     return text.lines().map(String::strip).filter(l -> !l.isEmpty()).sorted().toList();
   }
 
-  /** Runs {@code kubectl} in namespace {@value #NS}; fails with its output unless it exits 0. */
   private String kubectl(String... args) throws IOException, InterruptedException {
-    var command = new ArrayList<String>();
-    command.add("kubectl");
-    command.add("--namespace=" + NS);
-    command.addAll(List.of(args));
-    var builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().put("KUBECONFIG", cluster.kubeconfig().toString());
-    Process process;
-    try {
-      process = builder.start();
-    } catch (IOException e) {
-      throw new AssertionError(
-          "kubectl is not on PATH: this test runs the README flow with the real kubectl", e);
-    }
-    var out = process.getInputStream().readAllBytes();
-    if (!process.waitFor(STEP.toSeconds() + 30, TimeUnit.SECONDS)) {
-      process.destroyForcibly();
-      throw new AssertionError("kubectl " + String.join(" ", args) + " did not finish");
-    }
-    var text = new String(out, StandardCharsets.UTF_8);
-    // kubectl 1.32 warns about its version skew to a 1.37 server; the warning is not output.
-    text =
-        String.join(
-            "\n", text.lines().filter(l -> !l.startsWith("Warning: version difference")).toList());
-    assertEquals(
-        0,
-        process.exitValue(),
-        () ->
-            "kubectl "
-                + String.join(" ", args)
-                + " failed:\n"
-                + new String(out, StandardCharsets.UTF_8)
-                + "\n"
-                + cluster.kubelet().logTails(NS, 20));
-    return text.strip();
+    return new Kubectl(cluster, NS, STEP).run(args);
   }
 }
