@@ -15,14 +15,16 @@ import java.util.List;
 
 /**
  * {@code stepwise rl --trainer @ train.toml --orchestrator @ orch.toml [--inference @ infer.toml]
- * --max-steps N --ckpt ...}: validates the three roles' configs, then runs them as child JVMs.
- * {@code --max-steps}, {@code --output-dir} and {@code --ckpt*} go to the trainer and the
- * orchestrator ({@code --output-dir} also to inference); {@code --<role>.<key> VALUE} goes to one
- * role; {@code --client.base-url URL} uses an inference server that is already running instead of
- * starting one; {@code --model.hf DIR} (and {@code --model.random-init}) go to trainer and
- * inference, and the orchestrator takes that directory's tokenizer. {@code --trainer.nproc N} runs
- * the trainer as N data-parallel ranks (the trainer role is then {@code trainer --nproc N}, which
- * starts them like {@code sft --nproc}).
+ * --max-steps N --ckpt ...}: validates the roles' configs, then runs them as child JVMs. As in
+ * prime-rl, an inference server is started only when {@code --inference @ infer.toml} is given;
+ * otherwise the orchestrator uses the server at its configured {@code client.base-url} (or {@code
+ * --client.base-url URL}), which rl waits for (bounded) and never stops. {@code --max-steps},
+ * {@code --output-dir} and {@code --ckpt*} go to the trainer and the orchestrator ({@code
+ * --output-dir} also to a started inference); {@code --<role>.<key> VALUE} goes to one role; {@code
+ * --model.hf DIR} (and {@code --model.random-init}) go to trainer and inference, and the
+ * orchestrator takes that directory's tokenizer. {@code --trainer.nproc N} runs the trainer as N
+ * data-parallel ranks (the trainer role is then {@code trainer --nproc N}, which starts them like
+ * {@code sft --nproc}).
  */
 final class RlCommand {
 
@@ -39,6 +41,7 @@ final class RlCommand {
     var shared = new ArrayList<String>();
     String externalUrl = null;
     String outputDir = null;
+    var inferenceFiles = false;
     var problems = new ArrayList<String>();
     for (var i = 0; i < args.size(); i++) {
       var arg = args.get(i);
@@ -62,6 +65,7 @@ final class RlCommand {
         if (files == 0) {
           problems.add("--" + name + ": expected '@ file.toml' after it");
         }
+        inferenceFiles |= name.equals("inference") && files > 0;
       } else if (name != null
           && name.indexOf('.') > 0
           && ROLES.contains(name.substring(0, name.indexOf('.')))) {
@@ -100,6 +104,12 @@ final class RlCommand {
                 + " --client.base-url, --model.hf, --model.random-init)");
       }
     }
+    if (!inferenceFiles && !roleArgs.get("inference").isEmpty()) {
+      problems.add(
+          "--inference.<key> needs --inference @ infer.toml: rl starts an inference server only"
+              + " when given its config (without it, the orchestrator uses the running server at"
+              + " its client.base-url)");
+    }
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
@@ -118,12 +128,17 @@ final class RlCommand {
     var trainerConfigArgs = new ArrayList<>(trainerArgs);
     var trainerRanks = Math.max(1, SftCommand.Launch.takeNproc(trainerConfigArgs));
     validate("trainer", RlTrainerConfig.class, trainerConfigArgs);
+    var startInference = inferenceFiles && externalUrl == null;
     var inference =
-        externalUrl == null ? validate("inference", InferenceConfig.class, inferenceArgs) : null;
-    var baseUrl =
-        externalUrl != null ? externalUrl : "http://127.0.0.1:" + inference.server().port();
-    orchestratorArgs.addAll(List.of("--client.base-url", baseUrl));
+        startInference ? validate("inference", InferenceConfig.class, inferenceArgs) : null;
+    if (startInference) {
+      orchestratorArgs.addAll(
+          List.of("--client.base-url", "http://127.0.0.1:" + inference.server().port()));
+    } else if (externalUrl != null) {
+      orchestratorArgs.addAll(List.of("--client.base-url", externalUrl));
+    }
     var orchestrator = validate("orchestrator", OrchestratorConfig.class, orchestratorArgs);
+    var baseUrl = orchestrator.client().baseUrl().replaceAll("/+$", "");
     if (orchestrator.batchSize() % trainerRanks != 0) {
       throw new ConfigException(
           "--trainer.nproc "
@@ -142,12 +157,16 @@ final class RlCommand {
     env.putIfAbsent(
         "OPENBLAS_NUM_THREADS", System.getenv().getOrDefault("OPENBLAS_NUM_THREADS", "1"));
     var inferenceRole =
-        externalUrl == null
+        startInference
             ? new RlLauncher.Role("inference", java("inference", inferenceArgs), env)
             : null;
-    if (externalUrl != null) {
+    if (!startInference) {
       out.println(
-          "rl: using the inference server at " + externalUrl + " (not started, not stopped)");
+          "rl: using the inference server at "
+              + baseUrl
+              + " (not started, not stopped"
+              + (inferenceFiles ? "; --client.base-url given, so --inference is not started" : "")
+              + ")");
     }
     var workers =
         List.of(
@@ -192,8 +211,12 @@ final class RlCommand {
                          [--trainer.<key> V] [--orchestrator.<key> V] [--inference.<key> V]
                          [--trainer.nproc N] [--model.hf DIR [--model.random-init]]
 
-      Starts inference (unless --client.base-url names a running one), the trainer and the
-      orchestrator as child processes; output lines are prefixed with the role. --max-steps,
+      Starts the trainer and the orchestrator as child processes, and an inference server only
+      when --inference @ infer.toml is given (as prime-rl does). Without it the orchestrator uses
+      the server at its client.base-url (orch.toml [client] base-url, default
+      http://localhost:8000, or --client.base-url URL): start one first with
+      'stepwise inference @ infer.toml'; rl waits for its /health and leaves it running.
+      Output lines are prefixed with the role. --max-steps,
       --output-dir and --ckpt.* are shared by the trainer and the orchestrator. If a role fails,
       the others are stopped and rl exits non-zero naming the role.
       --trainer.nproc N trains data-parallel on N local ranks (each takes 1/N of every step's

@@ -36,7 +36,8 @@ import org.bytedeco.pytorch.Device;
  * The stateless inference server: OpenAI-compatible {@code GET /v1/models}, {@code POST
  * /v1/completions} and {@code POST /v1/chat/completions} (the tokenizer's ChatML template; the
  * byte-level model takes one user message), {@code GET /health}, and {@code POST /update_weights
- * {"step": n}}, which loads {@code weights/step_<n>} from the run directory. A failed update
+ * {"step": n}} (or prime-rl's {@code weight_dir}, SGLang's {@code model_path}: {@link
+ * WeightsRequest}), which loads {@code weights/step_<n>} from the run directory. A failed update
  * (missing, unpublished or corrupt weights) changes nothing: the old weights keep serving. One
  * model, so requests are served one at a time; generation runs through the model's KV cache where
  * it has one (the HF decoders).
@@ -180,25 +181,20 @@ public final class InferenceServer implements AutoCloseable {
   }
 
   private ObjectNode updateWeights(JsonNode body) {
-    if (body == null || !body.isObject()) {
-      throw new BadRequest(400, null, "the request body must be a JSON object");
-    }
-    var s = body.get("step");
-    if (s == null || !s.isIntegralNumber() || s.asLong() < 0) {
-      throw new BadRequest(400, "step", "step must be a non-negative integer");
-    }
-    var step = s.asLong();
+    var request = WeightsRequest.parse(body, layout);
+    var step = request.step();
     var started = System.nanoTime();
     if (!Files.isDirectory(layout.weightsDir(step))) {
       throw new BadRequest(
-          404, "step", "no weights for step " + step + " in " + layout.weightsRoot());
+          404, request.field(), "no weights for step " + step + " in " + layout.weightsRoot());
     }
     synchronized (modelLock) {
       try (var scope = new PointerScope()) {
         var tensors = PolicyWeights.read(layout, step);
         ModelWeights.copyInto(model.parameters(), tensors, layout.weightsDir(step).toString());
       } catch (CheckpointException e) {
-        throw new BadRequest(409, "step", e.getMessage() + "; still serving step " + weightsStep);
+        throw new BadRequest(
+            409, request.field(), e.getMessage() + "; still serving step " + weightsStep);
       }
       weightsStep = step;
     }

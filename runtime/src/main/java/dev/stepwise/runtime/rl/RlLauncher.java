@@ -17,11 +17,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
 /**
- * Runs the RL roles as child processes, like prime-rl's {@code rl}: an inference server (unless one
- * is already running), then the trainer and the orchestrator. Each child's output lines are
- * prefixed with its role. When a role exits non-zero (or inference exits at all) the others are
- * stopped and the launcher fails with a message naming the role; when the trainer and the
- * orchestrator have both finished, the inference server it started is stopped.
+ * Runs the RL roles as child processes, like prime-rl's {@code rl}: an inference server when asked
+ * to (else it waits, bounded, for the running one to answer {@code /health}), then the trainer and
+ * the orchestrator. Each child's output lines are prefixed with its role. When a role exits
+ * non-zero (or inference exits at all) the others are stopped and the launcher fails with a message
+ * naming the role; when the trainer and the orchestrator have both finished, the inference server
+ * it started is stopped.
  */
 public final class RlLauncher {
 
@@ -46,8 +47,9 @@ public final class RlLauncher {
   }
 
   /**
-   * Starts {@code inference} (if not null) and waits until {@code healthUrl} answers, then starts
-   * {@code workers}; returns 0 once every worker exited 0, else 1.
+   * Starts {@code inference} (if not null) and waits until {@code healthUrl} (if not null) answers,
+   * then starts {@code workers}; returns 0 once every worker exited 0, else 1. With no {@code
+   * inference} to start, {@code healthUrl} is a server someone else runs: rl never stops it.
    */
   public int run(Role inference, String healthUrl, List<Role> workers) {
     var running = java.util.Collections.synchronizedMap(new LinkedHashMap<Role, Process>());
@@ -60,6 +62,12 @@ public final class RlLauncher {
         if (failure != null) {
           err.println("error: " + failure);
           stopAll(running);
+          return 1;
+        }
+      } else if (healthUrl != null) {
+        var failure = awaitRunning(healthUrl);
+        if (failure != null) {
+          err.println("error: " + failure);
           return 1;
         }
       }
@@ -118,8 +126,58 @@ public final class RlLauncher {
     return process;
   }
 
-  private String awaitHealthy(Role role, Process process, String healthUrl) {
+  /** Waits for an inference server rl did not start; null once healthy, else why not. */
+  private String awaitRunning(String healthUrl) {
+    var said = false;
+    var deadline = System.nanoTime() + healthTimeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      var answer = probe(healthUrl);
+      if (answer == Probe.HEALTHY) {
+        return null;
+      }
+      if (answer == Probe.INTERRUPTED) {
+        return "interrupted";
+      }
+      if (!said) {
+        out.printf(
+            "rl: waiting up to %d s for the inference server at %s%n",
+            healthTimeout.toSeconds(), healthUrl);
+        said = true;
+      }
+      Polling.pause(200);
+    }
+    return "no inference server answered "
+        + healthUrl
+        + " within "
+        + healthTimeout.toSeconds()
+        + " s. Start one first ('stepwise inference @ infer.toml'), let rl start one"
+        + " (--inference @ infer.toml), or point the orchestrator at yours (client.base-url in its"
+        + " TOML, or --client.base-url URL)";
+  }
+
+  private enum Probe {
+    HEALTHY,
+    NOT_YET,
+    INTERRUPTED
+  }
+
+  private static Probe probe(String healthUrl) {
     var http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    try {
+      var response =
+          http.send(
+              HttpRequest.newBuilder(URI.create(healthUrl)).timeout(Duration.ofSeconds(2)).build(),
+              HttpResponse.BodyHandlers.discarding());
+      return response.statusCode() == 200 ? Probe.HEALTHY : Probe.NOT_YET;
+    } catch (IOException e) {
+      return Probe.NOT_YET; // not listening (yet)
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return Probe.INTERRUPTED;
+    }
+  }
+
+  private String awaitHealthy(Role role, Process process, String healthUrl) {
     var deadline = System.nanoTime() + healthTimeout.toNanos();
     while (System.nanoTime() < deadline) {
       if (!process.isAlive()) {
@@ -129,20 +187,11 @@ public final class RlLauncher {
             + process.exitValue()
             + " before it was healthy";
       }
-      try {
-        var response =
-            http.send(
-                HttpRequest.newBuilder(URI.create(healthUrl))
-                    .timeout(Duration.ofSeconds(2))
-                    .build(),
-                HttpResponse.BodyHandlers.discarding());
-        if (response.statusCode() == 200) {
-          return null;
-        }
-      } catch (IOException e) {
-        // not listening yet
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
+      var answer = probe(healthUrl);
+      if (answer == Probe.HEALTHY) {
+        return null;
+      }
+      if (answer == Probe.INTERRUPTED) {
         return "interrupted";
       }
       Polling.pause(200);

@@ -87,4 +87,38 @@ class RlLauncherTest {
     assertEquals(1, status);
     assertTrue(err.toString().contains("role 'inference' exited with status 1"), err.toString());
   }
+
+  @Test
+  void aServerItDidNotStartIsAwaitedBoundedAndNamedWhenItNeverAnswers() throws Exception {
+    var out = new ByteArrayOutputStream();
+    var err = new ByteArrayOutputStream();
+    var processes = new ConcurrentHashMap<String, Process>();
+    int port;
+    try (var socket = new java.net.ServerSocket(0)) {
+      port = socket.getLocalPort(); // free once closed: nothing answers there
+    }
+    var url = "http://127.0.0.1:" + port + "/health";
+    var launcher =
+        new RlLauncher(
+                new PrintStream(out, true), new PrintStream(err, true), Duration.ofSeconds(2))
+            .onStart((role, process) -> processes.put(role.name(), process));
+
+    var started = System.nanoTime();
+    var status =
+        CompletableFuture.supplyAsync(
+                () -> launcher.run(null, url, List.of(role("trainer", "exec sleep 60"))))
+            .get(30, TimeUnit.SECONDS);
+
+    assertEquals(1, status);
+    assertTrue((System.nanoTime() - started) / 1e9 < 20, "bounded by the health timeout");
+    var message = err.toString();
+    assertTrue(
+        message.contains("error: no inference server answered " + url + " within 2 s"), message);
+    assertTrue(message.contains("stepwise inference @ infer.toml"), message);
+    assertTrue(message.contains("--client.base-url URL"), message);
+    assertTrue(message.contains("client.base-url in its TOML"), message);
+    assertTrue(
+        out.toString().contains("rl: waiting up to 2 s for the inference server"), out.toString());
+    assertTrue(processes.isEmpty(), "no role starts without a server");
+  }
 }
