@@ -28,6 +28,7 @@ public final class Main {
         trainer        the RL trainer role (reads rollouts/, publishes weights/)
         orchestrator   the RL orchestrator role (rollouts from inference, rewards, advantages)
         inference      the stateless OpenAI-compatible inference server
+        plot           plot <run dir> [--output file.png]: loss/reward over steps, checkpoints marked
 
       Run 'stepwise <command> --help' for its options.
       """;
@@ -54,6 +55,7 @@ public final class Main {
         case "trainer" -> TrainerCommand.run(rest, out, err);
         case "orchestrator" -> OrchestratorCommand.run(rest, out);
         case "inference" -> InferenceCommand.run(rest, out);
+        case "plot" -> PlotCommand.run(rest, out, err);
         default -> {
           err.println("error: unknown command '" + command + "'");
           err.print(USAGE_TEXT);
