@@ -13,6 +13,7 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.text.DecimalFormat;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,8 +22,10 @@ import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
 import org.jfree.chart.axis.LogAxis;
 import org.jfree.chart.axis.NumberAxis;
+import org.jfree.chart.axis.NumberTickUnit;
 import org.jfree.chart.axis.ValueAxis;
 import org.jfree.chart.plot.CombinedDomainXYPlot;
+import org.jfree.chart.plot.SeriesRenderingOrder;
 import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
 import org.jfree.chart.renderer.xy.XYLineAndShapeRenderer;
@@ -49,7 +52,7 @@ public final class RunPlot {
   private static final Color GRID = new Color(0xdddddd);
 
   /** A loss spanning this many times from its lowest to its highest value goes on a log axis. */
-  static final double LOG_SCALE_SPAN = 50;
+  static final double LOG_SCALE_SPAN = 20;
 
   /** One checkpoint to mark: its step and whether a stop signal wrote it. */
   public record CheckpointMark(long step, boolean preemption) {}
@@ -113,9 +116,10 @@ public final class RunPlot {
       throws IOException {
     var parent = output.toAbsolutePath().getParent();
     Files.createDirectories(parent);
-    var tmp = Files.createTempFile(parent, "." + output.getFileName(), ".tmp");
+    // Not Files.createTempFile: its owner-only permissions would stay on the picture.
+    var tmp = parent.resolve("." + output.getFileName() + "." + System.nanoTime() + ".tmp");
     try {
-      try (OutputStream out = Files.newOutputStream(tmp)) {
+      try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW)) {
         ChartUtils.writeChartAsPNG(out, chart, width, height);
       }
       Files.move(tmp, output, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
@@ -149,6 +153,7 @@ public final class RunPlot {
       renderer.setSeriesShapesVisible(i, sparse);
     }
     var plot = new XYPlot(data, null, axis, renderer);
+    plot.setSeriesRenderingOrder(SeriesRenderingOrder.FORWARD); // sparse (eval) series on top
     plot.setBackgroundPaint(Color.WHITE);
     plot.setDomainGridlinePaint(GRID);
     plot.setRangeGridlinePaint(GRID);
@@ -168,6 +173,9 @@ public final class RunPlot {
     if (min > 0 && max / min >= LOG_SCALE_SPAN) {
       var axis = new LogAxis("loss (log scale)");
       axis.setSmallestValue(min / 2);
+      axis.setBase(2); // ticks at powers of two: 0.125, 0.25, ..., 4, 8
+      axis.setAutoTickUnitSelection(false);
+      axis.setTickUnit(new NumberTickUnit(1));
       axis.setNumberFormatOverride(new DecimalFormat("0.####"));
       return axis;
     }
