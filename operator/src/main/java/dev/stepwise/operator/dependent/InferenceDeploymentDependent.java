@@ -68,11 +68,7 @@ public class InferenceDeploymentDependent extends RunDependent<Deployment> {
             .endSpec()
             .build();
     return new DeploymentBuilder()
-        .withNewMetadata()
-        .withName(name(run))
-        .withNamespace(run.getMetadata().getNamespace())
-        .withLabels(Labels.of(run, Roles.INFERENCE.id()))
-        .endMetadata()
+        .withMetadata(metadata(run, name(run), Roles.INFERENCE.id()))
         .withNewSpec()
         .withReplicas(run.getSpec().isSuspended() ? 0 : replicas(run))
         .withNewSelector()

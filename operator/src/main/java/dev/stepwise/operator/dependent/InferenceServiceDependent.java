@@ -31,11 +31,7 @@ public class InferenceServiceDependent extends RunDependent<Service> {
   @Override
   protected Service desired(TrainingRun run, Context<TrainingRun> context) {
     return new ServiceBuilder()
-        .withNewMetadata()
-        .withName(name(run))
-        .withNamespace(run.getMetadata().getNamespace())
-        .withLabels(Labels.of(run, Roles.INFERENCE.id()))
-        .endMetadata()
+        .withMetadata(metadata(run, name(run), Roles.INFERENCE.id()))
         .withNewSpec()
         .withSelector(Labels.selector(run, Roles.INFERENCE.id()))
         .withPorts(

@@ -41,11 +41,7 @@ public class OrchestratorDeploymentDependent extends RunDependent<Deployment> {
             .endSpec()
             .build();
     return new DeploymentBuilder()
-        .withNewMetadata()
-        .withName(name(run))
-        .withNamespace(run.getMetadata().getNamespace())
-        .withLabels(Labels.of(run, Roles.ORCHESTRATOR.id()))
-        .endMetadata()
+        .withMetadata(metadata(run, name(run), Roles.ORCHESTRATOR.id()))
         .withNewSpec()
         .withReplicas(trainingStopped(run) ? 0 : 1)
         .withNewStrategy()

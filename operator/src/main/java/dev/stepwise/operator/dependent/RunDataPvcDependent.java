@@ -60,11 +60,7 @@ public class RunDataPvcDependent
     var mode =
         storage.getAccessMode() != null ? storage.getAccessMode() : StorageAccessMode.ReadWriteOnce;
     return new PersistentVolumeClaimBuilder()
-        .withNewMetadata()
-        .withName(name(run))
-        .withNamespace(run.getMetadata().getNamespace())
-        .withLabels(Labels.of(run, COMPONENT))
-        .endMetadata()
+        .withMetadata(RunDependent.metadata(run, name(run), COMPONENT))
         .withNewSpec()
         .withAccessModes(mode.name())
         .withStorageClassName(storage.getStorageClassName())

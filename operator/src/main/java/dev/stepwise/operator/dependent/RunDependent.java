@@ -4,7 +4,10 @@ import dev.stepwise.api.ControllerReference;
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Labels;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.ObjectMetaBuilder;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.dependent.DependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.Matcher.Result;
@@ -39,6 +42,18 @@ public abstract class RunDependent<R extends HasMetadata>
   @Override
   protected void addReferenceHandlingMetadata(R target, TrainingRun run) {
     controlledBy(target, run);
+  }
+
+  /**
+   * The metadata of a child of {@code run}: its name, the run's namespace and the labels of {@code
+   * component} (the owner reference is added by JOSDK, see {@link #addReferenceHandlingMetadata}).
+   */
+  static ObjectMeta metadata(TrainingRun run, String name, String component) {
+    return new ObjectMetaBuilder()
+        .withName(name)
+        .withNamespace(run.getMetadata().getNamespace())
+        .withLabels(Labels.of(run, component))
+        .build();
   }
 
   /** Makes {@code run} the controller of {@code child} (replacing a plain reference to it). */

@@ -24,11 +24,7 @@ public class RuntimeRoleBindingDependent extends RunDependent<RoleBinding> {
   @Override
   protected RoleBinding desired(TrainingRun run, Context<TrainingRun> context) {
     return new RoleBindingBuilder()
-        .withNewMetadata()
-        .withName(name(run))
-        .withNamespace(run.getMetadata().getNamespace())
-        .withLabels(Labels.of(run, RuntimeServiceAccountDependent.COMPONENT))
-        .endMetadata()
+        .withMetadata(metadata(run, name(run), RuntimeServiceAccountDependent.COMPONENT))
         .withNewRoleRef()
         .withApiGroup("rbac.authorization.k8s.io")
         .withKind("Role")

@@ -34,11 +34,7 @@ public class RuntimeRoleDependent extends RunDependent<Role> {
   protected Role desired(TrainingRun run, Context<TrainingRun> context) {
     var plural = HasMetadata.getPlural(Checkpoint.class);
     return new RoleBuilder()
-        .withNewMetadata()
-        .withName(name(run))
-        .withNamespace(run.getMetadata().getNamespace())
-        .withLabels(Labels.of(run, RuntimeServiceAccountDependent.COMPONENT))
-        .endMetadata()
+        .withMetadata(metadata(run, name(run), RuntimeServiceAccountDependent.COMPONENT))
         .withRules(
             new PolicyRuleBuilder()
                 .withApiGroups(Constants.GROUP)

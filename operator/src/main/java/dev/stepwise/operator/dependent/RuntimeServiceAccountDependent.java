@@ -29,11 +29,7 @@ public class RuntimeServiceAccountDependent extends RunDependent<ServiceAccount>
   @Override
   protected ServiceAccount desired(TrainingRun run, Context<TrainingRun> context) {
     return new ServiceAccountBuilder()
-        .withNewMetadata()
-        .withName(name(run))
-        .withNamespace(run.getMetadata().getNamespace())
-        .withLabels(Labels.of(run, COMPONENT))
-        .endMetadata()
+        .withMetadata(metadata(run, name(run), COMPONENT))
         .withAutomountServiceAccountToken(false)
         .build();
   }

@@ -35,11 +35,7 @@ public class TrainerServiceDependent extends RunDependent<Service> {
   @Override
   protected Service desired(TrainingRun run, Context<TrainingRun> context) {
     return new ServiceBuilder()
-        .withNewMetadata()
-        .withName(name(run))
-        .withNamespace(run.getMetadata().getNamespace())
-        .withLabels(Labels.of(run, Roles.TRAINER.id()))
-        .endMetadata()
+        .withMetadata(metadata(run, name(run), Roles.TRAINER.id()))
         .withNewSpec()
         .withClusterIP("None")
         .withPublishNotReadyAddresses(true) // ranks must find each other before they are ready

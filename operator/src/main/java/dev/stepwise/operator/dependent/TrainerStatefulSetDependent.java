@@ -83,11 +83,7 @@ public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
                 .endContainer()
                 .endSpec());
     return new StatefulSetBuilder()
-        .withNewMetadata()
-        .withName(name(run))
-        .withNamespace(run.getMetadata().getNamespace())
-        .withLabels(Labels.of(run, Roles.TRAINER.id()))
-        .endMetadata()
+        .withMetadata(metadata(run, name(run), Roles.TRAINER.id()))
         .withNewSpec()
         .withReplicas(trainingStopped(run) ? 0 : worldSize(run))
         .withServiceName(TrainerServiceDependent.name(run))

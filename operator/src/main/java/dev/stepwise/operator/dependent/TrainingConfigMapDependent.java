@@ -29,11 +29,7 @@ public class TrainingConfigMapDependent extends RunDependent<ConfigMap> {
   @Override
   protected ConfigMap desired(TrainingRun run, Context<TrainingRun> context) {
     return new ConfigMapBuilder()
-        .withNewMetadata()
-        .withName(name(run))
-        .withNamespace(run.getMetadata().getNamespace())
-        .withLabels(Labels.of(run, COMPONENT))
-        .endMetadata()
+        .withMetadata(metadata(run, name(run), COMPONENT))
         .withData(files(run))
         .build();
   }

@@ -4,6 +4,7 @@ import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.api.TrainingRunStatus;
 import dev.stepwise.api.retention.RetentionDecision.Quota;
+import dev.stepwise.api.retention.RetentionDecision.QuotaState;
 import dev.stepwise.operator.checkpoint.RunCheckpoints;
 import dev.stepwise.operator.validation.SpecProblem;
 import io.fabric8.kubernetes.api.model.Condition;
@@ -181,28 +182,20 @@ public final class RunStatusCalculator {
   public static TrainingRunStatus withQuota(
       TrainingRun run, TrainingRunStatus next, Quota quota, String now) {
     var gen = run.getMetadata().getGeneration();
+    if (quota.state() == QuotaState.NONE) {
+      next.setConditions(Conditions.remove(next.getConditions(), Conditions.CHECKPOINT_QUOTA));
+      return next;
+    }
+    var within = quota.state() == QuotaState.WITHIN;
     next.setConditions(
-        switch (quota.state()) {
-          case NONE -> Conditions.remove(next.getConditions(), Conditions.CHECKPOINT_QUOTA);
-          case WITHIN ->
-              Conditions.set(
-                  next.getConditions(),
-                  Conditions.CHECKPOINT_QUOTA,
-                  true,
-                  ConditionReason.WithinQuota,
-                  quota.message(),
-                  gen,
-                  now);
-          case EXCEEDED_BY_PROTECTED ->
-              Conditions.set(
-                  next.getConditions(),
-                  Conditions.CHECKPOINT_QUOTA,
-                  false,
-                  ConditionReason.ProtectedCheckpointsExceedQuota,
-                  quota.message(),
-                  gen,
-                  now);
-        });
+        Conditions.set(
+            next.getConditions(),
+            Conditions.CHECKPOINT_QUOTA,
+            within,
+            within ? ConditionReason.WithinQuota : ConditionReason.ProtectedCheckpointsExceedQuota,
+            quota.message(),
+            gen,
+            now));
     return next;
   }
 

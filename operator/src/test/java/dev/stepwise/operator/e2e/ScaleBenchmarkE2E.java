@@ -375,7 +375,9 @@ class ScaleBenchmarkE2E {
   private static final class OperatorProbe {
     private static final Pattern RECONCILES =
         Pattern.compile(
-            "^operator_sdk_reconciliations_started_total\\{[^}]*trainingrun[^}]*\\}\\s+([0-9.eE+]+)",
+            // JOSDK's Micrometer metrics (v2, as QOSDK binds them): one counter per controller.
+            "^(?:operator_sdk_)?reconciliations_started_total\\{[^}]*trainingrun[^}]*\\}"
+                + "\\s+([0-9.eE+]+)",
             Pattern.MULTILINE);
     private final LocalCluster cluster;
     private final HttpClient http = HttpClient.newHttpClient();
