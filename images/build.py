@@ -38,6 +38,12 @@ SOURCE = "https://github.com/stepwise-dev/stepwise"
 FORMAT = "7"  # bump when the layer format changes, so that cached layers are rebuilt
 
 DEBS = ["libc6", "libgcc-s1", "libstdc++6", "zlib1g"]
+# What the JRE's font rendering (java.desktop's libfontmanager) loads, for `stepwise plot` in the
+# runtime images: FreeType, HarfBuzz and what they link, fontconfig with its configuration, and
+# the DejaVu fonts (without them a headless JRE cannot measure or draw text).
+FONT_DEBS = ["libfreetype6", "libpng16-16", "libbrotli1", "libharfbuzz0b", "libglib2.0-0",
+             "libpcre2-8-0", "libgraphite2-3", "libfontconfig1", "libexpat1", "fontconfig-config",
+             "fonts-dejavu-core"]
 JRE_MODULES = [
     "java.base", "java.compiler", "java.desktop", "java.instrument", "java.logging",
     "java.management", "java.naming", "java.net.http", "java.prefs", "java.scripting",
@@ -222,13 +228,13 @@ class Layer:
 # ---------------------------------------------------------------- base: Debian + JRE
 
 
-def debian_packages():
-    """Downloads (once) the Debian packages of the base; returns [(name, version, arch, path)]."""
+def debian_packages(names=DEBS):
+    """Downloads (once) Debian packages (the base's by default); returns [(name, version, arch, path)]."""
     debs = CACHE / "debs"
     debs.mkdir(parents=True, exist_ok=True)
     found = []
-    for name in DEBS:
-        candidates = sorted(debs.glob(f"{name}_*_amd64.deb"))
+    for name in names:
+        candidates = sorted([*debs.glob(f"{name}_*_amd64.deb"), *debs.glob(f"{name}_*_all.deb")])
         wanted = apt_candidate(name)
         match = [c for c in candidates if wanted and deb_field(c, "Version") == wanted]
         if not match:
@@ -236,7 +242,7 @@ def debian_packages():
                 run("apt-get", "download", f"{name}={wanted}" if wanted else name, cwd=debs)
             except subprocess.CalledProcessError as e:
                 fail(f"apt-get download {name} failed (run `apt-get update` first?): {e.stderr.strip()}")
-            candidates = sorted(debs.glob(f"{name}_*_amd64.deb"))
+            candidates = sorted([*debs.glob(f"{name}_*_amd64.deb"), *debs.glob(f"{name}_*_all.deb")])
             match = [c for c in candidates if not wanted or deb_field(c, "Version") == wanted]
         deb = match[-1]
         found.append((name, deb_field(deb, "Version"), deb_field(deb, "Architecture"), deb))
@@ -370,6 +376,14 @@ def cuda_wheels():
     return out
 
 
+def font_layer():
+    """The runtime images' fonts and font libraries (FONT_DEBS), for `stepwise plot`."""
+    entries = []
+    for _, _, _, deb in debian_packages(FONT_DEBS):
+        entries += deb_entries(deb)
+    return ("fonts for stepwise plot (FreeType, HarfBuzz, fontconfig, DejaVu)", entries)
+
+
 def images(version, revision, created):
     runtime_lib = REPO / "runtime/target/lib"
     java_args_cpu = ["-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.io.tmpdir=/tmp",
@@ -397,6 +411,7 @@ def images(version, revision, created):
             name="stepwise-runtime", tag=version,
             title="Stepwise runtime", description="sft, rl, trainer, orchestrator, inference on libtorch (CPU)",
             layers=lambda: [
+                font_layer(),
                 ("runtime dependencies", tree(runtime_lib, "opt/stepwise/lib")),
                 ("runtime application", [
                     file(REPO / "runtime/target/stepwise-runtime.jar", "opt/stepwise/stepwise-runtime.jar"),
@@ -406,12 +421,14 @@ def images(version, revision, created):
             config=dict(Entrypoint=["/usr/local/bin/stepwise"], WorkingDir="/var/lib/stepwise/run",
                         Env=["OMP_WAIT_POLICY=PASSIVE"]),
             jars=[runtime_lib],
+            debs=lambda: debian_packages(FONT_DEBS),
         ),
         "runtime-gpu": dict(
             name="stepwise-runtime", tag=f"{version}-gpu",
             title="Stepwise runtime (CUDA)",
             description="sft, rl, trainer, orchestrator, inference on libtorch with CUDA 13",
             layers=lambda: [
+                font_layer(),
                 ("runtime dependencies without CPU libtorch", [
                     directory("opt/stepwise/lib"),
                     *[e for e in tree(runtime_lib, "opt/stepwise/lib")
@@ -434,6 +451,7 @@ def images(version, revision, created):
                              "NVIDIA_VISIBLE_DEVICES=all",
                              "NVIDIA_DRIVER_CAPABILITIES=compute,utility"]),
             jars=[runtime_lib, *[maven_jar(c) for c in GPU_ARTIFACTS]],
+            debs=lambda: debian_packages(FONT_DEBS),
             extra=lambda: (cuda_wheels() / "wheels.txt").read_text(),
         ),
     }
@@ -516,7 +534,8 @@ def build_image(spec, base_layers, base_packages, version, revision, epoch, crea
     packages = OUT / f"{spec['name']}-{spec['tag']}.packages.txt"
     lines = [f"# {ref}", f"# image digest (manifest): sha256:{manifest_digest}", f"# revision: {revision}", "",
              "## Debian packages (bookworm, amd64; documentation dropped but copyright files)"]
-    lines += [f"deb {n} {v} {a} sha256:{sha256_file(p)}" for n, v, a, p in base_packages["debs"]]
+    lines += [f"deb {n} {v} {a} sha256:{sha256_file(p)}"
+              for n, v, a, p in base_packages["debs"] + (spec["debs"]() if "debs" in spec else [])]
     lines += ["", "## Java runtime", f"jre {base_packages['jre']}", "", "## Launcher",
               "file /usr/local/bin/stepwise (images/launcher.c, gcc -O2)", "", "## Java libraries"]
     for source in spec["jars"]:
