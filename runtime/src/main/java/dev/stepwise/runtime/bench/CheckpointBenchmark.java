@@ -10,6 +10,7 @@ import dev.stepwise.runtime.config.DataConfig;
 import dev.stepwise.runtime.config.OptimConfig;
 import dev.stepwise.runtime.config.SchedulerConfig;
 import dev.stepwise.runtime.data.ReverseTextTask;
+import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.model.Transformer;
@@ -21,7 +22,6 @@ import dev.stepwise.runtime.trainer.LrSchedule;
 import dev.stepwise.runtime.trainer.Progress;
 import dev.stepwise.runtime.trainer.TrainerCheckpoint;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -336,16 +336,17 @@ public final class CheckpointBenchmark {
             d.stopDeadline(),
             d.ioThreads());
     var layout = new RunLayout(dir);
-    var quiet = new PrintStream(OutputStream.nullOutputStream());
     var times = new double[config.steps()];
     var during = new boolean[config.steps()];
     var saves = new ArrayList<Double>();
     var waits = new ArrayList<Double>();
-    try (var saver =
-        async == null
-            ? null
-            : new CheckpointSaver(
-                new CheckpointWriter(layout), new CheckpointStore(layout), ckpt, -1, quiet)) {
+    // The saves are measured here, not reported: their log lines would break the tables.
+    try (var quiet = Console.quiet();
+        var saver =
+            async == null
+                ? null
+                : new CheckpointSaver(
+                    new CheckpointWriter(layout), new CheckpointStore(layout), ckpt, -1)) {
       for (var s = 0; s < config.steps(); s++) {
         var step = s + 2;
         during[s] = saver != null && saver.writing();

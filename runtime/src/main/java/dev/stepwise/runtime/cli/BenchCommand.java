@@ -4,6 +4,7 @@ import dev.stepwise.runtime.bench.CheckpointBenchmark;
 import dev.stepwise.runtime.config.BenchConfig;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.log.Console;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -25,6 +26,7 @@ final class BenchCommand {
       out.print(TomlWriter.write(parsed.config()));
       return 0;
     }
+    Console.configure(parsed.config().log());
     try {
       new CheckpointBenchmark(parsed.config(), out).run();
     } catch (IOException e) {

@@ -7,11 +7,14 @@ import dev.stepwise.runtime.config.CheckpointExportConfig;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.model.HfExport;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.OptionalLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code stepwise checkpoint delete --output-dir DIR --step N [--timeline T]}: deletes one
@@ -29,6 +32,8 @@ final class CheckpointCommand {
           + " [--checkpoints-dir checkpoints]\n"
           + "       stepwise checkpoint export --format hf STEP_DIR OUT [--model HF_DIR]"
           + " [--max-shard-bytes N]";
+
+  private static final Logger LOG = LoggerFactory.getLogger(CheckpointCommand.class);
 
   private CheckpointCommand() {}
 
@@ -53,6 +58,7 @@ final class CheckpointCommand {
       return helpOrDryRun(parsed, CheckpointDeleteConfig.class, out);
     }
     var config = parsed.config();
+    Console.configure(config.log());
     if (config.step() == null) {
       throw new ConfigException(List.of("--step: required; " + USAGE));
     }
@@ -62,7 +68,7 @@ final class CheckpointCommand {
     var layout = new RunLayout(Path.of(config.outputDir()), config.checkpointsDir());
     var result = new CheckpointStore(layout).deleteCheckpoint(step, timeline);
     var dir = layout.stepDir(step);
-    out.println(
+    LOG.info(
         switch (result) {
           case DELETED -> "deleted checkpoint " + dir;
           case ABSENT -> "no checkpoint at " + dir + ": nothing to delete";
@@ -83,6 +89,7 @@ final class CheckpointCommand {
       return helpOrDryRun(parsed, CheckpointExportConfig.class, out);
     }
     var config = parsed.config();
+    Console.configure(config.log());
     if (config.format() == null) {
       throw new ConfigException(List.of("--format: expected 'hf', got nothing; " + USAGE));
     }
@@ -95,13 +102,14 @@ final class CheckpointCommand {
             Path.of(config.out()),
             config.model() == null ? null : Path.of(config.model()),
             Math.max(1, config.maxShardBytes()));
-    out.printf(
-        "exported %s (%s, %d tensors, %,d bytes) to %s%n",
-        config.stepDir(),
-        result.config().modelType(),
-        result.tensors(),
-        result.bytes(),
-        result.out());
+    LOG.info(
+        String.format(
+            "exported %s (%s, %d tensors, %,d bytes) to %s",
+            config.stepDir(),
+            result.config().modelType(),
+            result.tensors(),
+            result.bytes(),
+            result.out()));
     return 0;
   }
 

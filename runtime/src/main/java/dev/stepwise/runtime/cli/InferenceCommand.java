@@ -4,6 +4,7 @@ import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.inference.InferenceServer;
+import dev.stepwise.runtime.log.Console;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -27,7 +28,8 @@ final class InferenceCommand {
       out.print(TomlWriter.write(parsed.config()));
       return 0;
     }
-    var server = new InferenceServer(parsed.config(), out);
+    Console.configure(parsed.config().log());
+    var server = new InferenceServer(parsed.config());
     try {
       server.start();
     } catch (IOException e) {

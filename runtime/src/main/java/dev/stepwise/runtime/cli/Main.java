@@ -2,18 +2,28 @@ package dev.stepwise.runtime.cli;
 
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.config.ConfigException;
+import dev.stepwise.runtime.log.Console;
+import dev.stepwise.runtime.log.LogFormat;
 import dev.stepwise.runtime.model.ModelException;
 import dev.stepwise.runtime.orchestrator.InferenceClient;
 import dev.stepwise.runtime.parallel.PeerLostException;
 import java.io.PrintStream;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.event.Level;
 
 /** {@code stepwise <command> ...}: the runtime's one entry point, locally and in pods. */
 public final class Main {
 
   /** Exit status for bad configuration or usage. */
   public static final int USAGE = 2;
+
+  private static final Logger LOG = LoggerFactory.getLogger(Main.class);
 
   private static final String USAGE_TEXT =
       """
@@ -46,25 +56,32 @@ public final class Main {
     }
     var command = args.get(0);
     var rest = args.subList(1, args.size());
+    try (var console = Console.open(out, err, context(command))) {
+      logFlags(rest);
+      return dispatch(command, rest, out, err);
+    }
+  }
+
+  private static int dispatch(String command, List<String> rest, PrintStream out, PrintStream err) {
     try {
       return switch (command) {
-        case "sft" -> SftCommand.run(rest, out, err);
+        case "sft" -> SftCommand.run(rest, out);
         case "bench" -> BenchCommand.run(rest, out);
         case "checkpoint" -> CheckpointCommand.run(rest, out);
-        case "rl" -> RlCommand.run(rest, out, err);
-        case "trainer" -> TrainerCommand.run(rest, out, err);
+        case "rl" -> RlCommand.run(rest, out);
+        case "trainer" -> TrainerCommand.run(rest, out);
         case "orchestrator" -> OrchestratorCommand.run(rest, out);
         case "inference" -> InferenceCommand.run(rest, out);
-        case "plot" -> PlotCommand.run(rest, out, err);
+        case "plot" -> PlotCommand.run(rest, out);
         default -> {
-          err.println("error: unknown command '" + command + "'");
+          LOG.error("error: unknown command '" + command + "'");
           err.print(USAGE_TEXT);
           yield USAGE;
         }
       };
     } catch (ConfigException e) {
       for (var problem : e.problems()) {
-        err.println("error: " + problem);
+        LOG.error("error: " + problem);
       }
       return USAGE;
     } catch (CheckpointException
@@ -72,8 +89,47 @@ public final class Main {
         | PeerLostException
         | InferenceClient.InferenceException
         | java.io.UncheckedIOException e) {
-      err.println("error: " + e.getMessage());
+      LOG.error("error: " + e.getMessage());
       return 1;
     }
+  }
+
+  /**
+   * What each JSON log line of this process says about it: its role, and its rank if it has one.
+   */
+  private static Map<String, Object> context(String command) {
+    var context = new LinkedHashMap<String, Object>();
+    context.put("role", command);
+    var rank = System.getenv("RANK");
+    if (rank != null && rank.strip().matches("\\d+")) {
+      context.put("rank", Integer.parseInt(rank.strip()));
+    }
+    return context;
+  }
+
+  /**
+   * Applies {@code --log.format} and {@code --log.level} before the command parses its config, so
+   * that a bad config is reported in that format too; the config's parser validates them.
+   */
+  private static void logFlags(List<String> args) {
+    var format = Console.format();
+    var level = Level.INFO;
+    for (var i = 0; i < args.size(); i++) {
+      var arg = args.get(i);
+      var eq = arg.indexOf('=');
+      var name = eq < 0 ? arg : arg.substring(0, eq);
+      String value = eq < 0 ? (i + 1 < args.size() ? args.get(i + 1) : "") : arg.substring(eq + 1);
+      value = value.toUpperCase(Locale.ROOT);
+      try {
+        if (name.equals("--log.format")) {
+          format = LogFormat.valueOf(value);
+        } else if (name.equals("--log.level")) {
+          level = Level.valueOf(value);
+        }
+      } catch (IllegalArgumentException badValue) {
+        // the command's parser names the flag
+      }
+    }
+    Console.configure(format, level);
   }
 }

@@ -3,6 +3,7 @@ package dev.stepwise.runtime.cli;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.orchestrator.InferenceClient;
 import dev.stepwise.runtime.orchestrator.Orchestrator;
 import dev.stepwise.runtime.util.StopSignal;
@@ -28,11 +29,12 @@ final class OrchestratorCommand {
       return 0;
     }
     var config = parsed.config();
+    Console.configure(config.log());
     var client =
         new InferenceClient(
             config.client().baseUrl(),
             Duration.ofMillis((long) (config.client().timeout() * 1000)));
-    new Orchestrator(config, client, out).stopOn(StopSignal.forRole(config.ckpt(), out)).run();
+    new Orchestrator(config, client).stopOn(StopSignal.forRole(config.ckpt())).run();
     return 0;
   }
 }

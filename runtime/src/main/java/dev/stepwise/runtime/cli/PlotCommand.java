@@ -1,7 +1,11 @@
 package dev.stepwise.runtime.cli;
 
 import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
+import dev.stepwise.runtime.config.PlotConfig;
+import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.plot.MetricsHistory;
 import dev.stepwise.runtime.plot.RunPlot;
 import java.io.IOException;
@@ -11,6 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code stepwise plot <run dir> [--output file.png] [--width W] [--height H]}: a PNG of the run's
@@ -19,46 +25,30 @@ import java.util.List;
  */
 final class PlotCommand {
 
-  static final int DEFAULT_WIDTH = 1000;
-  static final int DEFAULT_HEIGHT = 600;
   static final String DEFAULT_OUTPUT = "plot.png";
+
+  private static final Logger LOG = LoggerFactory.getLogger(PlotCommand.class);
 
   private PlotCommand() {}
 
-  static int run(List<String> args, PrintStream out, PrintStream err) {
-    Path runDir = null;
-    Path output = null;
-    var width = DEFAULT_WIDTH;
-    var height = DEFAULT_HEIGHT;
-    var problems = new ArrayList<String>();
-    for (var i = 0; i < args.size(); i++) {
-      var arg = args.get(i);
-      if (arg.equals("--help") || arg.equals("-h")) {
-        out.print(HELP);
-        return 0;
-      }
-      if (arg.startsWith("--")) {
-        var name = arg.substring(2);
-        if (!List.of("output", "width", "height").contains(name)) {
-          problems.add(arg + ": unknown plot option (--output FILE, --width PX, --height PX)");
-          continue;
-        }
-        if (i + 1 >= args.size() || args.get(i + 1).startsWith("--")) {
-          problems.add(arg + ": expects a value");
-          continue;
-        }
-        var value = args.get(++i);
-        switch (name) {
-          case "output" -> output = Path.of(value);
-          case "width" -> width = pixels(arg, value, problems);
-          default -> height = pixels(arg, value, problems);
-        }
-      } else if (runDir == null) {
-        runDir = Path.of(arg);
-      } else {
-        problems.add(arg + ": unexpected argument (one run directory)");
-      }
+  static int run(List<String> args, PrintStream out) {
+    var parsed = CommandLine.parse(PlotConfig.class, args, List.of("run-dir"));
+    if (parsed.help()) {
+      out.print(HELP);
+      out.println();
+      out.print(CommandLine.help(PlotConfig.class));
+      return 0;
     }
+    if (parsed.dryRun()) {
+      out.print(TomlWriter.write(parsed.config()));
+      return 0;
+    }
+    var config = parsed.config();
+    Console.configure(config.log());
+    var problems = new ArrayList<String>();
+    pixels("--width", config.width(), problems);
+    pixels("--height", config.height(), problems);
+    var runDir = config.runDir() == null ? null : Path.of(config.runDir());
     if (runDir == null) {
       problems.add("plot: expected a run directory (stepwise plot <run dir> [--output file.png])");
     } else if (!Files.isDirectory(runDir)) {
@@ -67,40 +57,32 @@ final class PlotCommand {
     if (!problems.isEmpty()) {
       throw new ConfigException(problems);
     }
-    if (output == null) {
-      output = runDir.resolve(DEFAULT_OUTPUT);
-    }
+    var output =
+        config.output() == null ? runDir.resolve(DEFAULT_OUTPUT) : Path.of(config.output());
     // Before any AWT class loads: no display, and no toolkit that would look for one.
     System.setProperty("java.awt.headless", "true");
     try {
       var log = MetricsHistory.read(new RunLayout(runDir).metricsLog());
       if (log.truncatedTail()) {
-        out.println(
+        LOG.info(
             "plot: skipped the last line of " + log.file() + " (incomplete: still being written?)");
       }
-      Charts.write(runDir, log, output, width, height);
+      Charts.write(runDir, log, output, config.width(), config.height());
     } catch (MetricsHistory.MalformedMetricsException e) {
-      err.println("error: " + e.getMessage());
+      LOG.error("error: " + e.getMessage());
       return 1;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write " + output + ": " + e.getMessage(), e);
     }
-    out.printf("plot: wrote %s (%d x %d)%n", output, width, height);
+    LOG.info(String.format("plot: wrote %s (%d x %d)", output, config.width(), config.height()));
     return 0;
   }
 
-  private static int pixels(String flag, String value, List<String> problems) {
-    try {
-      var n = Integer.parseInt(value);
-      if (n >= 100 && n <= 10_000) {
-        return n;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
+  private static void pixels(String flag, int value, List<String> problems) {
+    if (value < 100 || value > 10_000) {
+      problems.add(
+          flag + ": must be a whole number of pixels from 100 to 10000, got '" + value + "'");
     }
-    problems.add(
-        flag + ": must be a whole number of pixels from 100 to 10000, got '" + value + "'");
-    return 0;
   }
 
   /** Kept apart so that the chart classes (and AWT) load only after headless mode is set. */

@@ -12,6 +12,8 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code stepwise rl --trainer @ train.toml --orchestrator @ orch.toml [--inference @ infer.toml]
@@ -32,13 +34,17 @@ final class RlCommand {
 
   private RlCommand() {}
 
-  static int run(List<String> args, PrintStream out, PrintStream err) {
+  private static final Logger LOG = LoggerFactory.getLogger(RlCommand.class);
+
+  static int run(List<String> args, PrintStream out) {
     var roleArgs = new LinkedHashMap<String, List<String>>();
     ROLES.forEach(r -> roleArgs.put(r, new ArrayList<>()));
     // --model.hf / --model.random-init, given after each role's own files and keys.
     var modelArgs = new LinkedHashMap<String, List<String>>();
     ROLES.forEach(r -> modelArgs.put(r, new ArrayList<>()));
     var shared = new ArrayList<String>();
+    // --log.format / --log.level: this process and every role log alike.
+    var logArgs = new ArrayList<String>();
     String externalUrl = null;
     String outputDir = null;
     var inferenceFiles = false;
@@ -90,6 +96,11 @@ final class RlCommand {
       } else if ("model.random-init".equals(name)) {
         modelArgs.get("trainer").add(arg);
         modelArgs.get("inference").add(arg);
+      } else if (name != null && name.startsWith("log.")) {
+        logArgs.add(arg);
+        if (hasValue) {
+          logArgs.add(args.get(++i));
+        }
       } else if (name != null
           && (name.equals("ckpt") || name.startsWith("ckpt.") || name.startsWith("no-ckpt."))) {
         shared.add(arg);
@@ -100,7 +111,7 @@ final class RlCommand {
         problems.add(
             arg
                 + ": unknown rl option (role files: --trainer/--orchestrator/--inference @ FILE;"
-                + " role keys: --<role>.<key>; shared: --max-steps, --output-dir, --ckpt.*,"
+                + " role keys: --<role>.<key>; shared: --max-steps, --output-dir, --ckpt.*, --log.*,"
                 + " --client.base-url, --model.hf, --model.random-init)");
       }
     }
@@ -116,11 +127,14 @@ final class RlCommand {
     var trainerArgs = new ArrayList<>(roleArgs.get("trainer"));
     trainerArgs.addAll(modelArgs.get("trainer"));
     trainerArgs.addAll(shared);
+    trainerArgs.addAll(logArgs);
     var orchestratorArgs = new ArrayList<>(roleArgs.get("orchestrator"));
     orchestratorArgs.addAll(modelArgs.get("orchestrator"));
     orchestratorArgs.addAll(shared);
+    orchestratorArgs.addAll(logArgs);
     var inferenceArgs = new ArrayList<>(roleArgs.get("inference"));
     inferenceArgs.addAll(modelArgs.get("inference"));
+    inferenceArgs.addAll(logArgs);
     if (outputDir != null) {
       inferenceArgs.addAll(List.of("--output-dir", outputDir));
     }
@@ -161,7 +175,7 @@ final class RlCommand {
             ? new RlLauncher.Role("inference", java("inference", inferenceArgs), env)
             : null;
     if (!startInference) {
-      out.println(
+      LOG.info(
           "rl: using the inference server at "
               + baseUrl
               + " (not started, not stopped"
@@ -172,8 +186,7 @@ final class RlCommand {
         List.of(
             new RlLauncher.Role("trainer", java("trainer", trainerArgs), env),
             new RlLauncher.Role("orchestrator", java("orchestrator", orchestratorArgs), env));
-    return new RlLauncher(out, err, Duration.ofMinutes(2))
-        .run(inferenceRole, baseUrl + "/health", workers);
+    return new RlLauncher(Duration.ofMinutes(2)).run(inferenceRole, baseUrl + "/health", workers);
   }
 
   private static <T extends Record> T validate(String role, Class<T> type, List<String> args) {
@@ -221,6 +234,7 @@ final class RlCommand {
       the others are stopped and rl exits non-zero naming the role.
       --trainer.nproc N trains data-parallel on N local ranks (each takes 1/N of every step's
       rollouts; orchestrator batch-size must divide by N), like sft --nproc N.
+      --log.format json|human and --log.level go to every role as to rl itself.
       --model.hf DIR runs a Hugging Face model directory (Qwen3, Llama) in trainer and inference,
       and the orchestrator uses its tokenizer and chat template.
       Resume: the same command with --max-steps 20 --ckpt.resume-step 10.

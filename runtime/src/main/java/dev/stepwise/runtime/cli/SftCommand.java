@@ -6,6 +6,7 @@ import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.SftConfig;
 import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.parallel.DistEnv;
 import dev.stepwise.runtime.parallel.Launcher;
 import dev.stepwise.runtime.parallel.ProcessGroup;
@@ -15,6 +16,8 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code stepwise sft}: parse and validate the config, then train, as one rank of the job the
@@ -24,7 +27,9 @@ final class SftCommand {
 
   private SftCommand() {}
 
-  static int run(List<String> args, PrintStream out, PrintStream err) {
+  private static final Logger LOG = LoggerFactory.getLogger(SftCommand.class);
+
+  static int run(List<String> args, PrintStream out) {
     var rest = new ArrayList<>(args);
     var nproc = Launch.takeNproc(rest);
     var parsed = CommandLine.parse(SftConfig.class, rest);
@@ -41,19 +46,20 @@ final class SftCommand {
       out.print(TomlWriter.write(parsed.config()));
       return 0;
     }
-    if (nproc > 0) {
-      return Launcher.launch(nproc, "sft", rest, out, err);
-    }
     var config = parsed.config();
+    Console.configure(config.log());
+    if (nproc > 0) {
+      return Launcher.launch(nproc, "sft", rest);
+    }
     var env = DistEnv.fromEnvironment();
     var collectives = ProcessGroup.Collectives.forDevice(config.device());
     var timeout = Duration.ofSeconds(config.dist().timeoutSeconds());
     try (var group = ProcessGroup.join(env, timeout, collectives)) {
-      new SftTrainer(config, out, CheckpointWriter.FileListener.NONE, group)
-          .stopOn(StopSignal.forRole(config.ckpt(), out))
+      new SftTrainer(config, CheckpointWriter.FileListener.NONE, group)
+          .stopOn(StopSignal.forRole(config.ckpt()))
           .run();
     } catch (CheckpointAbortedException e) {
-      err.println("error: " + e.getMessage());
+      LOG.error("error: " + e.getMessage());
       return StopSignal.ABORTED_EXIT;
     }
     return 0;

@@ -4,6 +4,7 @@ import dev.stepwise.runtime.checkpoint.CheckpointAbortedException;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.parallel.DistEnv;
 import dev.stepwise.runtime.parallel.Launcher;
 import dev.stepwise.runtime.parallel.ProcessGroup;
@@ -13,6 +14,8 @@ import java.io.PrintStream;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code stepwise trainer}: the RL trainer role, as one rank of the job the environment describes;
@@ -22,7 +25,9 @@ final class TrainerCommand {
 
   private TrainerCommand() {}
 
-  static int run(List<String> args, PrintStream out, PrintStream err) {
+  private static final Logger LOG = LoggerFactory.getLogger(TrainerCommand.class);
+
+  static int run(List<String> args, PrintStream out) {
     var rest = new ArrayList<>(args);
     var nproc = SftCommand.Launch.takeNproc(rest);
     var parsed = CommandLine.parse(RlTrainerConfig.class, rest);
@@ -38,10 +43,11 @@ final class TrainerCommand {
       out.print(TomlWriter.write(parsed.config()));
       return 0;
     }
-    if (nproc > 0) {
-      return Launcher.launch(nproc, "trainer", rest, out, err);
-    }
     var config = parsed.config();
+    Console.configure(config.log());
+    if (nproc > 0) {
+      return Launcher.launch(nproc, "trainer", rest);
+    }
     var env = DistEnv.fromEnvironment();
     var collectives = ProcessGroup.Collectives.forDevice(config.device());
     // Rank 0 alone may wait up to wait-timeout for the orchestrator's part of a checkpoint while
@@ -50,9 +56,9 @@ final class TrainerCommand {
         Duration.ofSeconds(
             Math.max(config.dist().timeoutSeconds(), (long) Math.ceil(config.waitTimeout())));
     try (var group = ProcessGroup.join(env, timeout, collectives)) {
-      new RlTrainer(config, out, group).stopOn(StopSignal.forRole(config.ckpt(), out)).run();
+      new RlTrainer(config, group).stopOn(StopSignal.forRole(config.ckpt())).run();
     } catch (CheckpointAbortedException e) {
-      err.println("error: " + e.getMessage());
+      LOG.error("error: " + e.getMessage());
       return StopSignal.ABORTED_EXIT;
     }
     return 0;

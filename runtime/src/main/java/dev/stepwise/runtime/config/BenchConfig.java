@@ -15,9 +15,11 @@ public record BenchConfig(
     @Doc(
             "Python that runs the peers (safetensors, torch where installed) on the same state;"
                 + " empty to skip them")
-        String python) {
+        String python,
+    @Doc("Logging (the tables themselves always go to standard output)") LogConfig log) {
 
   public static BenchConfig defaults() {
-    return new BenchConfig(".", 1, 3, 30, 5, 8, new ModelConfig(512, 6, 8, 2048, 32), "python3");
+    return new BenchConfig(
+        ".", 1, 3, 30, 5, 8, new ModelConfig(512, 6, 8, 2048, 32), "python3", LogConfig.defaults());
   }
 }

@@ -10,10 +10,17 @@ public record InferenceConfig(
     @Doc("Run directory whose weights/ it loads") String outputDir,
     @Doc("Intra-op threads of torch and BLAS") @Min(1) @Max(256) int threads,
     @Doc("Model shape (must match the trainer's)") ModelConfig model,
-    @Doc("HTTP server") ServerConfig server) {
+    @Doc("HTTP server") ServerConfig server,
+    @Doc("Logging") LogConfig log) {
 
   public static InferenceConfig defaults() {
     return new InferenceConfig(
-        0, Device.CPU, ".", 1, ModelConfig.defaults(), ServerConfig.defaults());
+        0,
+        Device.CPU,
+        ".",
+        1,
+        ModelConfig.defaults(),
+        ServerConfig.defaults(),
+        LogConfig.defaults());
   }
 }

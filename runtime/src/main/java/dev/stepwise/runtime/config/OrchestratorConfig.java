@@ -19,6 +19,7 @@ public record OrchestratorConfig(
     @Doc("Reverse-text problems") TaskConfig task,
     @Doc("Sampling parameters sent to inference") SamplingConfig sampling,
     @Doc("The inference server") ClientConfig client,
+    @Doc("Logging") LogConfig log,
     @Doc("Checkpointing") CkptConfig ckpt,
     @Doc(
             "A Hugging Face model directory whose tokenizer.json (ChatML template) encodes prompts"
@@ -53,6 +54,7 @@ public record OrchestratorConfig(
         TaskConfig.defaults(),
         SamplingConfig.defaults(),
         ClientConfig.defaults(),
+        LogConfig.defaults(),
         null,
         null);
   }

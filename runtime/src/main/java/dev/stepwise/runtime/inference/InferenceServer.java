@@ -20,7 +20,6 @@ import dev.stepwise.runtime.model.TextCodec;
 import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.model.Transformer;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,6 +30,8 @@ import java.util.concurrent.Executors;
 import java.util.function.Function;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The stateless inference server: OpenAI-compatible {@code GET /v1/models}, {@code POST
@@ -45,9 +46,9 @@ import org.bytedeco.pytorch.Device;
 public final class InferenceServer implements AutoCloseable {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(InferenceServer.class);
 
   private final InferenceConfig config;
-  private final PrintStream log;
   private final RunLayout layout;
   private final Object modelLock = new Object();
   private Policy model;
@@ -61,9 +62,8 @@ public final class InferenceServer implements AutoCloseable {
   private HttpServer server;
   private ExecutorService executor;
 
-  public InferenceServer(InferenceConfig config, PrintStream log) {
+  public InferenceServer(InferenceConfig config) {
     this.config = config;
-    this.log = log;
     this.layout = new RunLayout(Path.of(config.outputDir()));
   }
 
@@ -110,9 +110,10 @@ public final class InferenceServer implements AutoCloseable {
                 }));
     server.start();
     var port = server.getAddress().getPort();
-    log.printf(
-        "inference: listening on %s:%d | %,d parameters | run directory %s%n",
-        config.server().host(), port, model.parameterCount(), layout.root().toAbsolutePath());
+    LOG.info(
+        String.format(
+            "inference: listening on %s:%d | %,d parameters | run directory %s",
+            config.server().host(), port, model.parameterCount(), layout.root().toAbsolutePath()));
     return port;
   }
 
@@ -153,7 +154,7 @@ public final class InferenceServer implements AutoCloseable {
     } catch (RuntimeException e) {
       status = 500;
       response = error(String.valueOf(e.getMessage()), null, "server_error");
-      log.println("inference: " + exchange.getRequestURI().getPath() + " failed: " + e);
+      LOG.warn("inference: " + exchange.getRequestURI().getPath() + " failed: " + e);
     }
     var bytes = JSON.writeValueAsBytes(response);
     exchange.getResponseHeaders().set("Content-Type", "application/json");
@@ -198,9 +199,12 @@ public final class InferenceServer implements AutoCloseable {
       }
       weightsStep = step;
     }
-    log.printf(
-        "inference: loaded weights of step %d in %.0f ms%n",
-        step, (System.nanoTime() - started) / 1e6);
+    LOG.atInfo()
+        .addKeyValue("step", step)
+        .log(
+            String.format(
+                "inference: loaded weights of step %d in %.0f ms",
+                step, (System.nanoTime() - started) / 1e6));
     var out = JSON.createObjectNode();
     out.put("step", step);
     return out;
@@ -358,13 +362,14 @@ public final class InferenceServer implements AutoCloseable {
       completionTokens += c.tokens().length;
     }
     var seconds = (System.nanoTime() - started) / 1e9;
-    log.printf(
-        "inference: %d completions, %,d tokens in %.0f ms (%,.0f tok/s) with weights of step %s%n",
-        completions.size(),
-        completionTokens,
-        seconds * 1000,
-        completionTokens / seconds,
-        servedStep);
+    LOG.info(
+        String.format(
+            "inference: %d completions, %,d tokens in %.0f ms (%,.0f tok/s) with weights of step %s",
+            completions.size(),
+            completionTokens,
+            seconds * 1000,
+            completionTokens / seconds,
+            servedStep));
     return new Generated(completions, servedStep);
   }
 

@@ -18,7 +18,6 @@ import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
-import java.io.PrintStream;
 import java.net.HttpURLConnection;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,6 +30,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Tells the API server that a checkpoint is complete: creates (or updates) the {@code Checkpoint}
@@ -41,6 +42,8 @@ import java.util.stream.Collectors;
  */
 public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseable {
 
+  private static final Logger LOG = LoggerFactory.getLogger(CheckpointReporter.class);
+
   private static final int ATTEMPTS = 5;
   private static final long GONE_SECONDS = 60;
 
@@ -50,7 +53,6 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
   private final KubernetesClient client;
   private final RunIdentity identity;
   private final RunLayout layout;
-  private final PrintStream log;
 
   /** Whether a report was given up on: the next successful one resyncs the volume. */
   private boolean lost;
@@ -67,12 +69,10 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
             return thread;
           });
 
-  public CheckpointReporter(
-      KubernetesClient client, RunIdentity identity, RunLayout layout, PrintStream log) {
+  public CheckpointReporter(KubernetesClient client, RunIdentity identity, RunLayout layout) {
     this.client = client;
     this.identity = identity;
     this.layout = layout;
-    this.log = log;
   }
 
   /**
@@ -80,14 +80,15 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
    * task, in the background, brings the Checkpoint resources up to date with the volume ({@link
    * #resync}).
    */
-  public static Optional<CheckpointReporter> fromEnvironment(RunLayout layout, PrintStream log) {
+  public static Optional<CheckpointReporter> fromEnvironment(RunLayout layout) {
     return RunIdentity.fromEnvironment(System.getenv())
         .map(
             id -> {
-              log.printf(
-                  "reporting checkpoints as Checkpoint resources of TrainingRun %s/%s%n",
-                  id.namespace(), id.run());
-              var reporter = new CheckpointReporter(inClusterClient(), id, layout, log);
+              LOG.info(
+                  String.format(
+                      "reporting checkpoints as Checkpoint resources of TrainingRun %s/%s",
+                      id.namespace(), id.run()));
+              var reporter = new CheckpointReporter(inClusterClient(), id, layout);
               reporter.worker.submit(() -> reporter.resync(new CheckpointStore(layout)));
               return reporter;
             });
@@ -118,9 +119,13 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
               .filter(c -> c.getSpec().getStep() != null)
               .collect(Collectors.toMap(c -> c.getSpec().getStep(), c -> c, (a, b) -> a));
     } catch (KubernetesClientException e) {
-      log.printf(
-          "warning: could not list the Checkpoints of TrainingRun %s/%s to resync them with %s: %s%n",
-          identity.namespace(), identity.run(), store.layout().checkpointsDir(), e.getMessage());
+      LOG.warn(
+          String.format(
+              "warning: could not list the Checkpoints of TrainingRun %s/%s to resync them with %s: %s",
+              identity.namespace(),
+              identity.run(),
+              store.layout().checkpointsDir(),
+              e.getMessage()));
       return List.of();
     }
     var reported = new ArrayList<Long>();
@@ -133,9 +138,10 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
       }
       var existing = known.get(step);
       if (existing != null && existing.getMetadata().getDeletionTimestamp() != null) {
-        log.printf(
-            "checkpoint step %d: Checkpoint %s is being deleted, not reported again%n",
-            step, existing.getMetadata().getName());
+        LOG.info(
+            String.format(
+                "checkpoint step %d: Checkpoint %s is being deleted, not reported again",
+                step, existing.getMetadata().getName()));
         continue;
       }
       if (existing != null && isReadyAt(existing, manifest.timeline())) {
@@ -144,14 +150,16 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
       try {
         report(manifest);
         reported.add(step);
-        log.printf(
-            "checkpoint step %d on the volume had no Ready resource of its timeline: reported"
-                + " as %s%n",
-            step, identity.checkpointName(step));
+        LOG.info(
+            String.format(
+                "checkpoint step %d on the volume had no Ready resource of its timeline: reported"
+                    + " as %s",
+                step, identity.checkpointName(step)));
       } catch (KubernetesClientException e) {
-        log.printf(
-            "warning: could not report checkpoint step %d found on the volume: %s%n",
-            step, e.getMessage());
+        LOG.warn(
+            String.format(
+                "warning: could not report checkpoint step %d found on the volume: %s",
+                step, e.getMessage()));
       }
     }
     return reported;
@@ -184,7 +192,9 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
     for (var attempt = 1; ; attempt++) {
       try {
         report(manifest);
-        log.printf("checkpoint step %d reported as %s%n", manifest.step(), name);
+        LOG.atInfo()
+            .addKeyValue("step", manifest.step())
+            .log(String.format("checkpoint step %d reported as %s", manifest.step(), name));
         if (lost) {
           // The API server was unreachable for a while and is back: report what was missed
           // meanwhile, so that no checkpoint waits for the next restart to be seen.
@@ -195,10 +205,11 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
       } catch (KubernetesClientException e) {
         if (attempt == ATTEMPTS) {
           lost = true;
-          log.printf(
-              "warning: could not report checkpoint step %d as Checkpoint %s/%s after %d"
-                  + " attempts: %s%n",
-              manifest.step(), identity.namespace(), name, attempt, e.getMessage());
+          LOG.warn(
+              String.format(
+                  "warning: could not report checkpoint step %d as Checkpoint %s/%s after %d"
+                      + " attempts: %s",
+                  manifest.step(), identity.namespace(), name, attempt, e.getMessage()));
           return;
         }
         sleep(200L << attempt);
@@ -311,9 +322,10 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
     worker.shutdown();
     try {
       if (!worker.awaitTermination(DRAIN_SECONDS, TimeUnit.SECONDS)) {
-        log.printf(
-            "warning: Checkpoint reports still pending after %d s; the next start resyncs them%n",
-            DRAIN_SECONDS);
+        LOG.warn(
+            String.format(
+                "warning: Checkpoint reports still pending after %d s; the next start resyncs them",
+                DRAIN_SECONDS));
         worker.shutdownNow();
       }
     } catch (InterruptedException e) {

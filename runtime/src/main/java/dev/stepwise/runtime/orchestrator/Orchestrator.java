@@ -19,13 +19,14 @@ import dev.stepwise.runtime.model.HfTokenizer;
 import dev.stepwise.runtime.util.Polling;
 import dev.stepwise.runtime.util.StopSignal;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.OptionalLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The RL orchestrator. For each step n it samples reverse-text problems (a pure function of seed
@@ -48,16 +49,15 @@ public final class Orchestrator {
   public record Result(OrchestratorProgress progress, long resumedFrom, List<Double> meanRewards) {}
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Logger LOG = LoggerFactory.getLogger(Orchestrator.class);
 
   private final OrchestratorConfig config;
   private final InferenceClient client;
-  private final PrintStream log;
   private StopSignal stop = StopSignal.none();
 
-  public Orchestrator(OrchestratorConfig config, InferenceClient client, PrintStream log) {
+  public Orchestrator(OrchestratorConfig config, InferenceClient client) {
     this.config = config;
     this.client = client;
-    this.log = log;
   }
 
   /** The weights step whose policy samples the rollouts of step {@code n}. */
@@ -96,7 +96,7 @@ public final class Orchestrator {
         PublishedDir.deleteStale(
             layout.rolloutsRoot(), layout::rolloutsDir, startedFrom, recovering, timeline);
     if (!stale.isEmpty()) {
-      log.println("orchestrator: removed rollouts of steps " + stale + " (not of this timeline)");
+      LOG.info("orchestrator: removed rollouts of steps " + stale + " (not of this timeline)");
     }
     awaitHealthy();
     var codec =
@@ -114,9 +114,12 @@ public final class Orchestrator {
       var replayed = recovering ? published(layout, n, timeline) : null;
       if (replayed != null) {
         progress = progress.advance(replayed.tokens(), replayed.samples(), replayed.problems());
-        log.printf(
-            "orchestrator step %d/%d | replayed (rollouts already published by this timeline)%n",
-            n, config.maxSteps());
+        LOG.atInfo()
+            .addKeyValue("step", n)
+            .log(
+                String.format(
+                    "orchestrator step %d/%d | replayed (rollouts already published by this timeline)",
+                    n, config.maxSteps()));
         if (ckpt != null && ckpt.due(n, config.maxSteps())) {
           saveProgress(layout, progress, timeline);
         }
@@ -224,25 +227,36 @@ public final class Orchestrator {
       }
       var meanReward = rewardSum / samples.size();
       rewards.add(meanReward);
-      log.printf(
-          "orchestrator step %d/%d | reward %.4f | seq-len %.1f | %,.0f tok/s | off-policy %d"
-              + " (weights of step %d) | waited %.1f s%n",
-          n,
-          config.maxSteps(),
-          meanReward,
-          (double) (promptTokens + completionTokens) / samples.size(),
-          completionTokens / generateSeconds,
-          n - 1 - weights,
-          weights,
-          waited);
+      LOG.atInfo()
+          .addKeyValue("step", n)
+          .addKeyValue("reward", meanReward)
+          .addKeyValue("weights_step", weights)
+          .log(
+              String.format(
+                  "orchestrator step %d/%d | reward %.4f | seq-len %.1f | %,.0f tok/s | off-policy %d"
+                      + " (weights of step %d) | waited %.1f s",
+                  n,
+                  config.maxSteps(),
+                  meanReward,
+                  (double) (promptTokens + completionTokens) / samples.size(),
+                  completionTokens / generateSeconds,
+                  n - 1 - weights,
+                  weights,
+                  waited));
       if (ckpt != null && ckpt.due(n, config.maxSteps())) {
         saveProgress(layout, progress, timeline);
       }
       retainWeights(store, timeline, pushed);
     }
-    log.printf(
-        "orchestrator done: step %d | %,d problems | %,d samples | %,d tokens%n",
-        progress.step(), progress.totalProblems(), progress.totalSamples(), progress.totalTokens());
+    LOG.atInfo()
+        .addKeyValue("step", progress.step())
+        .log(
+            String.format(
+                "orchestrator done: step %d | %,d problems | %,d samples | %,d tokens",
+                progress.step(),
+                progress.totalProblems(),
+                progress.totalSamples(),
+                progress.totalTokens()));
     return new Result(progress, start.orElse(-1), rewards);
   }
 
@@ -302,13 +316,14 @@ public final class Orchestrator {
     try {
       var bytes = VerifiedFiles.readBytes(layout.stepDir(step).resolve(name), entry, listing);
       var progress = JSON.readValue(bytes, OrchestratorProgress.class);
-      log.printf(
-          "orchestrator: resumed from %s (step %d, %,d problems, %,d samples, %,d tokens)%n",
-          layout.stepDir(step),
-          progress.step(),
-          progress.totalProblems(),
-          progress.totalSamples(),
-          progress.totalTokens());
+      LOG.info(
+          String.format(
+              "orchestrator: resumed from %s (step %d, %,d problems, %,d samples, %,d tokens)",
+              layout.stepDir(step),
+              progress.step(),
+              progress.totalProblems(),
+              progress.totalSamples(),
+              progress.totalTokens()));
       return progress;
     } catch (IOException e) {
       throw new CheckpointException(layout.stepDir(step) + ": cannot read " + name + ": " + e, e);
@@ -332,10 +347,11 @@ public final class Orchestrator {
   }
 
   private void logStopped(long step) {
-    log.printf(
-        "orchestrator: stopped by %s after step %d (the rollouts of each step carry this role's"
-            + " checkpoint part for the trainer's save)%n",
-        stop.signalName(), step);
+    LOG.info(
+        String.format(
+            "orchestrator: stopped by %s after step %d (the rollouts of each step carry this role's"
+                + " checkpoint part for the trainer's save)",
+            stop.signalName(), step));
   }
 
   /** This role's checkpoint part of the step {@code progress} ends: {@code progress.json}. */
@@ -360,7 +376,7 @@ public final class Orchestrator {
                 + " s");
       }
       if (!said) {
-        log.println("orchestrator: waiting for inference at " + client.baseUrl());
+        LOG.info("orchestrator: waiting for inference at " + client.baseUrl());
         said = true;
       }
       Polling.pause(200);
@@ -377,10 +393,11 @@ public final class Orchestrator {
     if (step < startedFrom
         && PublishedDir.usable(layout.weightsDir(step), step, timeline).isEmpty()) {
       var fallback = startedFrom;
-      log.printf(
-          "warning: weights of step %d are gone; sampling step %d with the weights of step %d"
-              + " instead (the resumed run will differ from an uninterrupted one)%n",
-          step, step + 1 + config.asyncLevel(), fallback);
+      LOG.warn(
+          String.format(
+              "warning: weights of step %d are gone; sampling step %d with the weights of step %d"
+                  + " instead (the resumed run will differ from an uninterrupted one)",
+              step, step + 1 + config.asyncLevel(), fallback));
       step = fallback;
     }
     var deadline = System.nanoTime() + (long) (config.waitTimeout() * 1e9);

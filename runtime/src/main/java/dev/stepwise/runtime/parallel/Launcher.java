@@ -2,7 +2,6 @@ package dev.stepwise.runtime.parallel;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -10,9 +9,12 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import org.bytedeco.javacpp.Loader;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code --nproc N}: runs N ranks of one command on this machine, like torchrun. Each rank is a
@@ -22,6 +24,8 @@ import org.bytedeco.javacpp.Loader;
  */
 public final class Launcher {
 
+  private static final Logger LOG = LoggerFactory.getLogger(Launcher.class);
+
   private static final long STOP_GRACE_SECONDS = 10;
 
   private record Exit(int rank, int status) {}
@@ -29,8 +33,7 @@ public final class Launcher {
   private Launcher() {}
 
   /** Runs {@code stepwise <command> <args>} as {@code nproc} ranks; returns the exit status. */
-  public static int launch(
-      int nproc, String command, List<String> args, PrintStream out, PrintStream err) {
+  public static int launch(int nproc, String command, List<String> args) {
     // Extract the natives once here: ranks extracting into an empty cache at once crash (SIGBUS).
     Loader.load(org.bytedeco.pytorch.global.torch.class);
     var port = freePort();
@@ -51,23 +54,25 @@ public final class Launcher {
           throw new UncheckedIOException("cannot start rank " + rank, e);
         }
         ranks.add(process);
-        pumps.add(rankOutput(process.getInputStream(), rank, out));
-        pumps.add(rankOutput(process.getErrorStream(), rank, err));
+        pumps.add(rankOutput(process.getInputStream(), rank, false));
+        pumps.add(rankOutput(process.getErrorStream(), rank, true));
         final var r = rank;
         process.onExit().thenAccept(p -> exits.add(new Exit(r, p.exitValue())));
       }
-      out.printf(
-          "launched %d ranks (rendezvous 127.0.0.1:%d; pids %s)%n",
-          nproc, port, ranks.stream().map(p -> Long.toString(p.pid())).toList());
+      LOG.info(
+          String.format(
+              "launched %d ranks (rendezvous 127.0.0.1:%d; pids %s)",
+              nproc, port, ranks.stream().map(p -> Long.toString(p.pid())).toList()));
       for (var done = 0; done < nproc; done++) {
         var exit = exits.take();
         if (exit.status() != 0) {
           for (var pump : pumps) {
             pump.join(2000);
           }
-          err.printf(
-              "error: rank %d exited with status %d%s; stopping the other %d rank(s)%n",
-              exit.rank(), exit.status(), signal(exit.status()), nproc - 1);
+          LOG.error(
+              String.format(
+                  "error: rank %d exited with status %d%s; stopping the other %d rank(s)",
+                  exit.rank(), exit.status(), signal(exit.status()), nproc - 1));
           stop(ranks);
           return 1;
         }
@@ -147,8 +152,9 @@ public final class Launcher {
     return cmd;
   }
 
-  private static Thread rankOutput(InputStream stream, int rank, PrintStream sink) {
-    return ChildOutput.pump(stream, "[rank " + rank + "] ", sink, "rank-" + rank + "-output");
+  private static Thread rankOutput(InputStream stream, int rank, boolean error) {
+    return ChildOutput.pump(
+        stream, "[rank " + rank + "] ", error, Map.of("rank", rank), "rank-" + rank + "-output");
   }
 
   static int freePort() {

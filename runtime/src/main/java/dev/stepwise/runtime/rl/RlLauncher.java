@@ -3,7 +3,6 @@ package dev.stepwise.runtime.rl;
 import dev.stepwise.runtime.parallel.ChildOutput;
 import dev.stepwise.runtime.util.Polling;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -15,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs the RL roles as child processes, like prime-rl's {@code rl}: an inference server when asked
@@ -29,14 +30,12 @@ public final class RlLauncher {
   /** One child: its role name, command line and extra environment. */
   public record Role(String name, List<String> command, Map<String, String> environment) {}
 
-  private final PrintStream out;
-  private final PrintStream err;
+  private static final Logger LOG = LoggerFactory.getLogger(RlLauncher.class);
+
   private final Duration healthTimeout;
   private BiConsumer<Role, Process> onStart = (role, process) -> {};
 
-  public RlLauncher(PrintStream out, PrintStream err, Duration healthTimeout) {
-    this.out = out;
-    this.err = err;
+  public RlLauncher(Duration healthTimeout) {
     this.healthTimeout = healthTimeout;
   }
 
@@ -60,14 +59,14 @@ public final class RlLauncher {
         running.put(inference, start(inference));
         var failure = awaitHealthy(inference, running.get(inference), healthUrl);
         if (failure != null) {
-          err.println("error: " + failure);
+          LOG.error("error: " + failure);
           stopAll(running);
           return 1;
         }
       } else if (healthUrl != null) {
         var failure = awaitRunning(healthUrl);
         if (failure != null) {
-          err.println("error: " + failure);
+          LOG.error("error: " + failure);
           return 1;
         }
       }
@@ -89,21 +88,22 @@ public final class RlLauncher {
           var status = process.exitValue();
           running.remove(role);
           if (status != 0 || role == inference) {
-            err.printf(
-                "error: role '%s' exited with status %d; stopping the other roles%n",
-                role.name(), status);
+            LOG.error(
+                String.format(
+                    "error: role '%s' exited with status %d; stopping the other roles",
+                    role.name(), status));
             stopAll(running);
             return 1;
           }
           remaining.remove(role);
-          out.printf("rl: role '%s' finished%n", role.name());
+          LOG.info(String.format("rl: role '%s' finished", role.name()));
         }
         Polling.pause(100);
       }
       stopAll(running);
       return 0;
     } catch (IOException e) {
-      err.println("error: cannot start a role: " + e.getMessage());
+      LOG.error("error: cannot start a role: " + e.getMessage());
       stopAll(running);
       return 1;
     } finally {
@@ -120,8 +120,12 @@ public final class RlLauncher {
     builder.environment().putAll(role.environment());
     var process = builder.start();
     ChildOutput.pump(
-        process.getInputStream(), "[" + role.name() + "] ", out, "output-" + role.name());
-    out.printf("rl: started role '%s' (pid %d)%n", role.name(), process.pid());
+        process.getInputStream(),
+        "[" + role.name() + "] ",
+        false,
+        Map.of("role", role.name()),
+        "output-" + role.name());
+    LOG.info(String.format("rl: started role '%s' (pid %d)", role.name(), process.pid()));
     onStart.accept(role, process);
     return process;
   }
@@ -139,9 +143,10 @@ public final class RlLauncher {
         return "interrupted";
       }
       if (!said) {
-        out.printf(
-            "rl: waiting up to %d s for the inference server at %s%n",
-            healthTimeout.toSeconds(), healthUrl);
+        LOG.info(
+            String.format(
+                "rl: waiting up to %d s for the inference server at %s",
+                healthTimeout.toSeconds(), healthUrl));
         said = true;
       }
       Polling.pause(200);

@@ -23,8 +23,6 @@ import dev.stepwise.runtime.trainer.TrainerSetup;
 import dev.stepwise.runtime.util.Polling;
 import dev.stepwise.runtime.util.StopSignal;
 import java.io.IOException;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -36,6 +34,9 @@ import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.NOPLogger;
 
 /**
  * The RL trainer ({@code stepwise trainer}): for each step n, waits for {@code rollouts/step_n},
@@ -62,24 +63,26 @@ public final class RlTrainer {
   public record Result(
       Progress progress, long resumedFrom, double firstReward, double lastReward) {}
 
+  private static final Logger LOG = LoggerFactory.getLogger(RlTrainer.class);
+
   private final RlTrainerConfig config;
-  private final PrintStream log;
+  private final Logger log;
   private final ProcessGroup group;
   private final int rank;
   private final int worldSize;
   private StopSignal stop = StopSignal.none();
 
-  public RlTrainer(RlTrainerConfig config, PrintStream log) {
-    this(config, log, ProcessGroup.single());
+  public RlTrainer(RlTrainerConfig config) {
+    this(config, ProcessGroup.single());
   }
 
   /** One rank of a data-parallel trainer over {@code group}; ranks other than 0 log nothing. */
-  public RlTrainer(RlTrainerConfig config, PrintStream log, ProcessGroup group) {
+  public RlTrainer(RlTrainerConfig config, ProcessGroup group) {
     this.config = config;
     this.group = group;
     this.rank = group.rank();
     this.worldSize = group.worldSize();
-    this.log = rank == 0 ? log : new PrintStream(OutputStream.nullOutputStream());
+    this.log = rank == 0 ? LOG : NOPLogger.NOP_LOGGER;
   }
 
   /**
@@ -103,19 +106,22 @@ public final class RlTrainer {
     var configToml = TomlWriter.write(config);
     var timeline = Timeline.of(ckpt, setup.store());
     var recovering = ckpt != null && ckpt.recover();
-    var begun = setup.start(rank, worldSize, log, "trainer: ");
+    var begun = setup.start(rank, worldSize, "trainer: ");
     var start = begun.resumedFrom();
     var startedFrom = start.orElse(0);
     var progress = begun.progress();
     if (begun.initialisedFrom() != null) {
-      log.printf(
-          "trainer: initialised the policy from %s (weights only)%n", begun.initialisedFrom());
+      log.info(
+          String.format(
+              "trainer: initialised the policy from %s (weights only)", begun.initialisedFrom()));
     }
-    log.printf("trainer: %,d parameters | %s%n", model.parameterCount(), setup.describe());
+    log.info(
+        String.format("trainer: %,d parameters | %s", model.parameterCount(), setup.describe()));
     if (group.distributed()) {
-      log.printf(
-          "trainer: data parallel: %d ranks (%s), each trains on 1/%d of every step's rollouts%n",
-          worldSize, group.collectives().label(), worldSize);
+      log.info(
+          String.format(
+              "trainer: data parallel: %d ranks (%s), each trains on 1/%d of every step's rollouts",
+              worldSize, group.collectives().label(), worldSize));
     }
     // A new run publishes everything beyond its start again; a recovering one keeps what its own
     // timeline published (the orchestrator may be reading it) and drops other timelines' weights.
@@ -126,7 +132,7 @@ public final class RlTrainer {
           PublishedDir.deleteStale(
               weightsRoot, layout::weightsDir, startedFrom, recovering, timeline);
       if (!stale.isEmpty()) {
-        log.println("trainer: removed weights of steps " + stale + " (not of this timeline)");
+        log.info("trainer: removed weights of steps " + stale + " (not of this timeline)");
       }
       if (start.isEmpty() || PublishedDir.marker(layout.weightsDir(startedFrom)).isEmpty()) {
         publish(layout, startedFrom, timeline, model.parameters());
@@ -135,7 +141,7 @@ public final class RlTrainer {
     var reporter =
         ckpt == null || rank != 0
             ? Optional.<CheckpointReporter>empty()
-            : CheckpointReporter.fromEnvironment(layout, log);
+            : CheckpointReporter.fromEnvironment(layout);
     // Rollouts of steps up to the newest complete checkpoint are no longer needed by a restart.
     var covered = new AtomicLong(startedFrom);
 
@@ -153,7 +159,6 @@ public final class RlTrainer {
                 setup.store(),
                 ckpt,
                 start.isPresent() ? startedFrom : -1,
-                log,
                 manifest -> {
                   covered.accumulateAndGet(manifest.step(), Math::max);
                   reporter.ifPresent(r -> r.accept(manifest));
@@ -231,19 +236,24 @@ public final class RlTrainer {
         var seconds = (System.nanoTime() - stepStart) / 1e9;
         if (step % config.log().interval() == 0 || step == config.maxSteps()) {
           var clipped = overAllRanks(value.clippedFraction(), batch.lossTokens(), device, step);
-          log.printf(
-              "trainer step %d/%d | loss %.4f | reward %.4f | lr %.2e | grad-norm %.3f | clipped"
-                  + " %.1f%% | off-policy %d | %,.0f tok/s | waited %.1f s%n",
-              step,
-              config.maxSteps(),
-              lossValue,
-              meanReward,
-              lr,
-              gradNorm,
-              100 * clipped,
-              step - 1 - rollouts.weightsStep(),
-              tokens / seconds,
-              (stepStart - waitStart) / 1e9);
+          log.atInfo()
+              .addKeyValue("step", step)
+              .addKeyValue("loss", lossValue)
+              .addKeyValue("reward", meanReward)
+              .log(
+                  String.format(
+                      "trainer step %d/%d | loss %.4f | reward %.4f | lr %.2e | grad-norm %.3f | clipped"
+                          + " %.1f%% | off-policy %d | %,.0f tok/s | waited %.1f s",
+                      step,
+                      config.maxSteps(),
+                      lossValue,
+                      meanReward,
+                      lr,
+                      gradNorm,
+                      100 * clipped,
+                      step - 1 - rollouts.weightsStep(),
+                      tokens / seconds,
+                      (stepStart - waitStart) / 1e9));
         }
         var capture = capture(setup, progress, configToml, step);
         if (saver != null && ckpt.due(step, config.maxSteps())) {
@@ -261,14 +271,17 @@ public final class RlTrainer {
     }
     // Every rank's shards are in before anyone leaves; rank 0's store outlives the others.
     group.barrier("end of training");
-    log.printf(
-        "trainer done: step %d | %,d samples | %,d tokens | reward %.4f -> %.4f | wall %.1f s%n",
-        progress.step(),
-        progress.totalSamples(),
-        progress.totalTokens(),
-        firstReward,
-        lastReward,
-        (System.nanoTime() - wallStart) / 1e9);
+    log.atInfo()
+        .addKeyValue("step", progress.step())
+        .log(
+            String.format(
+                "trainer done: step %d | %,d samples | %,d tokens | reward %.4f -> %.4f | wall %.1f s",
+                progress.step(),
+                progress.totalSamples(),
+                progress.totalTokens(),
+                firstReward,
+                lastReward,
+                (System.nanoTime() - wallStart) / 1e9));
     return new Result(progress, start.orElse(-1), firstReward, lastReward);
   }
 
@@ -317,10 +330,11 @@ public final class RlTrainer {
         && rank == 0
         && CheckpointParts.marker(layout, step, RunLayout.ORCHESTRATOR, timeline).isEmpty()) {
       if (part == null) {
-        log.printf(
-            "trainer: warning: the rollouts of step %d carry no orchestrator part; waiting for"
-                + " the orchestrator to write it%n",
-            step);
+        log.warn(
+            String.format(
+                "trainer: warning: the rollouts of step %d carry no orchestrator part; waiting for"
+                    + " the orchestrator to write it",
+                step));
       } else {
         var files = new LinkedHashMap<String, AtomicFiles.Body>();
         files.put(RunLayout.PROGRESS, AtomicFiles.Body.of(part));
@@ -336,11 +350,12 @@ public final class RlTrainer {
   }
 
   private void logStopped(long step, RunLayout layout) {
-    log.printf(
-        "trainer: stopped by %s after step %d: checkpoint %s is complete%n",
-        stop.signalName() == null ? "a peer's stop signal" : stop.signalName(),
-        step,
-        layout.stepDir(step));
+    log.info(
+        String.format(
+            "trainer: stopped by %s after step %d: checkpoint %s is complete",
+            stop.signalName() == null ? "a peer's stop signal" : stop.signalName(),
+            step,
+            layout.stepDir(step)));
   }
 
   /**

@@ -13,7 +13,6 @@ import dev.stepwise.runtime.config.CkptConfig;
 import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.util.StopSignal;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashSet;
@@ -26,6 +25,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Writes trainer snapshots, inline or on a background thread ({@code ckpt.save-async}), and applies
@@ -40,6 +41,7 @@ import java.util.function.Function;
  */
 public final class CheckpointSaver implements AutoCloseable {
 
+  private static final Logger LOG = LoggerFactory.getLogger(CheckpointSaver.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final TypeReference<TreeMap<String, Manifest.Component>> COMPONENTS =
       new TypeReference<>() {};
@@ -47,7 +49,6 @@ public final class CheckpointSaver implements AutoCloseable {
   private final CheckpointStore store;
   private final CkptConfig config;
   private final long protectedStep;
-  private final PrintStream log;
   private final Consumer<Manifest> completed;
   private final ExecutorService background;
   private final ProcessGroup group;
@@ -68,12 +69,8 @@ public final class CheckpointSaver implements AutoCloseable {
   static final double SPREAD = 0.5;
 
   public CheckpointSaver(
-      CheckpointWriter writer,
-      CheckpointStore store,
-      CkptConfig config,
-      long protectedStep,
-      PrintStream log) {
-    this(writer, store, config, protectedStep, log, manifest -> {}, ProcessGroup.single());
+      CheckpointWriter writer, CheckpointStore store, CkptConfig config, long protectedStep) {
+    this(writer, store, config, protectedStep, manifest -> {}, ProcessGroup.single());
   }
 
   /**
@@ -87,10 +84,9 @@ public final class CheckpointSaver implements AutoCloseable {
       CheckpointStore store,
       CkptConfig config,
       long protectedStep,
-      PrintStream log,
       Consumer<Manifest> completed,
       ProcessGroup group) {
-    this(writer, store, config, protectedStep, log, completed, group, StopSignal.none());
+    this(writer, store, config, protectedStep, completed, group, StopSignal.none());
   }
 
   /** As above, aborting a save in progress when {@code stop} is aborted. */
@@ -99,7 +95,6 @@ public final class CheckpointSaver implements AutoCloseable {
       CheckpointStore store,
       CkptConfig config,
       long protectedStep,
-      PrintStream log,
       Consumer<Manifest> completed,
       ProcessGroup group,
       StopSignal stop) {
@@ -114,7 +109,6 @@ public final class CheckpointSaver implements AutoCloseable {
     this.store = store;
     this.config = config;
     this.protectedStep = protectedStep;
-    this.log = log;
     this.background =
         config.saveAsync()
             ? Executors.newSingleThreadExecutor(
@@ -206,9 +200,16 @@ public final class CheckpointSaver implements AutoCloseable {
         return; // not rank 0: the step completes when rank 0 writes the manifest
       }
       var millis = (System.nanoTime() - started) / 1e6;
-      log.printf(
-          "checkpoint %s written: %.2f MB in %.0f ms%s%n",
-          store.layout().stepDir(snapshot.step()), manifest.totalBytes() / 1e6, millis, how);
+      LOG.atInfo()
+          .addKeyValue("step", snapshot.step())
+          .addKeyValue("bytes", manifest.totalBytes())
+          .log(
+              String.format(
+                  "checkpoint %s written: %.2f MB in %.0f ms%s",
+                  store.layout().stepDir(snapshot.step()),
+                  manifest.totalBytes() / 1e6,
+                  millis,
+                  how));
       completed.accept(manifest);
     } catch (IOException e) {
       throw new CheckpointException(
@@ -223,7 +224,7 @@ public final class CheckpointSaver implements AutoCloseable {
       }
       var deleted = store.applyRetention(config.keep(), keepSafe);
       if (!deleted.isEmpty()) {
-        log.println("checkpoint retention (keep " + config.keep() + "): deleted steps " + deleted);
+        LOG.info("checkpoint retention (keep " + config.keep() + "): deleted steps " + deleted);
       }
     }
   }

@@ -10,12 +10,13 @@ import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.parallel.GradientSync;
 import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.util.StopSignal;
-import java.io.OutputStream;
-import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
 import org.bytedeco.javacpp.PointerScope;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.NOPLogger;
 
 /**
  * Supervised fine-tuning on the reverse-text task: the training loop, checkpoint saves and resume.
@@ -36,34 +37,33 @@ public final class SftTrainer {
       Duration trainTime,
       Duration wallTime) {}
 
+  private static final Logger LOG = LoggerFactory.getLogger(SftTrainer.class);
+
   private final SftConfig config;
-  private final PrintStream log;
+  private final Logger log;
   private final CheckpointWriter.FileListener fileListener;
   private final ProcessGroup group;
   private final int rank;
   private final int worldSize;
   private StopSignal stop = StopSignal.none();
 
-  public SftTrainer(SftConfig config, PrintStream log) {
-    this(config, log, CheckpointWriter.FileListener.NONE);
+  public SftTrainer(SftConfig config) {
+    this(config, CheckpointWriter.FileListener.NONE);
   }
 
   /** {@code fileListener} observes checkpoint files as they are written (tests use it). */
-  public SftTrainer(SftConfig config, PrintStream log, CheckpointWriter.FileListener fileListener) {
-    this(config, log, fileListener, ProcessGroup.single());
+  public SftTrainer(SftConfig config, CheckpointWriter.FileListener fileListener) {
+    this(config, fileListener, ProcessGroup.single());
   }
 
   /** One rank of a data-parallel run over {@code group}; ranks other than 0 log nothing. */
   public SftTrainer(
-      SftConfig config,
-      PrintStream log,
-      CheckpointWriter.FileListener fileListener,
-      ProcessGroup group) {
+      SftConfig config, CheckpointWriter.FileListener fileListener, ProcessGroup group) {
     this.config = config;
     this.group = group;
     this.rank = group.rank();
     this.worldSize = group.worldSize();
-    this.log = rank == 0 ? log : new PrintStream(OutputStream.nullOutputStream());
+    this.log = rank == 0 ? LOG : NOPLogger.NOP_LOGGER;
     this.fileListener = fileListener;
   }
 
@@ -95,33 +95,36 @@ public final class SftTrainer {
     }
     var loss = LossFunction.maskedNll();
     var configToml = TomlWriter.write(config);
-    log.printf(
-        "sft: %,d parameters, %s | %s%n",
-        model.parameterCount(),
-        config.model().isHf()
-            ? "model " + config.model().hf()
-            : config.model().nLayers() + " layers, d-model " + config.model().dModel(),
-        setup.describe());
+    log.info(
+        String.format(
+            "sft: %,d parameters, %s | %s",
+            model.parameterCount(),
+            config.model().isHf()
+                ? "model " + config.model().hf()
+                : config.model().nLayers() + " layers, d-model " + config.model().dModel(),
+            setup.describe()));
     if (group.distributed()) {
-      log.printf(
-          "data parallel: %d ranks (%s), %d sequences per rank of a global batch of %d%n",
-          worldSize,
-          group.collectives().label(),
-          task.rankBatchSize(worldSize),
-          config.data().batchSize());
+      log.info(
+          String.format(
+              "data parallel: %d ranks (%s), %d sequences per rank of a global batch of %d",
+              worldSize,
+              group.collectives().label(),
+              task.rankBatchSize(worldSize),
+              config.data().batchSize()));
     }
 
-    var start = setup.start(rank, worldSize, log, "");
+    var start = setup.start(rank, worldSize, "");
     var progress = start.progress();
     long resumedFrom = start.resumedFrom().orElse(-1);
     if (start.initialisedFrom() != null) {
-      log.printf(
-          "initialised the model from %s (weights only, fresh optimizer)%n",
-          start.initialisedFrom());
+      log.info(
+          String.format(
+              "initialised the model from %s (weights only, fresh optimizer)",
+              start.initialisedFrom()));
     }
 
     if (resumedFrom >= 0 && progress.step() == config.maxSteps()) {
-      log.printf("step %d is already complete: nothing to train%n", progress.step());
+      log.info(String.format("step %d is already complete: nothing to train", progress.step()));
       var wall = Duration.ofNanos(System.nanoTime() - wallStart);
       return new Result(
           progress, resumedFrom, Double.NaN, Double.NaN, Double.NaN, Duration.ZERO, wall);
@@ -129,7 +132,7 @@ public final class SftTrainer {
     var reporter =
         ckpt == null
             ? Optional.<CheckpointReporter>empty()
-            : CheckpointReporter.fromEnvironment(layout, log);
+            : CheckpointReporter.fromEnvironment(layout);
     long allReduceNanos = 0;
     var firstLoss = Double.NaN;
     var lastLoss = Double.NaN;
@@ -148,7 +151,6 @@ public final class SftTrainer {
                 setup.store(),
                 ckpt,
                 resumedFrom,
-                log,
                 manifest -> reporter.ifPresent(r -> r.accept(manifest)),
                 group,
                 stop)) {
@@ -190,9 +192,20 @@ public final class SftTrainer {
         lastLoss = lossValue;
         var seconds = (System.nanoTime() - stepStart) / 1e9;
         if (step % config.log().interval() == 0 || step == config.maxSteps()) {
-          log.printf(
-              "step %d/%d | loss %.4f | lr %.2e | grad-norm %.3f | %,.0f tok/s | %.0f ms%n",
-              step, config.maxSteps(), lossValue, lr, gradNorm, tokens / seconds, seconds * 1000);
+          log.atInfo()
+              .addKeyValue("step", step)
+              .addKeyValue("loss", lossValue)
+              .addKeyValue("lr", lr)
+              .log(
+                  String.format(
+                      "step %d/%d | loss %.4f | lr %.2e | grad-norm %.3f | %,.0f tok/s | %.0f ms",
+                      step,
+                      config.maxSteps(),
+                      lossValue,
+                      lr,
+                      gradNorm,
+                      tokens / seconds,
+                      seconds * 1000));
         }
         if (config.maxSteps() - startStep >= 100 && (step - startStep) % progressEvery == 0) {
           logProgress(step, startStep, trainStart);
@@ -217,18 +230,20 @@ public final class SftTrainer {
         if (agreement.stopAfter(step)) {
           agreement.checkNotAborted(step);
           saver.savePreemption(capture);
-          log.printf(
-              "stopped by %s after step %d: checkpoint %s is complete%n",
-              stop.signalName() == null ? "a peer's stop signal" : stop.signalName(),
-              step,
-              layout.stepDir(step));
+          log.info(
+              String.format(
+                  "stopped by %s after step %d: checkpoint %s is complete",
+                  stop.signalName() == null ? "a peer's stop signal" : stop.signalName(),
+                  step,
+                  layout.stepDir(step)));
           stopped = true;
           break;
         }
         if (rank == 0 && config.eval().interval() > 0 && step % config.eval().interval() == 0) {
-          log.printf(
-              "eval step %d | held-out exact-match %.1f%%%n",
-              step, 100 * Evaluator.accuracy(model, task, config.eval().samples(), device));
+          log.info(
+              String.format(
+                  "eval step %d | held-out exact-match %.1f%%",
+                  step, 100 * Evaluator.accuracy(model, task, config.eval().samples(), device)));
         }
       }
     }
@@ -237,28 +252,33 @@ public final class SftTrainer {
     group.barrier("end of training");
     var trainTime = Duration.ofNanos(System.nanoTime() - trainStart);
     if (group.distributed() && progress.step() > startStep) {
-      log.printf(
-          "all-reduce: %.1f ms per step, %.0f%% of training time%n",
-          allReduceNanos / 1e6 / (progress.step() - startStep),
-          100.0 * allReduceNanos / Math.max(1, trainTime.toNanos()));
+      log.info(
+          String.format(
+              "all-reduce: %.1f ms per step, %.0f%% of training time",
+              allReduceNanos / 1e6 / (progress.step() - startStep),
+              100.0 * allReduceNanos / Math.max(1, trainTime.toNanos())));
     }
     var accuracy =
         rank == 0 && !stopped
             ? Evaluator.accuracy(model, task, config.eval().samples(), device)
             : Double.NaN;
     if (!Double.isNaN(accuracy)) {
-      log.printf(
-          "held-out exact-match accuracy: %.1f%% (%d strings never trained on)%n",
-          100 * accuracy, config.eval().samples());
+      log.info(
+          String.format(
+              "held-out exact-match accuracy: %.1f%% (%d strings never trained on)",
+              100 * accuracy, config.eval().samples()));
     }
     var wall = Duration.ofNanos(System.nanoTime() - wallStart);
-    log.printf(
-        "done: step %d | %,d samples | %,d tokens | training %.1f s | wall %.1f s%n",
-        progress.step(),
-        progress.totalSamples(),
-        progress.totalTokens(),
-        trainTime.toMillis() / 1000.0,
-        wall.toMillis() / 1000.0);
+    log.atInfo()
+        .addKeyValue("step", progress.step())
+        .log(
+            String.format(
+                "done: step %d | %,d samples | %,d tokens | training %.1f s | wall %.1f s",
+                progress.step(),
+                progress.totalSamples(),
+                progress.totalTokens(),
+                trainTime.toMillis() / 1000.0,
+                wall.toMillis() / 1000.0));
     return new Result(progress, resumedFrom, firstLoss, lastLoss, accuracy, trainTime, wall);
   }
 
@@ -266,9 +286,10 @@ public final class SftTrainer {
     var elapsed = (System.nanoTime() - trainStart) / 1e9;
     var done = step - startStep;
     var eta = elapsed / done * (config.maxSteps() - step);
-    log.printf(
-        "progress %.0f%% | step %d/%d | elapsed %s | eta %s%n",
-        100.0 * step / config.maxSteps(), step, config.maxSteps(), clock(elapsed), clock(eta));
+    log.info(
+        String.format(
+            "progress %.0f%% | step %d/%d | elapsed %s | eta %s",
+            100.0 * step / config.maxSteps(), step, config.maxSteps(), clock(elapsed), clock(eta)));
   }
 
   private static String clock(double seconds) {

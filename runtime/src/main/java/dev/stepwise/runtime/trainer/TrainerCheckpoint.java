@@ -16,7 +16,6 @@ import dev.stepwise.runtime.checkpoint.VerifiedFiles;
 import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.parallel.ShardPlan;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -29,6 +28,9 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.global.torch;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.helpers.NOPLogger;
 
 /**
  * The trainer's part of a checkpoint ({@code step_<n>/trainer/}): per-rank model and optimizer
@@ -42,6 +44,8 @@ import org.bytedeco.pytorch.global.torch;
  * written at and reassembles the full state, so a checkpoint of N ranks loads at M.
  */
 public final class TrainerCheckpoint {
+
+  private static final Logger LOG = LoggerFactory.getLogger(TrainerCheckpoint.class);
 
   public static final String SCHEDULER = "scheduler.json";
   public static final String CONFIG = "config.toml";
@@ -98,10 +102,9 @@ public final class TrainerCheckpoint {
   private TrainerCheckpoint() {}
 
   /**
-   * Restores complete checkpoint {@code step} of {@code store} into the live state, saying on
-   * {@code log} (each line after {@code logPrefix}) whether it resharded and whether the thread
-   * counts changed (the continuation is then not bit-identical). Refuses a step beyond {@code
-   * maxSteps}.
+   * Restores complete checkpoint {@code step} of {@code store} into the live state, saying on rank
+   * 0's log (each line after {@code logPrefix}) whether it resharded and whether the thread counts
+   * changed (the continuation is then not bit-identical). Refuses a step beyond {@code maxSteps}.
    */
   public static Restored resume(
       CheckpointStore store,
@@ -111,31 +114,40 @@ public final class TrainerCheckpoint {
       int rank,
       int worldSize,
       long maxSteps,
-      PrintStream log,
       String logPrefix) {
+    var log = rank == 0 ? LOG : NOPLogger.NOP_LOGGER;
     var stepDir = store.layout().stepDir(step);
     var manifest = store.manifest(step);
     CheckpointWriter.checkSizes(stepDir, manifest);
     var restored = restore(stepDir, manifest, parameters, optimizer, rank, worldSize);
     var progress = restored.progress();
     if (manifest.worldSize() != worldSize) {
-      log.printf(
-          "%sresharded: the checkpoint was written by %d rank(s), this run has %d%n",
-          logPrefix, manifest.worldSize(), worldSize);
+      log.info(
+          String.format(
+              "%sresharded: the checkpoint was written by %d rank(s), this run has %d",
+              logPrefix, manifest.worldSize(), worldSize));
     }
     var saved = restored.rankState().path("threads");
     var now = Threads.current();
     var torchThreads = saved.path("torch_intra_op").asInt(now.torchThreads());
     var blas = saved.path("openblas").asText(now.blasThreads());
     if (torchThreads != now.torchThreads() || !blas.equals(now.blasThreads())) {
-      log.printf(
-          "%swarning: the checkpoint was written with threads torch=%d blas=%s, now torch=%d"
-              + " blas=%s: the continuation will not be bit-identical%n",
-          logPrefix, torchThreads, blas, now.torchThreads(), now.blasThreads());
+      log.warn(
+          String.format(
+              "%swarning: the checkpoint was written with threads torch=%d blas=%s, now torch=%d"
+                  + " blas=%s: the continuation will not be bit-identical",
+              logPrefix, torchThreads, blas, now.torchThreads(), now.blasThreads()));
     }
-    log.printf(
-        "%sresumed from %s (step %d, %,d samples, %,d tokens)%n",
-        logPrefix, stepDir, progress.step(), progress.totalSamples(), progress.totalTokens());
+    log.atInfo()
+        .addKeyValue("step", progress.step())
+        .log(
+            String.format(
+                "%sresumed from %s (step %d, %,d samples, %,d tokens)",
+                logPrefix,
+                stepDir,
+                progress.step(),
+                progress.totalSamples(),
+                progress.totalTokens()));
     if (progress.step() > maxSteps) {
       throw new CheckpointException(
           "checkpoint step "

@@ -12,7 +12,6 @@ import dev.stepwise.runtime.model.Policy;
 import dev.stepwise.runtime.model.TextCodec;
 import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.model.Transformer;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.OptionalLong;
 import org.bytedeco.pytorch.Device;
@@ -74,10 +73,10 @@ public record TrainerSetup(
 
   /**
    * Restores the state this rank starts from: the checkpoint {@code ckpt.resume-step} (or {@code
-   * ckpt.recover}) points at, saying so on {@code log} after {@code logPrefix}; else, for a fresh
-   * run with {@code init}, that checkpoint's model weights (a fresh optimizer).
+   * ckpt.recover}) points at, saying so (after {@code logPrefix}) on rank 0; else, for a fresh run
+   * with {@code init}, that checkpoint's model weights (a fresh optimizer).
    */
-  public Start start(int rank, int worldSize, PrintStream log, String logPrefix) {
+  public Start start(int rank, int worldSize, String logPrefix) {
     var from = store.resolveStart(config.ckpt());
     if (from.isPresent()) {
       var restored =
@@ -89,7 +88,6 @@ public record TrainerSetup(
               rank,
               worldSize,
               config.maxSteps(),
-              log,
               logPrefix);
       return new Start(from, null, restored.progress());
     }

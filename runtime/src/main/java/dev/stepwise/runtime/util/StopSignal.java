@@ -1,8 +1,9 @@
 package dev.stepwise.runtime.util;
 
-import java.io.PrintStream;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
 /**
@@ -20,18 +21,18 @@ public final class StopSignal {
   /** How long an aborted process has to exit on its own before it is halted. */
   public static final Duration HALT_AFTER = Duration.ofSeconds(5);
 
-  private static final StopSignal NONE = new StopSignal(Duration.ZERO, null, false);
+  private static final Logger LOG = LoggerFactory.getLogger(StopSignal.class);
+
+  private static final StopSignal NONE = new StopSignal(Duration.ZERO, false);
 
   private final Duration deadline;
-  private final PrintStream log;
   private final boolean halts;
   private final AtomicInteger signals = new AtomicInteger();
   private volatile boolean aborted;
   private volatile String signalName;
 
-  private StopSignal(Duration deadline, PrintStream log, boolean halts) {
+  private StopSignal(Duration deadline, boolean halts) {
     this.deadline = deadline;
-    this.log = log;
     this.halts = halts;
   }
 
@@ -39,8 +40,8 @@ public final class StopSignal {
    * A stop signal that only {@link #received} fires, and that never halts the JVM: for a trainer
    * run inside another program (tests).
    */
-  public static StopSignal manual(Duration deadline, PrintStream log) {
-    return new StopSignal(deadline, log, false);
+  public static StopSignal manual(Duration deadline) {
+    return new StopSignal(deadline, false);
   }
 
   /** A stop signal that never fires (checkpointing on signal is off). */
@@ -54,12 +55,12 @@ public final class StopSignal {
    * java ... dev.stepwise.runtime.cli.Main}), a {@link #manual} one inside another program (a test
    * calling the CLI in-process must keep its JVM's own signal handling); else {@link #none}.
    */
-  public static StopSignal forRole(dev.stepwise.runtime.config.CkptConfig ckpt, PrintStream log) {
+  public static StopSignal forRole(dev.stepwise.runtime.config.CkptConfig ckpt) {
     if (ckpt == null || !ckpt.onSignal()) {
       return none();
     }
     var deadline = Duration.ofMillis((long) (ckpt.stopDeadline() * 1000));
-    return ownsProcess() ? install(deadline, log) : manual(deadline, log);
+    return ownsProcess() ? install(deadline) : manual(deadline);
   }
 
   private static boolean ownsProcess() {
@@ -69,8 +70,8 @@ public final class StopSignal {
   }
 
   /** Handles SIGTERM and SIGINT for this process from now on. */
-  public static StopSignal install(Duration deadline, PrintStream log) {
-    var stop = new StopSignal(deadline, log, true);
+  public static StopSignal install(Duration deadline) {
+    var stop = new StopSignal(deadline, true);
     for (var name : new String[] {"TERM", "INT"}) {
       Signal.handle(new Signal(name), signal -> stop.received("SIG" + signal.getName()));
     }
@@ -82,10 +83,11 @@ public final class StopSignal {
     var count = signals.incrementAndGet();
     if (count == 1) {
       signalName = name;
-      log.printf(
-          "%s received: finishing the step in flight, then saving a checkpoint (deadline %d s;"
-              + " a second signal aborts)%n",
-          name, deadline.toSeconds());
+      LOG.info(
+          String.format(
+              "%s received: finishing the step in flight, then saving a checkpoint (deadline %d"
+                  + " s; a second signal aborts)",
+              name, deadline.toSeconds()));
       daemon(
           "stop-deadline",
           () -> {
@@ -101,7 +103,7 @@ public final class StopSignal {
 
   private void abort(String why) {
     aborted = true;
-    log.printf("stop aborted: %s; the checkpoint in progress is abandoned%n", why);
+    LOG.warn("stop aborted: " + why + "; the checkpoint in progress is abandoned");
     if (!halts) {
       return;
     }
@@ -109,8 +111,7 @@ public final class StopSignal {
         "stop-halt",
         () -> {
           sleep(HALT_AFTER);
-          log.println("stop aborted: halting now");
-          log.flush();
+          LOG.warn("stop aborted: halting now");
           Runtime.getRuntime().halt(ABORTED_EXIT);
         });
   }

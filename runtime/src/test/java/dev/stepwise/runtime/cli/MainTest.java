@@ -118,4 +118,49 @@ class MainTest {
     assertEquals(0, help.status());
     assertTrue(help.out().contains("--ckpt.resume-step"), help.out());
   }
+
+  @Test
+  void logFormatJsonWritesOneJsonObjectALineAndNamesABadValue() throws Exception {
+    var json = new com.fasterxml.jackson.databind.ObjectMapper();
+    var bad = run("sft", "--log.format", "json", "--optim.lrr", "1");
+    assertEquals(2, bad.status());
+    var error = json.readTree(bad.err().strip());
+    assertEquals("ERROR", error.path("level").asText());
+    assertTrue(error.path("message").asText().contains("--optim.lrr"), bad.err());
+    assertEquals("sft", error.path("role").asText());
+
+    var unknown = run("sft", "--log.format", "xml", "--dry-run");
+    assertEquals(2, unknown.status());
+    assertTrue(unknown.err().contains("--log.format"), unknown.err());
+
+    var trained =
+        run(
+            "sft",
+            "--log.format",
+            "json",
+            "--max-steps",
+            "2",
+            "--eval.samples",
+            "4",
+            "--model.d-model",
+            "16",
+            "--model.n-layers",
+            "1",
+            "--model.n-heads",
+            "2",
+            "--model.d-ff",
+            "32",
+            "--output-dir",
+            tmp.toString());
+    assertEquals(0, trained.status(), trained.err());
+    var steps = 0;
+    for (var line : trained.out().strip().split("\n")) {
+      var node = json.readTree(line);
+      assertTrue(node.has("time") && node.has("level") && node.has("logger"), line);
+      if (node.path("message").asText().startsWith("step ")) {
+        assertEquals(++steps, node.path("step").asInt(), line);
+      }
+    }
+    assertEquals(2, steps, trained.out());
+  }
 }

@@ -9,8 +9,6 @@ import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.model.HfTokenizer;
 import dev.stepwise.runtime.model.HfWeights;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -58,7 +56,7 @@ class HfInferenceTest {
                     "--output-dir",
                     runDir.toString()))
             .config();
-    server = new InferenceServer(config, new PrintStream(new ByteArrayOutputStream()));
+    server = new InferenceServer(config);
     base = "http://127.0.0.1:" + server.start();
   }
 

@@ -13,8 +13,6 @@ import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Transformer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -49,7 +47,7 @@ class InferenceServerTest {
     var args = new java.util.ArrayList<>(List.of(TINY));
     args.addAll(List.of("--output-dir", runDir.toString()));
     config = CommandLine.parse(InferenceConfig.class, args).config();
-    server = new InferenceServer(config, new PrintStream(new ByteArrayOutputStream()));
+    server = new InferenceServer(config);
     base = "http://127.0.0.1:" + server.start();
     var layout = new RunLayout(runDir);
     for (var step : new long[] {1, 2}) {

@@ -12,8 +12,6 @@ import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Transformer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -68,7 +66,7 @@ class UpdateWeightsShapesTest {
                 "--output-dir",
                 runDir.toString()));
     var config = CommandLine.parse(InferenceConfig.class, args).config();
-    server = new InferenceServer(config, new PrintStream(new ByteArrayOutputStream()));
+    server = new InferenceServer(config);
     base = "http://127.0.0.1:" + server.start();
     layout = new RunLayout(runDir);
     for (var step : new long[] {1, 2, 3}) {

@@ -34,7 +34,7 @@ class CheckpointReporterReasonTest {
   void thePreemptionReasonIsAnAnnotationAndInTheStatusMessage() {
     var reporter =
         new CheckpointReporter(
-            null, new RunIdentity("r", "ns", "uid"), new RunLayout(Path.of("/run")), System.out);
+            null, new RunIdentity("r", "ns", "uid"), new RunLayout(Path.of("/run")));
     var preempted = manifest(Manifest.REASON_PREEMPTION);
     assertEquals(
         "Preemption",

@@ -12,16 +12,15 @@ import dev.stepwise.api.Constants;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
+import dev.stepwise.runtime.log.LogCapture;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -40,7 +39,7 @@ class CheckpointReporterResyncTest {
   private RunLayout layout;
   private CheckpointStore store;
   private CheckpointReporter reporter;
-  private final ByteArrayOutputStream logged = new ByteArrayOutputStream();
+  private LogCapture logged;
 
   @BeforeEach
   void setUp() {
@@ -54,9 +53,13 @@ class CheckpointReporterResyncTest {
     client.resource(crd).createOr(existing -> existing.update());
     layout = new RunLayout(runDir);
     store = new CheckpointStore(layout);
-    reporter =
-        new CheckpointReporter(
-            client, RUN, layout, new PrintStream(logged, true, StandardCharsets.UTF_8));
+    logged = LogCapture.of(CheckpointReporter.class.getName());
+    reporter = new CheckpointReporter(client, RUN, layout);
+  }
+
+  @AfterEach
+  void tearDown() {
+    logged.close();
   }
 
   @Test
@@ -114,15 +117,13 @@ class CheckpointReporterResyncTest {
     var after = checkpoint(5);
     assertEquals(
         deleting.getMetadata().getResourceVersion(), after.getMetadata().getResourceVersion());
-    assertTrue(
-        logged.toString(StandardCharsets.UTF_8).contains("is being deleted"), logged::toString);
+    assertTrue(logged.out().contains("is being deleted"), logged::out);
   }
 
   @Test
   void checkpointsOfAnotherRunInTheNamespaceDoNotCount() throws IOException {
     var five = writeCheckpoint(5, 0);
-    var other =
-        new CheckpointReporter(client, new RunIdentity("other", NS, "uid-2"), layout, System.out);
+    var other = new CheckpointReporter(client, new RunIdentity("other", NS, "uid-2"), layout);
     other.report(five);
 
     assertEquals(List.of(5L), reporter.resync(store));

@@ -11,6 +11,7 @@ import dev.stepwise.runtime.checkpoint.Safetensors;
 import dev.stepwise.runtime.cli.Main;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.SftConfig;
+import dev.stepwise.runtime.log.LogCapture;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.channels.FileChannel;
@@ -57,9 +58,9 @@ class HfTrainingTest {
   }
 
   static void train(Path model, Path runDir, String... flags) {
-    var log = new ByteArrayOutputStream();
-    new dev.stepwise.runtime.trainer.SftTrainer(config(model, runDir, flags), new PrintStream(log))
-        .run();
+    try (var log = LogCapture.start()) {
+      new dev.stepwise.runtime.trainer.SftTrainer(config(model, runDir, flags)).run();
+    }
   }
 
   @Test
@@ -147,10 +148,10 @@ class HfTrainingTest {
                     "--eval.interval", "0",
                     "--output-dir", tmp.resolve("example").toString()))
             .config();
-    var result =
-        new dev.stepwise.runtime.trainer.SftTrainer(
-                config, new PrintStream(new ByteArrayOutputStream()))
-            .run();
+    dev.stepwise.runtime.trainer.SftTrainer.Result result;
+    try (var log = LogCapture.start()) {
+      result = new dev.stepwise.runtime.trainer.SftTrainer(config).run();
+    }
     System.out.printf(
         "qwen3 example: loss %.3f at step 1, %.3f at step 200%n",
         result.firstLoss(), result.lastLoss());
@@ -161,7 +162,6 @@ class HfTrainingTest {
 
   @Test
   void exportOfTheByteLevelModelSaysWhy() throws Exception {
-    var log = new ByteArrayOutputStream();
     var run = tmp.resolve("toy");
     var config =
         CommandLine.parse(
@@ -175,7 +175,9 @@ class HfTrainingTest {
                     run.toString(),
                     "--ckpt"))
             .config();
-    new dev.stepwise.runtime.trainer.SftTrainer(config, new PrintStream(log)).run();
+    try (var log = LogCapture.start()) {
+      new dev.stepwise.runtime.trainer.SftTrainer(config).run();
+    }
     var err = new ByteArrayOutputStream();
     var status =
         Main.run(

@@ -17,9 +17,7 @@ import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -139,9 +137,8 @@ class OrchestratorTest {
   }
 
   private CompletableFuture<Orchestrator.Result> start(OrchestratorConfig config) {
-    var log = new PrintStream(new ByteArrayOutputStream());
     var client = new InferenceClient(config.client().baseUrl(), Duration.ofSeconds(10));
-    return CompletableFuture.supplyAsync(() -> new Orchestrator(config, client, log).run());
+    return CompletableFuture.supplyAsync(() -> new Orchestrator(config, client).run());
   }
 
   /** What the trainer does for the orchestrator: publish the weights of a step. */

@@ -9,6 +9,7 @@ import dev.stepwise.runtime.cli.Main;
 import dev.stepwise.runtime.cli.MainRun;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.SftConfig;
+import dev.stepwise.runtime.log.LogCapture;
 import dev.stepwise.runtime.trainer.SftTrainer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -72,10 +73,11 @@ class DataParallelTest {
   }
 
   private static MainRun singleRank(List<String> args) {
-    var out = new ByteArrayOutputStream();
     var config = CommandLine.parse(SftConfig.class, args.subList(1, args.size())).config();
-    new SftTrainer(config, new PrintStream(out, true, StandardCharsets.UTF_8)).run();
-    return new MainRun(0, out.toString(StandardCharsets.UTF_8), "");
+    try (var log = LogCapture.start()) {
+      new SftTrainer(config).run();
+      return new MainRun(0, log.out(), "");
+    }
   }
 
   private static byte[] trainerFile(Path run, long step, String name) throws IOException {

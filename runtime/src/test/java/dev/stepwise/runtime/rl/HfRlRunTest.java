@@ -9,10 +9,9 @@ import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.inference.InferenceServer;
+import dev.stepwise.runtime.log.LogCapture;
 import dev.stepwise.runtime.orchestrator.InferenceClient;
 import dev.stepwise.runtime.orchestrator.Orchestrator;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -56,8 +55,7 @@ class HfRlRunTest {
                 "--server.port",
                 "0",
                 "--server.host",
-                "127.0.0.1")),
-        new PrintStream(new ByteArrayOutputStream()));
+                "127.0.0.1")));
   }
 
   private static void rl(Path dir, String url, String... shared) throws Exception {
@@ -73,12 +71,13 @@ class HfRlRunTest {
         parse(
             RlTrainerConfig.class,
             with(with(common, "--model.hf", MODEL, "--optim.lr", "1e-2"), shared));
-    var log = new PrintStream(new ByteArrayOutputStream());
     var client = new InferenceClient(url, Duration.ofSeconds(30));
-    var orchestration =
-        CompletableFuture.supplyAsync(() -> new Orchestrator(orchestrator, client, log).run());
-    new RlTrainer(trainer, log).run();
-    orchestration.get(60, TimeUnit.SECONDS);
+    try (var log = LogCapture.start()) {
+      var orchestration =
+          CompletableFuture.supplyAsync(() -> new Orchestrator(orchestrator, client).run());
+      new RlTrainer(trainer).run();
+      orchestration.get(60, TimeUnit.SECONDS);
+    }
   }
 
   @Test

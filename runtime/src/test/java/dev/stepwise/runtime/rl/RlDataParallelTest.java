@@ -18,6 +18,7 @@ import dev.stepwise.runtime.cli.MainRun;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.RlTrainerConfig;
+import dev.stepwise.runtime.log.LogCapture;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -87,10 +88,11 @@ class RlDataParallelTest {
   }
 
   private static MainRun oneRank(List<String> args) {
-    var out = new ByteArrayOutputStream();
     var config = CommandLine.parse(RlTrainerConfig.class, args).config();
-    new RlTrainer(config, new PrintStream(out, true, StandardCharsets.UTF_8)).run();
-    return new MainRun(0, out.toString(StandardCharsets.UTF_8), "");
+    try (var log = LogCapture.start()) {
+      new RlTrainer(config).run();
+      return new MainRun(0, log.out(), "");
+    }
   }
 
   /**

@@ -5,8 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
+import dev.stepwise.runtime.log.LogCapture;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -24,12 +23,15 @@ class RlLauncherTest {
 
   @Test
   void aRoleKilledMidRunStopsTheOthersAndFailsNamingIt() throws Exception {
-    var out = new ByteArrayOutputStream();
-    var err = new ByteArrayOutputStream();
+    try (var log = LogCapture.start()) {
+      aRoleKilledMidRunStopsTheOthersAndFailsNamingIt(log);
+    }
+  }
+
+  private void aRoleKilledMidRunStopsTheOthersAndFailsNamingIt(LogCapture log) throws Exception {
     var processes = new ConcurrentHashMap<String, Process>();
     var launcher =
-        new RlLauncher(
-                new PrintStream(out, true), new PrintStream(err, true), Duration.ofSeconds(5))
+        new RlLauncher(Duration.ofSeconds(5))
             .onStart((role, process) -> processes.put(role.name(), process));
     var run =
         CompletableFuture.supplyAsync(
@@ -43,23 +45,25 @@ class RlLauncherTest {
     await().atMost(Duration.ofSeconds(10)).until(() -> processes.size() == 2);
     await()
         .atMost(Duration.ofSeconds(10))
-        .until(() -> out.toString().contains("[orchestrator] orchestrating"));
+        .until(() -> log.out().contains("[orchestrator] orchestrating"));
 
     processes.get("orchestrator").destroyForcibly();
 
     assertEquals(1, run.get(30, TimeUnit.SECONDS));
-    assertTrue(
-        err.toString().contains("error: role 'orchestrator' exited with status 137"),
-        err.toString());
+    assertTrue(log.err().contains("error: role 'orchestrator' exited with status 137"), log.err());
     assertFalse(processes.get("trainer").isAlive(), "the trainer was stopped");
-    assertTrue(out.toString().contains("[trainer] training"), out.toString());
+    assertTrue(log.out().contains("[trainer] training"), log.out());
   }
 
   @Test
   void finishesWhenEveryWorkerSucceededAndReportsAFailingOne() {
-    var out = new PrintStream(new ByteArrayOutputStream());
-    var err = new ByteArrayOutputStream();
-    var launcher = new RlLauncher(out, new PrintStream(err, true), Duration.ofSeconds(5));
+    try (var log = LogCapture.start()) {
+      finishesWhenEveryWorkerSucceededAndReportsAFailingOne(log);
+    }
+  }
+
+  private void finishesWhenEveryWorkerSucceededAndReportsAFailingOne(LogCapture log) {
+    var launcher = new RlLauncher(Duration.ofSeconds(5));
     assertEquals(
         0,
         launcher.run(null, null, List.of(role("trainer", "true"), role("orchestrator", "true"))));
@@ -67,31 +71,32 @@ class RlLauncherTest {
         1,
         launcher.run(
             null, null, List.of(role("trainer", "exit 3"), role("orchestrator", "exec sleep 60"))));
-    assertTrue(
-        err.toString().contains("error: role 'trainer' exited with status 3"), err.toString());
+    assertTrue(log.err().contains("error: role 'trainer' exited with status 3"), log.err());
   }
 
   @Test
   void anInferenceServerThatNeverBecomesHealthyFailsTheRun() {
-    var err = new ByteArrayOutputStream();
-    var launcher =
-        new RlLauncher(
-            new PrintStream(new ByteArrayOutputStream()),
-            new PrintStream(err, true),
-            Duration.ofSeconds(5));
-    var status =
-        launcher.run(
-            role("inference", "exit 1"),
-            "http://127.0.0.1:1/health",
-            List.of(role("trainer", "exec sleep 60")));
-    assertEquals(1, status);
-    assertTrue(err.toString().contains("role 'inference' exited with status 1"), err.toString());
+    try (var log = LogCapture.start()) {
+      var launcher = new RlLauncher(Duration.ofSeconds(5));
+      var status =
+          launcher.run(
+              role("inference", "exit 1"),
+              "http://127.0.0.1:1/health",
+              List.of(role("trainer", "exec sleep 60")));
+      assertEquals(1, status);
+      assertTrue(log.err().contains("role 'inference' exited with status 1"), log.err());
+    }
   }
 
   @Test
   void aServerItDidNotStartIsAwaitedBoundedAndNamedWhenItNeverAnswers() throws Exception {
-    var out = new ByteArrayOutputStream();
-    var err = new ByteArrayOutputStream();
+    try (var log = LogCapture.start()) {
+      aServerItDidNotStartIsAwaitedBoundedAndNamedWhenItNeverAnswers(log);
+    }
+  }
+
+  private void aServerItDidNotStartIsAwaitedBoundedAndNamedWhenItNeverAnswers(LogCapture log)
+      throws Exception {
     var processes = new ConcurrentHashMap<String, Process>();
     int port;
     try (var socket = new java.net.ServerSocket(0)) {
@@ -99,8 +104,7 @@ class RlLauncherTest {
     }
     var url = "http://127.0.0.1:" + port + "/health";
     var launcher =
-        new RlLauncher(
-                new PrintStream(out, true), new PrintStream(err, true), Duration.ofSeconds(2))
+        new RlLauncher(Duration.ofSeconds(2))
             .onStart((role, process) -> processes.put(role.name(), process));
 
     var started = System.nanoTime();
@@ -111,14 +115,13 @@ class RlLauncherTest {
 
     assertEquals(1, status);
     assertTrue((System.nanoTime() - started) / 1e9 < 20, "bounded by the health timeout");
-    var message = err.toString();
+    var message = log.err();
     assertTrue(
         message.contains("error: no inference server answered " + url + " within 2 s"), message);
     assertTrue(message.contains("stepwise inference @ infer.toml"), message);
     assertTrue(message.contains("--client.base-url URL"), message);
     assertTrue(message.contains("client.base-url in its TOML"), message);
-    assertTrue(
-        out.toString().contains("rl: waiting up to 2 s for the inference server"), out.toString());
+    assertTrue(log.out().contains("rl: waiting up to 2 s for the inference server"), log.out());
     assertTrue(processes.isEmpty(), "no role starts without a server");
   }
 }

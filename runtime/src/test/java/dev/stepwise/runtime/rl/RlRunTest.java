@@ -7,10 +7,9 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.config.RlTrainerConfig;
+import dev.stepwise.runtime.log.LogCapture;
 import dev.stepwise.runtime.orchestrator.InferenceClient;
 import dev.stepwise.runtime.orchestrator.Orchestrator;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -42,12 +41,13 @@ class RlRunTest {
     var trainerArgs = new ArrayList<>(common);
     trainerArgs.addAll(RlTestRuns.TINY_MODEL);
     var trainer = parse(RlTrainerConfig.class, trainerArgs, concat(shared, "--optim.lr", "1e-2"));
-    var log = new PrintStream(new ByteArrayOutputStream());
     var client = new InferenceClient(url, Duration.ofSeconds(30));
-    var orchestration =
-        CompletableFuture.supplyAsync(() -> new Orchestrator(orchestrator, client, log).run());
-    new RlTrainer(trainer, log).run();
-    orchestration.get(60, TimeUnit.SECONDS);
+    try (var log = LogCapture.start()) {
+      var orchestration =
+          CompletableFuture.supplyAsync(() -> new Orchestrator(orchestrator, client).run());
+      new RlTrainer(trainer).run();
+      orchestration.get(60, TimeUnit.SECONDS);
+    }
   }
 
   private static String[] concat(String[] a, String... b) {

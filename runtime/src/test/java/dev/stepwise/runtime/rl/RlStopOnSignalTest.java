@@ -10,6 +10,7 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.config.RlTrainerConfig;
+import dev.stepwise.runtime.log.LogCapture;
 import dev.stepwise.runtime.orchestrator.InferenceClient;
 import dev.stepwise.runtime.orchestrator.Orchestrator;
 import dev.stepwise.runtime.util.StopSignal;
@@ -49,9 +50,8 @@ class RlStopOnSignalTest {
     var trainerArgs = new ArrayList<>(common);
     trainerArgs.addAll(RlTestRuns.TINY_MODEL);
     trainerArgs.addAll(List.of("--optim.lr", "1e-2", "--log.interval", "1"));
-    var quiet = new PrintStream(new ByteArrayOutputStream());
-    var trainerStop = StopSignal.manual(Duration.ofSeconds(60), quiet);
-    var orchestratorStop = StopSignal.manual(Duration.ofSeconds(60), quiet);
+    var trainerStop = StopSignal.manual(Duration.ofSeconds(60));
+    var orchestratorStop = StopSignal.manual(Duration.ofSeconds(60));
     var prefix = "trainer step " + stopAt + "/";
     var out = new ByteArrayOutputStream();
     var log =
@@ -77,12 +77,16 @@ class RlStopOnSignalTest {
             StandardCharsets.UTF_8);
     var client = new InferenceClient(url, Duration.ofSeconds(30));
     var orchestrator =
-        new Orchestrator(parse(OrchestratorConfig.class, orchestratorArgs), client, quiet)
+        new Orchestrator(parse(OrchestratorConfig.class, orchestratorArgs), client)
             .stopOn(orchestratorStop);
-    var orchestration = CompletableFuture.supplyAsync(orchestrator::run);
-    var trainer = new RlTrainer(parse(RlTrainerConfig.class, trainerArgs), log);
-    trainer.stopOn(trainerStop).run();
-    orchestration.get(60, TimeUnit.SECONDS);
+    // The trainer's lines go to the watching stream; the other roles' are dropped.
+    try (var trainerLog =
+        LogCapture.into(log, name -> name.startsWith(RlTrainer.class.getPackageName()))) {
+      var orchestration = CompletableFuture.supplyAsync(orchestrator::run);
+      var trainer = new RlTrainer(parse(RlTrainerConfig.class, trainerArgs));
+      trainer.stopOn(trainerStop).run();
+      orchestration.get(60, TimeUnit.SECONDS);
+    }
     if (stopAt > 0) {
       var text = out.toString(StandardCharsets.UTF_8);
       assertTrue(text.contains("stopped by SIGINT after step " + stopAt), text);

@@ -7,9 +7,7 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.inference.InferenceServer;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,9 +56,7 @@ final class RlTestRuns {
     args.addAll(
         List.of(
             "--output-dir", dir.toString(), "--server.port", "0", "--server.host", "127.0.0.1"));
-    return new InferenceServer(
-        CommandLine.parse(InferenceConfig.class, args).config(),
-        new PrintStream(new ByteArrayOutputStream()));
+    return new InferenceServer(CommandLine.parse(InferenceConfig.class, args).config());
   }
 
   /**

@@ -11,8 +11,6 @@ import dev.stepwise.runtime.cli.MainRun;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.inference.InferenceServer;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -111,9 +109,7 @@ class SeedRlFlowTest {
             "127.0.0.1",
             "--output-dir",
             runDir.toString());
-    return new InferenceServer(
-        CommandLine.parse(InferenceConfig.class, args).config(),
-        new PrintStream(new ByteArrayOutputStream()));
+    return new InferenceServer(CommandLine.parse(InferenceConfig.class, args).config());
   }
 
   /** An overlay on {@code orch.toml}: fewer rollouts per step and the server's port. */

@@ -15,11 +15,11 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Safetensors;
 import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.SftConfig;
+import dev.stepwise.runtime.log.LogCapture;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Transformer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.PrintStream;
 import java.nio.channels.Channels;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -56,8 +56,9 @@ class SftTrainerTest {
 
   static SftTrainer.Result train(
       Path runDir, CheckpointWriter.FileListener listener, String... flags) {
-    var log = new PrintStream(new ByteArrayOutputStream());
-    return new SftTrainer(config(runDir, flags), log, listener).run();
+    try (var log = LogCapture.start()) {
+      return new SftTrainer(config(runDir, flags), listener).run();
+    }
   }
 
   private static byte[] trainerFile(Path runDir, long step, String name) throws IOException {

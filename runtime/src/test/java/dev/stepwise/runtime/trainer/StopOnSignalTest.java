@@ -12,6 +12,8 @@ import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.cli.Main;
+import dev.stepwise.runtime.log.Console;
+import dev.stepwise.runtime.log.LogCapture;
 import dev.stepwise.runtime.util.StopSignal;
 import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
@@ -77,8 +79,13 @@ class StopOnSignalTest {
   }
 
   private static SftTrainer trainer(
-      Path run, PrintStream log, CheckpointWriter.FileListener listener, String... flags) {
-    return new SftTrainer(SftTrainerTest.config(run, flags), log, listener);
+      Path run, CheckpointWriter.FileListener listener, String... flags) {
+    return new SftTrainer(SftTrainerTest.config(run, flags), listener);
+  }
+
+  /** Sends every log line of the test's trainer (and its stop signal) to {@code log}. */
+  private static Console.Scope logTo(PrintStream log) {
+    return LogCapture.into(log, name -> true);
   }
 
   private static byte[] file(Path run, long step, String name) throws IOException {
@@ -91,20 +98,22 @@ class StopOnSignalTest {
     var out = new ByteArrayOutputStream();
     var stop = new StopSignal[1];
     var log = signalAtStep(stop, 3, out);
-    stop[0] = StopSignal.manual(Duration.ofSeconds(60), log);
-    var result =
-        trainer(
-                stopped,
-                log,
-                CheckpointWriter.FileListener.NONE,
-                "--max-steps",
-                "8",
-                "--ckpt.interval",
-                "4",
-                "--log.interval",
-                "1")
-            .stopOn(stop[0])
-            .run();
+    stop[0] = StopSignal.manual(Duration.ofSeconds(60));
+    SftTrainer.Result result;
+    try (var scope = logTo(log)) {
+      result =
+          trainer(
+                  stopped,
+                  CheckpointWriter.FileListener.NONE,
+                  "--max-steps",
+                  "8",
+                  "--ckpt.interval",
+                  "4",
+                  "--log.interval",
+                  "1")
+              .stopOn(stop[0])
+              .run();
+    }
     var text = out.toString(StandardCharsets.UTF_8);
     assertEquals(3, result.progress().step(), text);
     assertTrue(text.contains("stopped by SIGTERM after step 3"), text);
@@ -132,21 +141,22 @@ class StopOnSignalTest {
     var out = new ByteArrayOutputStream();
     var stop = new StopSignal[1];
     var log = signalAtStep(stop, 5, out);
-    stop[0] = StopSignal.manual(Duration.ofSeconds(60), log);
-    trainer(
-            run,
-            log,
-            CheckpointWriter.FileListener.NONE,
-            "--max-steps",
-            "9",
-            "--ckpt.interval",
-            "2",
-            "--ckpt.keep",
-            "2",
-            "--log.interval",
-            "1")
-        .stopOn(stop[0])
-        .run();
+    stop[0] = StopSignal.manual(Duration.ofSeconds(60));
+    try (var scope = logTo(log)) {
+      trainer(
+              run,
+              CheckpointWriter.FileListener.NONE,
+              "--max-steps",
+              "9",
+              "--ckpt.interval",
+              "2",
+              "--ckpt.keep",
+              "2",
+              "--log.interval",
+              "1")
+          .stopOn(stop[0])
+          .run();
+    }
     assertEquals(
         List.of(4L, 5L),
         new CheckpointStore(new RunLayout(run)).completeSteps(),
@@ -159,25 +169,27 @@ class StopOnSignalTest {
     var out = new ByteArrayOutputStream();
     var stop = new StopSignal[1];
     var log = signalAtStep(stop, 2, out);
-    stop[0] = StopSignal.manual(Duration.ofSeconds(60), log);
+    stop[0] = StopSignal.manual(Duration.ofSeconds(60));
     CheckpointWriter.FileListener secondSignal = file -> stop[0].received("SIGTERM");
-    var aborted =
-        assertThrows(
-            CheckpointAbortedException.class,
-            () ->
-                trainer(
-                        run,
-                        log,
-                        secondSignal,
-                        "--max-steps",
-                        "6",
-                        "--ckpt",
-                        "--ckpt.io-threads",
-                        "1",
-                        "--log.interval",
-                        "1")
-                    .stopOn(stop[0])
-                    .run());
+    CheckpointAbortedException aborted;
+    try (var scope = logTo(log)) {
+      aborted =
+          assertThrows(
+              CheckpointAbortedException.class,
+              () ->
+                  trainer(
+                          run,
+                          secondSignal,
+                          "--max-steps",
+                          "6",
+                          "--ckpt",
+                          "--ckpt.io-threads",
+                          "1",
+                          "--log.interval",
+                          "1")
+                      .stopOn(stop[0])
+                      .run());
+    }
     assertTrue(aborted.getMessage().contains("no manifest"), aborted.getMessage());
     var layout = new RunLayout(run);
     assertTrue(Files.isDirectory(layout.stepDir(2)), "the save had begun");

@@ -6,9 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.RunLayout;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import dev.stepwise.runtime.log.LogCapture;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,13 +17,10 @@ class TimelineRecoveryTest {
   @TempDir Path run;
 
   private String train(String... flags) {
-    var out = new ByteArrayOutputStream();
-    new SftTrainer(
-            SftTrainerTest.config(run, flags),
-            new PrintStream(out, true, StandardCharsets.UTF_8),
-            CheckpointWriter.FileListener.NONE)
-        .run();
-    return out.toString(StandardCharsets.UTF_8);
+    try (var log = LogCapture.start()) {
+      new SftTrainer(SftTrainerTest.config(run, flags), CheckpointWriter.FileListener.NONE).run();
+      return log.out();
+    }
   }
 
   @Test
