@@ -2,6 +2,7 @@ package dev.stepwise.runtime.checkpoint;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.stepwise.api.CheckpointMetrics;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -17,6 +18,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * Writes one checkpoint step directory: every file atomically, then {@code manifest.json} (sizes
@@ -65,6 +67,7 @@ public final class CheckpointWriter {
   private final BooleanSupplier aborted;
   private final String reason;
   private final Pacer pacer;
+  private final Supplier<CheckpointMetrics> metrics;
 
   public CheckpointWriter(RunLayout layout) {
     this(layout, FileListener.NONE);
@@ -75,7 +78,16 @@ public final class CheckpointWriter {
   }
 
   public CheckpointWriter(RunLayout layout, FileListener listener, ExternalParts externalParts) {
-    this(layout, listener, externalParts, Checksum.CRC32C, 1, () -> false, null, Pacer.unlimited());
+    this(
+        layout,
+        listener,
+        externalParts,
+        Checksum.CRC32C,
+        1,
+        () -> false,
+        null,
+        Pacer.unlimited(),
+        () -> null);
   }
 
   private CheckpointWriter(
@@ -86,8 +98,10 @@ public final class CheckpointWriter {
       int ioThreads,
       BooleanSupplier aborted,
       String reason,
-      Pacer pacer) {
+      Pacer pacer,
+      Supplier<CheckpointMetrics> metrics) {
     this.layout = layout;
+    this.metrics = metrics;
     this.reason = reason;
     this.pacer = pacer;
     this.listener = listener;
@@ -100,31 +114,62 @@ public final class CheckpointWriter {
   /** This writer recording {@code checksum} for every file it writes. */
   public CheckpointWriter withChecksum(Checksum checksum) {
     return new CheckpointWriter(
-        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer);
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer, metrics);
   }
 
   /** This writer writing up to {@code threads} files at once. */
   public CheckpointWriter withIoThreads(int threads) {
     return new CheckpointWriter(
-        layout, listener, externalParts, checksum, Math.max(1, threads), aborted, reason, pacer);
+        layout,
+        listener,
+        externalParts,
+        checksum,
+        Math.max(1, threads),
+        aborted,
+        reason,
+        pacer,
+        metrics);
   }
 
   /** This writer aborting its save (before the next file, before the manifest) once asked to. */
   public CheckpointWriter withAbort(BooleanSupplier aborted) {
     return new CheckpointWriter(
-        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer);
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer, metrics);
   }
 
   /** This writer recording {@code reason} (say {@link Manifest#REASON_PREEMPTION}) in manifests. */
   public CheckpointWriter withReason(String reason) {
     return new CheckpointWriter(
-        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer);
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer, metrics);
   }
 
   /** This writer pacing its writes with {@code pacer} (background saves). */
   public CheckpointWriter withPacer(Pacer pacer) {
     return new CheckpointWriter(
-        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer);
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer, metrics);
+  }
+
+  /**
+   * This writer recording {@code metrics} in manifests, with the seconds from {@code startNanos}
+   * ({@link System#nanoTime}) to the manifest as {@code saveSeconds}.
+   */
+  public CheckpointWriter withMetrics(CheckpointMetrics metrics, long startNanos) {
+    Supplier<CheckpointMetrics> stamped =
+        () -> {
+          var m = new CheckpointMetrics();
+          if (metrics != null) {
+            m.setSamples(metrics.getSamples());
+            m.setTokens(metrics.getTokens());
+            m.setLoss(metrics.getLoss());
+            m.setEvalLoss(metrics.getEvalLoss());
+            m.setEvalAccuracy(metrics.getEvalAccuracy());
+            m.setMeanReward(metrics.getMeanReward());
+          }
+          m.setSaveSeconds(Math.round((System.nanoTime() - startNanos) / 1e6) / 1e3);
+          return m;
+        };
+    return new CheckpointWriter(
+        layout, listener, externalParts, checksum, ioThreads, aborted, reason, pacer, stamped);
   }
 
   public Checksum checksum() {
@@ -274,7 +319,8 @@ public final class CheckpointWriter {
             Instant.now().truncatedTo(ChronoUnit.MILLIS).toString(),
             new LinkedHashMap<>(entries),
             timeline,
-            reason);
+            reason,
+            metrics.get());
     var manifestFile = stepDir.resolve(RunLayout.MANIFEST);
     AtomicFiles.write(manifestFile, JSON.writeValueAsBytes(manifest));
     AtomicFiles.fsyncDir(stepDir.getParent());

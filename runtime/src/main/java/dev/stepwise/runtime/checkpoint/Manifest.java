@@ -3,6 +3,7 @@ package dev.stepwise.runtime.checkpoint;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.stepwise.api.CheckpointMetrics;
 import java.util.List;
 import java.util.Map;
 
@@ -13,7 +14,9 @@ import java.util.Map;
  * damaged one. Format version 1 manifests (SHA-256 only) still load. {@code timeline} tells which
  * history wrote it: a resume to an earlier step starts a new timeline, and recovery never continues
  * from another timeline's checkpoints. {@code reason}, when present, says why the step was saved
- * out of schedule ({@value #REASON_PREEMPTION}: on a stop signal).
+ * out of schedule ({@value #REASON_PREEMPTION}: on a stop signal). {@code metrics}, when present,
+ * records what training had reached at the step (loss, counts, eval, reward, save time); manifests
+ * written before it existed load with none.
  */
 public record Manifest(
     @JsonProperty("format") String format,
@@ -23,10 +26,24 @@ public record Manifest(
     @JsonProperty("created") String created,
     @JsonProperty("components") Map<String, Component> components,
     @JsonProperty("timeline") long timeline,
-    @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("reason") String reason) {
+    @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("reason") String reason,
+    @JsonInclude(JsonInclude.Include.NON_NULL) @JsonProperty("metrics") CheckpointMetrics metrics) {
 
   /** {@link #reason} of a checkpoint written because the process was told to stop. */
   public static final String REASON_PREEMPTION = "Preemption";
+
+  /** A manifest without metrics (as written before checkpoints recorded them). */
+  public Manifest(
+      String format,
+      int formatVersion,
+      long step,
+      int worldSize,
+      String created,
+      Map<String, Component> components,
+      long timeline,
+      String reason) {
+    this(format, formatVersion, step, worldSize, created, components, timeline, reason, null);
+  }
 
   /** A manifest without a recorded reason (an interval or final save). */
   public Manifest(

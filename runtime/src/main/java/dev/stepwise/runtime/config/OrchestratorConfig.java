@@ -25,7 +25,8 @@ public record OrchestratorConfig(
             "A Hugging Face model directory whose tokenizer.json (ChatML template) encodes prompts"
                 + " and decodes completions (the model.hf of trainer and inference); unset: the"
                 + " byte-level model's")
-        String tokenizer) {
+        String tokenizer,
+    @Doc("Prometheus /metrics") MetricsConfig metrics) {
 
   public OrchestratorConfig {
     if (batchSize % rolloutsPerProblem != 0) {
@@ -56,6 +57,7 @@ public record OrchestratorConfig(
         ClientConfig.defaults(),
         LogConfig.defaults(),
         null,
-        null);
+        null,
+        MetricsConfig.defaults());
   }
 }

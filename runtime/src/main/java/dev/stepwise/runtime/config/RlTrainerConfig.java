@@ -24,7 +24,9 @@ public record RlTrainerConfig(
     @Doc(
             "Data parallelism (ranks come from RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT; collectives"
                 + " wait at least wait-timeout, as rank 0 may wait that long for the orchestrator)")
-        DistConfig dist)
+        DistConfig dist,
+    @Doc("Live progress on the TrainingRun (in a pod of the operator)") ProgressConfig progress,
+    @Doc("Prometheus /metrics") MetricsConfig metrics)
     implements TrainerConfig {
 
   public static RlTrainerConfig defaults() {
@@ -42,6 +44,8 @@ public record RlTrainerConfig(
         new SchedulerConfig(SchedulerConfig.Type.CONSTANT, 0, 0, 0.0),
         null,
         LogConfig.defaults(),
-        DistConfig.defaults());
+        DistConfig.defaults(),
+        ProgressConfig.defaults(),
+        MetricsConfig.defaults());
   }
 }

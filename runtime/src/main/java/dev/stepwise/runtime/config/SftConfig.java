@@ -22,7 +22,9 @@ public record SftConfig(
     @Doc("Held-out evaluation") EvalConfig eval,
     @Doc("Logging") LogConfig log,
     @Doc("Data parallelism (ranks come from RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT)")
-        DistConfig dist)
+        DistConfig dist,
+    @Doc("Live progress on the TrainingRun (in a pod of the operator)") ProgressConfig progress,
+    @Doc("Prometheus /metrics") MetricsConfig metrics)
     implements TrainerConfig {
 
   public SftConfig {
@@ -54,6 +56,8 @@ public record SftConfig(
         null,
         EvalConfig.defaults(),
         LogConfig.defaults(),
-        DistConfig.defaults());
+        DistConfig.defaults(),
+        ProgressConfig.defaults(),
+        MetricsConfig.defaults());
   }
 }

@@ -36,9 +36,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Tells the API server that a checkpoint is complete: creates (or updates) the {@code Checkpoint}
  * {@code <run>-step-<n>}, owned by the run, and sets its status to Ready with size, components,
- * completion time and timeline. The pod's ServiceAccount may do exactly this and nothing else (the
- * operator's per-run Role). A failure to report is logged, never fatal: training goes on, and the
- * checkpoint is on the volume either way.
+ * completion time, timeline and the metrics of its manifest. The pod's ServiceAccount may do
+ * exactly this and nothing else (the operator's per-run Role). A failure to report is logged, never
+ * fatal: training goes on, and the checkpoint is on the volume either way.
  */
 public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseable {
 
@@ -173,7 +173,7 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
   }
 
   /** The pod's client, failing fast while the API server is unreachable (the worker retries). */
-  private static KubernetesClient inClusterClient() {
+  static KubernetesClient inClusterClient() {
     var config = Config.autoConfigure(null);
     config.setRequestRetryBackoffLimit(1);
     config.setConnectionTimeout(5_000);
@@ -297,6 +297,7 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
     }
     status.setComponents(components);
     status.setSizeBytes(manifest.totalBytes());
+    status.setMetrics(manifest.metrics());
     status.setCompletedAt(manifest.created());
     status.setTimeline(manifest.timeline());
     status.setMessage(

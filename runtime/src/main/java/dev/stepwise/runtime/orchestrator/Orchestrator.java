@@ -14,6 +14,7 @@ import dev.stepwise.runtime.checkpoint.WeightsRetention;
 import dev.stepwise.runtime.config.OrchestratorConfig;
 import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.inference.Sampler;
+import dev.stepwise.runtime.metrics.OrchestratorMetrics;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.HfTokenizer;
 import dev.stepwise.runtime.util.Polling;
@@ -54,6 +55,7 @@ public final class Orchestrator {
   private final OrchestratorConfig config;
   private final InferenceClient client;
   private StopSignal stop = StopSignal.none();
+  private OrchestratorMetrics metrics;
 
   public Orchestrator(OrchestratorConfig config, InferenceClient client) {
     this.config = config;
@@ -76,6 +78,13 @@ public final class Orchestrator {
   }
 
   public Result run() {
+    try (var metrics = OrchestratorMetrics.open(config.metrics())) {
+      this.metrics = metrics;
+      return runSteps();
+    }
+  }
+
+  private Result runSteps() {
     var ckpt = config.ckpt();
     var layout =
         new RunLayout(
@@ -227,6 +236,7 @@ public final class Orchestrator {
       }
       var meanReward = rewardSum / samples.size();
       rewards.add(meanReward);
+      metrics.step(n, meanReward, completionTokens / generateSeconds);
       LOG.atInfo()
           .addKeyValue("step", n)
           .addKeyValue("reward", meanReward)

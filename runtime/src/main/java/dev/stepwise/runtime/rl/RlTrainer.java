@@ -12,6 +12,7 @@ import dev.stepwise.runtime.checkpoint.Timeline;
 import dev.stepwise.runtime.config.RlTrainerConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
+import dev.stepwise.runtime.metrics.TrainerMetrics;
 import dev.stepwise.runtime.parallel.GradientSync;
 import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
@@ -148,23 +149,34 @@ public final class RlTrainer {
     var timeout = Duration.ofMillis((long) (config.waitTimeout() * 1000));
     var firstReward = Double.NaN;
     var lastReward = Double.NaN;
-    try (var saver =
-        ckpt == null
-            ? null
-            : new CheckpointSaver(
-                new CheckpointWriter(
-                    layout,
-                    CheckpointWriter.FileListener.NONE,
-                    CheckpointParts.awaiting(layout, RunLayout.ORCHESTRATOR, timeline, timeout)),
-                setup.store(),
-                ckpt,
+    try (var metrics =
+            TrainerMetrics.open(
+                rank,
+                layout,
+                config.maxSteps(),
+                progress.step(),
                 start.isPresent() ? startedFrom : -1,
-                manifest -> {
-                  covered.accumulateAndGet(manifest.step(), Math::max);
-                  reporter.ifPresent(r -> r.accept(manifest));
-                },
-                group,
-                stop)) {
+                config.progress(),
+                config.metrics());
+        var saver =
+            ckpt == null
+                ? null
+                : new CheckpointSaver(
+                        new CheckpointWriter(
+                            layout,
+                            CheckpointWriter.FileListener.NONE,
+                            CheckpointParts.awaiting(
+                                layout, RunLayout.ORCHESTRATOR, timeline, timeout)),
+                        setup.store(),
+                        ckpt,
+                        start.isPresent() ? startedFrom : -1,
+                        manifest -> {
+                          covered.accumulateAndGet(manifest.step(), Math::max);
+                          reporter.ifPresent(r -> r.accept(manifest));
+                        },
+                        group,
+                        stop)
+                    .observedBy(metrics)) {
       var agreement = new StopAgreement(saver == null ? StopSignal.none() : stop, group, device);
       byte[] lastPart = null;
       for (var step = startedFrom + 1; step <= config.maxSteps(); step++) {
@@ -255,6 +267,18 @@ public final class RlTrainer {
                       tokens / seconds,
                       (stepStart - waitStart) / 1e9));
         }
+        metrics.step(
+            new TrainerMetrics.Step(
+                step,
+                progress.totalSamples(),
+                progress.totalTokens(),
+                lossValue,
+                lr,
+                tokens,
+                seconds,
+                null,
+                null,
+                meanReward));
         var capture = capture(setup, progress, configToml, step);
         if (saver != null && ckpt.due(step, config.maxSteps())) {
           saver.save(capture);

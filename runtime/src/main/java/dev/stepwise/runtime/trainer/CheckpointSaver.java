@@ -2,6 +2,7 @@ package dev.stepwise.runtime.trainer;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stepwise.api.CheckpointMetrics;
 import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
@@ -61,6 +62,36 @@ public final class CheckpointSaver implements AutoCloseable {
   private long lastSaveNanos = -1;
   private volatile boolean hurry;
   private long lastWaitNanos;
+  private Observer observer = Observer.NONE;
+
+  /**
+   * What a saver tells about its saves and asks of whoever keeps the run's metrics (the trainer's
+   * {@code TrainerMetrics}).
+   */
+  public interface Observer {
+    Observer NONE =
+        new Observer() {
+          @Override
+          public CheckpointMetrics metricsAt(long step) {
+            return null;
+          }
+
+          @Override
+          public void stalled(long step, double seconds) {}
+
+          @Override
+          public void saved(Manifest manifest) {}
+        };
+
+    /** The metrics to record in the manifest of {@code step} (asked on the training thread). */
+    CheckpointMetrics metricsAt(long step);
+
+    /** The training loop was blocked {@code seconds} by the save of {@code step}. */
+    void stalled(long step, double seconds);
+
+    /** A checkpoint is complete (told on the thread that wrote its manifest). */
+    void saved(Manifest manifest);
+  }
 
   /**
    * The share of the time between two saves that a background write is spread over: it then
@@ -120,6 +151,12 @@ public final class CheckpointSaver implements AutoCloseable {
             : null;
   }
 
+  /** This saver, telling {@code observer} of its saves and recording its metrics in manifests. */
+  public CheckpointSaver observedBy(Observer observer) {
+    this.observer = observer;
+    return this;
+  }
+
   /** Saves a snapshot that is already detached from the live state (its own host copies). */
   public void save(TrainerCheckpoint.Snapshot snapshot) {
     save(buffers -> snapshot);
@@ -140,8 +177,9 @@ public final class CheckpointSaver implements AutoCloseable {
     lastSaveNanos = now;
     var snapshot = capture.apply(buffers);
     lastSaved = snapshot.step();
+    var metrics = observer.metricsAt(snapshot.step());
     if (background == null) {
-      write(snapshot, foreground, "");
+      write(snapshot, foreground.withMetrics(metrics, now), "");
     } else {
       // Paced from the second save on, by the time the last interval took.
       var pacer =
@@ -149,9 +187,10 @@ public final class CheckpointSaver implements AutoCloseable {
               ? Pacer.of(
                   snapshot.tensorBytes() / (SPREAD * gapSeconds), () -> hurry || stop.requested())
               : Pacer.unlimited();
-      var writer = backgroundWriter.withPacer(pacer);
+      var writer = backgroundWriter.withPacer(pacer).withMetrics(metrics, now);
       pending = background.submit(() -> write(snapshot, writer, " (background)"));
     }
+    observer.stalled(snapshot.step(), (System.nanoTime() - waitStart) / 1e9);
   }
 
   /**
@@ -162,10 +201,15 @@ public final class CheckpointSaver implements AutoCloseable {
   public long savePreemption(Function<HostBuffers, TrainerCheckpoint.Snapshot> capture) {
     hurry = true;
     awaitPending();
+    var start = System.nanoTime();
     var snapshot = capture.apply(buffers);
     if (snapshot.step() != lastSaved) {
       lastSaved = snapshot.step();
-      write(snapshot, foreground.withReason(Manifest.REASON_PREEMPTION), " (preemption save)");
+      var writer =
+          foreground
+              .withReason(Manifest.REASON_PREEMPTION)
+              .withMetrics(observer.metricsAt(snapshot.step()), start);
+      write(snapshot, writer, " (preemption save)");
     }
     return snapshot.step();
   }
@@ -211,6 +255,7 @@ public final class CheckpointSaver implements AutoCloseable {
                   millis,
                   how));
       completed.accept(manifest);
+      observer.saved(manifest);
     } catch (IOException e) {
       throw new CheckpointException(
           "cannot write checkpoint " + store.layout().stepDir(snapshot.step()) + ": " + e, e);

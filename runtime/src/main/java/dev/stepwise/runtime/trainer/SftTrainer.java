@@ -6,6 +6,7 @@ import dev.stepwise.runtime.config.SftConfig;
 import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
+import dev.stepwise.runtime.metrics.TrainerMetrics;
 import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.parallel.GradientSync;
 import dev.stepwise.runtime.parallel.ProcessGroup;
@@ -143,17 +144,28 @@ public final class SftTrainer {
             ? config.log().progressInterval()
             : Math.max(10, (config.maxSteps() - startStep + 9) / 10);
     var stopped = false;
-    try (var saver =
-        ckpt == null
-            ? null
-            : new CheckpointSaver(
-                new CheckpointWriter(layout, fileListener),
-                setup.store(),
-                ckpt,
+    var finalAccuracy = Double.NaN;
+    try (var metrics =
+            TrainerMetrics.open(
+                rank,
+                layout,
+                config.maxSteps(),
+                startStep,
                 resumedFrom,
-                manifest -> reporter.ifPresent(r -> r.accept(manifest)),
-                group,
-                stop)) {
+                config.progress(),
+                config.metrics());
+        var saver =
+            ckpt == null
+                ? null
+                : new CheckpointSaver(
+                        new CheckpointWriter(layout, fileListener),
+                        setup.store(),
+                        ckpt,
+                        resumedFrom,
+                        manifest -> reporter.ifPresent(r -> r.accept(manifest)),
+                        group,
+                        stop)
+                    .observedBy(metrics)) {
       var agreement = new StopAgreement(saver == null ? StopSignal.none() : stop, group, device);
       for (var step = startStep + 1; step <= config.maxSteps(); step++) {
         var stepStart = System.nanoTime();
@@ -207,6 +219,39 @@ public final class SftTrainer {
                       tokens / seconds,
                       seconds * 1000));
         }
+        // Held-out evaluation every eval.interval steps and at the last one, before the step's
+        // checkpoint, which records it.
+        Double evalLoss = null;
+        Double evalAccuracy = null;
+        if (rank == 0
+            && config.eval().samples() > 0
+            && !stop.requested()
+            && ((config.eval().interval() > 0 && step % config.eval().interval() == 0)
+                || step == config.maxSteps())) {
+          evalAccuracy = Evaluator.accuracy(model, task, config.eval().samples(), device);
+          evalLoss =
+              Evaluator.loss(
+                  model, task, config.eval().samples(), config.data().batchSize(), device);
+          log.info(
+              String.format(
+                  "eval step %d | held-out exact-match %.1f%% | held-out loss %.4f",
+                  step, 100 * evalAccuracy, evalLoss));
+          if (step == config.maxSteps()) {
+            finalAccuracy = evalAccuracy;
+          }
+        }
+        metrics.step(
+            new TrainerMetrics.Step(
+                step,
+                progress.totalSamples(),
+                progress.totalTokens(),
+                lossValue,
+                lr,
+                tokens,
+                seconds,
+                evalLoss,
+                evalAccuracy,
+                null));
         if (config.maxSteps() - startStep >= 100 && (step - startStep) % progressEvery == 0) {
           logProgress(step, startStep, trainStart);
         }
@@ -239,12 +284,6 @@ public final class SftTrainer {
           stopped = true;
           break;
         }
-        if (rank == 0 && config.eval().interval() > 0 && step % config.eval().interval() == 0) {
-          log.info(
-              String.format(
-                  "eval step %d | held-out exact-match %.1f%%",
-                  step, 100 * Evaluator.accuracy(model, task, config.eval().samples(), device)));
-        }
       }
     }
     reporter.ifPresent(CheckpointReporter::close);
@@ -258,10 +297,7 @@ public final class SftTrainer {
               allReduceNanos / 1e6 / (progress.step() - startStep),
               100.0 * allReduceNanos / Math.max(1, trainTime.toNanos())));
     }
-    var accuracy =
-        rank == 0 && !stopped
-            ? Evaluator.accuracy(model, task, config.eval().samples(), device)
-            : Double.NaN;
+    var accuracy = stopped ? Double.NaN : finalAccuracy;
     if (!Double.isNaN(accuracy)) {
       log.info(
           String.format(
