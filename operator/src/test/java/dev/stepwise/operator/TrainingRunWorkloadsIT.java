@@ -74,6 +74,8 @@ class TrainingRunWorkloadsIT {
             "/etc/stepwise/trainer.toml",
             "--output-dir",
             "/var/lib/stepwise/run",
+            "--log.format",
+            "json",
             "--max-steps",
             "20",
             "--ckpt.stop-deadline",
@@ -85,7 +87,11 @@ class TrainingRunWorkloadsIT {
             "external",
             "--ckpt.timeline",
             "0",
-            "--ckpt.recover"),
+            "--ckpt.recover",
+            "--metrics.port",
+            "9400",
+            "--progress.interval",
+            "30"),
         trainer.getArgs());
     var env = trainer.getEnv().stream().collect(Collectors.toMap(EnvVar::getName, e -> e));
     assertEquals(
@@ -163,6 +169,8 @@ class TrainingRunWorkloadsIT {
             "/etc/stepwise/inference.toml",
             "--output-dir",
             "/var/lib/stepwise/run",
+            "--log.format",
+            "json",
             "--server.port",
             "8000"),
         inferenceContainer.getArgs());

@@ -42,6 +42,12 @@ public final class RuntimeArgs {
     args.addAll(steps(run));
     InitSource.of(run)
         .ifPresent(c -> args.addAll(List.of("--init.checkpoint", initCheckpoint(c.getStep()))));
+    args.addAll(
+        List.of(
+            "--metrics.port",
+            String.valueOf(METRICS_PORT),
+            "--progress.interval",
+            String.valueOf(run.getSpec().progressIntervalOrDefault())));
     return args;
   }
 
@@ -53,6 +59,7 @@ public final class RuntimeArgs {
   public static List<String> orchestrator(TrainingRun run) {
     var args = common("orchestrator", Roles.ORCHESTRATOR);
     args.addAll(steps(run));
+    args.addAll(List.of("--metrics.port", String.valueOf(METRICS_PORT)));
     args.add("--client.base-url");
     args.add(InferenceServiceDependent.url(run));
     return args;
@@ -67,7 +74,15 @@ public final class RuntimeArgs {
 
   private static List<String> common(String subcommand, Roles role) {
     return new ArrayList<>(
-        List.of(subcommand, "@", CONFIG_DIR + "/" + role.configFile(), "--output-dir", RUN_DIR));
+        List.of(
+            subcommand,
+            "@",
+            CONFIG_DIR + "/" + role.configFile(),
+            "--output-dir",
+            RUN_DIR,
+            // Pods log JSON lines (level, logger, step...) for log collectors.
+            "--log.format",
+            "json"));
   }
 
   /**

@@ -52,6 +52,8 @@ class RuntimeArgsTest {
             "/etc/stepwise/trainer.toml",
             "--output-dir",
             "/var/lib/stepwise/run",
+            "--log.format",
+            "json",
             "--max-steps",
             "40",
             "--ckpt.stop-deadline",
@@ -65,7 +67,11 @@ class RuntimeArgsTest {
             "20",
             "--ckpt.timeline",
             "3",
-            "--ckpt.recover"),
+            "--ckpt.recover",
+            "--metrics.port",
+            "9400",
+            "--progress.interval",
+            "30"),
         RuntimeArgs.trainer(resumed(run(RunType.SFT, ckpt, 20L), 20L, 3L)));
   }
 
@@ -103,8 +109,12 @@ class RuntimeArgsTest {
             "/etc/stepwise/orchestrator.toml",
             "--output-dir",
             "/var/lib/stepwise/run",
+            "--log.format",
+            "json",
             "--max-steps",
             "40",
+            "--metrics.port",
+            "9400",
             "--client.base-url",
             "http://r-inference.ns.svc:8000"),
         RuntimeArgs.orchestrator(run));
