@@ -4,10 +4,7 @@ import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CheckpointDeleteConfig;
 import dev.stepwise.runtime.config.CheckpointExportConfig;
-import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
-import dev.stepwise.runtime.config.TomlWriter;
-import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.model.HfExport;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -53,12 +50,12 @@ final class CheckpointCommand {
   }
 
   private static int delete(List<String> args, PrintStream out) {
-    var parsed = CommandLine.parse(CheckpointDeleteConfig.class, args);
-    if (parsed.help() || parsed.dryRun()) {
-      return helpOrDryRun(parsed, CheckpointDeleteConfig.class, out);
+    var config =
+        Commands.parse(
+            CheckpointDeleteConfig.class, args, out, USAGE + "\n\n", CheckpointDeleteConfig::log);
+    if (config == null) {
+      return 0;
     }
-    var config = parsed.config();
-    Console.configure(config.log());
     if (config.step() == null) {
       throw new ConfigException(List.of("--step: required; " + USAGE));
     }
@@ -84,12 +81,17 @@ final class CheckpointCommand {
   }
 
   private static int export(List<String> args, PrintStream out) {
-    var parsed = CommandLine.parse(CheckpointExportConfig.class, args, List.of("step-dir", "out"));
-    if (parsed.help() || parsed.dryRun()) {
-      return helpOrDryRun(parsed, CheckpointExportConfig.class, out);
+    var config =
+        Commands.parse(
+            CheckpointExportConfig.class,
+            args,
+            List.of("step-dir", "out"),
+            out,
+            USAGE + "\n\n",
+            CheckpointExportConfig::log);
+    if (config == null) {
+      return 0;
     }
-    var config = parsed.config();
-    Console.configure(config.log());
     if (config.format() == null) {
       throw new ConfigException(List.of("--format: expected 'hf', got nothing; " + USAGE));
     }
@@ -110,18 +112,6 @@ final class CheckpointCommand {
             result.tensors(),
             result.bytes(),
             result.out()));
-    return 0;
-  }
-
-  private static int helpOrDryRun(
-      CommandLine.Parsed<?> parsed, Class<? extends Record> type, PrintStream out) {
-    if (parsed.help()) {
-      out.println(USAGE);
-      out.println();
-      out.print(CommandLine.help(type));
-    } else {
-      out.print(TomlWriter.write(parsed.config()));
-    }
     return 0;
   }
 }

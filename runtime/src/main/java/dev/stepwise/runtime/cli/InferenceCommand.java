@@ -1,10 +1,7 @@
 package dev.stepwise.runtime.cli;
 
-import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.InferenceConfig;
-import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.inference.InferenceServer;
-import dev.stepwise.runtime.log.Console;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -17,24 +14,22 @@ final class InferenceCommand {
   private InferenceCommand() {}
 
   static int run(List<String> args, PrintStream out) {
-    var parsed = CommandLine.parse(InferenceConfig.class, args);
-    if (parsed.help()) {
-      out.println("usage: stepwise inference [@ inference.toml ...] [--key value ...]");
-      out.println();
-      out.print(CommandLine.help(InferenceConfig.class));
+    var config =
+        Commands.parse(
+            InferenceConfig.class,
+            args,
+            out,
+            "usage: stepwise inference [@ inference.toml ...] [--key value ...]\n\n",
+            InferenceConfig::log);
+    if (config == null) {
       return 0;
     }
-    if (parsed.dryRun()) {
-      out.print(TomlWriter.write(parsed.config()));
-      return 0;
-    }
-    Console.configure(parsed.config().log());
-    var server = new InferenceServer(parsed.config());
+    var server = new InferenceServer(config);
     try {
       server.start();
     } catch (IOException e) {
       throw new UncheckedIOException(
-          "cannot listen on port " + parsed.config().server().port() + ": " + e.getMessage(), e);
+          "cannot listen on port " + config.server().port() + ": " + e.getMessage(), e);
     }
     var stopped = new CountDownLatch(1);
     Runtime.getRuntime()

@@ -1,9 +1,6 @@
 package dev.stepwise.runtime.cli;
 
-import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.OrchestratorConfig;
-import dev.stepwise.runtime.config.TomlWriter;
-import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.orchestrator.InferenceClient;
 import dev.stepwise.runtime.orchestrator.Orchestrator;
 import dev.stepwise.runtime.util.StopSignal;
@@ -17,19 +14,16 @@ final class OrchestratorCommand {
   private OrchestratorCommand() {}
 
   static int run(List<String> args, PrintStream out) {
-    var parsed = CommandLine.parse(OrchestratorConfig.class, args);
-    if (parsed.help()) {
-      out.println("usage: stepwise orchestrator [@ orch.toml ...] [--key value ...] [--dry-run]");
-      out.println();
-      out.print(CommandLine.help(OrchestratorConfig.class));
+    var config =
+        Commands.parse(
+            OrchestratorConfig.class,
+            args,
+            out,
+            "usage: stepwise orchestrator [@ orch.toml ...] [--key value ...] [--dry-run]\n\n",
+            OrchestratorConfig::log);
+    if (config == null) {
       return 0;
     }
-    if (parsed.dryRun()) {
-      out.print(TomlWriter.write(parsed.config()));
-      return 0;
-    }
-    var config = parsed.config();
-    Console.configure(config.log());
     var client =
         new InferenceClient(
             config.client().baseUrl(),

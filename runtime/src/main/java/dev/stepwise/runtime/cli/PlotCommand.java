@@ -1,11 +1,8 @@
 package dev.stepwise.runtime.cli;
 
 import dev.stepwise.runtime.checkpoint.RunLayout;
-import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.PlotConfig;
-import dev.stepwise.runtime.config.TomlWriter;
-import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.plot.MetricsHistory;
 import dev.stepwise.runtime.plot.RunPlot;
 import java.io.IOException;
@@ -32,19 +29,12 @@ final class PlotCommand {
   private PlotCommand() {}
 
   static int run(List<String> args, PrintStream out) {
-    var parsed = CommandLine.parse(PlotConfig.class, args, List.of("run-dir"));
-    if (parsed.help()) {
-      out.print(HELP);
-      out.println();
-      out.print(CommandLine.help(PlotConfig.class));
+    var config =
+        Commands.parse(
+            PlotConfig.class, args, List.of("run-dir"), out, HELP + "\n", PlotConfig::log);
+    if (config == null) {
       return 0;
     }
-    if (parsed.dryRun()) {
-      out.print(TomlWriter.write(parsed.config()));
-      return 0;
-    }
-    var config = parsed.config();
-    Console.configure(config.log());
     var problems = new ArrayList<String>();
     pixels("--width", config.width(), problems);
     pixels("--height", config.height(), problems);

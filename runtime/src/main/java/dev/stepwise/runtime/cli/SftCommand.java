@@ -2,11 +2,8 @@ package dev.stepwise.runtime.cli;
 
 import dev.stepwise.runtime.checkpoint.CheckpointAbortedException;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
-import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.SftConfig;
-import dev.stepwise.runtime.config.TomlWriter;
-import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.parallel.DistEnv;
 import dev.stepwise.runtime.parallel.Launcher;
 import dev.stepwise.runtime.parallel.ProcessGroup;
@@ -25,29 +22,25 @@ import org.slf4j.LoggerFactory;
  */
 final class SftCommand {
 
-  private SftCommand() {}
-
   private static final Logger LOG = LoggerFactory.getLogger(SftCommand.class);
+
+  private static final String USAGE =
+      """
+      usage: stepwise sft [@ config.toml ...] [--key value ...] [--dry-run] [--nproc N]
+
+      --nproc N starts N data-parallel ranks on this machine (like torchrun).
+      TOML files merge left to right; flags override them. Keys (TOML = flag):
+      """;
+
+  private SftCommand() {}
 
   static int run(List<String> args, PrintStream out) {
     var rest = new ArrayList<>(args);
     var nproc = Launch.takeNproc(rest);
-    var parsed = CommandLine.parse(SftConfig.class, rest);
-    if (parsed.help()) {
-      out.println(
-          "usage: stepwise sft [@ config.toml ...] [--key value ...] [--dry-run] [--nproc N]");
-      out.println();
-      out.println("--nproc N starts N data-parallel ranks on this machine (like torchrun).");
-      out.println("TOML files merge left to right; flags override them. Keys (TOML = flag):");
-      out.print(CommandLine.help(SftConfig.class));
+    var config = Commands.parse(SftConfig.class, rest, out, USAGE, SftConfig::log);
+    if (config == null) {
       return 0;
     }
-    if (parsed.dryRun()) {
-      out.print(TomlWriter.write(parsed.config()));
-      return 0;
-    }
-    var config = parsed.config();
-    Console.configure(config.log());
     if (nproc > 0) {
       return Launcher.launch(nproc, "sft", rest);
     }

@@ -1,10 +1,7 @@
 package dev.stepwise.runtime.cli;
 
 import dev.stepwise.runtime.checkpoint.CheckpointAbortedException;
-import dev.stepwise.runtime.config.CommandLine;
 import dev.stepwise.runtime.config.RlTrainerConfig;
-import dev.stepwise.runtime.config.TomlWriter;
-import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.parallel.DistEnv;
 import dev.stepwise.runtime.parallel.Launcher;
 import dev.stepwise.runtime.parallel.ProcessGroup;
@@ -23,28 +20,24 @@ import org.slf4j.LoggerFactory;
  */
 final class TrainerCommand {
 
-  private TrainerCommand() {}
-
   private static final Logger LOG = LoggerFactory.getLogger(TrainerCommand.class);
+
+  private static final String USAGE =
+      """
+      usage: stepwise trainer [@ train.toml ...] [--key value ...] [--dry-run] [--nproc N]
+
+      --nproc N starts N data-parallel ranks on this machine (like torchrun).
+      """;
+
+  private TrainerCommand() {}
 
   static int run(List<String> args, PrintStream out) {
     var rest = new ArrayList<>(args);
     var nproc = SftCommand.Launch.takeNproc(rest);
-    var parsed = CommandLine.parse(RlTrainerConfig.class, rest);
-    if (parsed.help()) {
-      out.println(
-          "usage: stepwise trainer [@ train.toml ...] [--key value ...] [--dry-run] [--nproc N]");
-      out.println();
-      out.println("--nproc N starts N data-parallel ranks on this machine (like torchrun).");
-      out.print(CommandLine.help(RlTrainerConfig.class));
+    var config = Commands.parse(RlTrainerConfig.class, rest, out, USAGE, RlTrainerConfig::log);
+    if (config == null) {
       return 0;
     }
-    if (parsed.dryRun()) {
-      out.print(TomlWriter.write(parsed.config()));
-      return 0;
-    }
-    var config = parsed.config();
-    Console.configure(config.log());
     if (nproc > 0) {
       return Launcher.launch(nproc, "trainer", rest);
     }

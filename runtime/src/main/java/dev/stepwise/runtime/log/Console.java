@@ -158,7 +158,7 @@ public final class Console {
       stream.println(line);
     } else {
       var json = new LinkedHashMap<String, Object>();
-      json.put("time", Instant.now().toString());
+      json.put("time", Instant.ofEpochMilli(System.currentTimeMillis()).toString());
       json.put("level", error ? Level.ERROR.name() : Level.INFO.name());
       json.put("logger", "child");
       json.put("message", line);

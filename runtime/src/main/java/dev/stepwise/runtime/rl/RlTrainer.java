@@ -98,14 +98,14 @@ public final class RlTrainer {
 
   public Result run() {
     var wallStart = System.nanoTime();
-    var ckpt = config.ckpt();
     var setup = TrainerSetup.of(config);
+    var configToml = TomlWriter.write(config);
+    var ckpt = config.ckpt();
+    var timeline = Timeline.of(ckpt, setup.store());
     var layout = setup.layout();
     var model = setup.model();
     var optimizer = setup.optimizer();
     var device = setup.device();
-    var configToml = TomlWriter.write(config);
-    var timeline = Timeline.of(ckpt, setup.store());
     var recovering = ckpt != null && ckpt.recover();
     var begun = setup.start(rank, worldSize, "trainer: ");
     var start = begun.resumedFrom();

@@ -101,26 +101,22 @@ public final class CheckpointSaver implements AutoCloseable {
 
   public CheckpointSaver(
       CheckpointWriter writer, CheckpointStore store, CkptConfig config, long protectedStep) {
-    this(writer, store, config, protectedStep, manifest -> {}, ProcessGroup.single());
+    this(
+        writer,
+        store,
+        config,
+        protectedStep,
+        manifest -> {},
+        ProcessGroup.single(),
+        StopSignal.none());
   }
 
   /**
    * {@code completed} is told of each checkpoint once it is complete (the Checkpoint reporter).
    * With several ranks in {@code group}, each writes its own shard files, and rank 0 writes the
    * manifest once every rank has reported its files (through the group's store), then tells {@code
-   * completed} and applies retention.
+   * completed} and applies retention. A save in progress is aborted when {@code stop} is aborted.
    */
-  public CheckpointSaver(
-      CheckpointWriter writer,
-      CheckpointStore store,
-      CkptConfig config,
-      long protectedStep,
-      Consumer<Manifest> completed,
-      ProcessGroup group) {
-    this(writer, store, config, protectedStep, completed, group, StopSignal.none());
-  }
-
-  /** As above, aborting a save in progress when {@code stop} is aborted. */
   public CheckpointSaver(
       CheckpointWriter writer,
       CheckpointStore store,

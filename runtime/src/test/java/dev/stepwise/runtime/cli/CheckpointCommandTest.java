@@ -12,6 +12,7 @@ import java.io.PrintStream;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -77,19 +78,21 @@ class CheckpointCommandTest {
 
   @Test
   void exportBadUsageNamesTheFlag() {
-    var out = new ByteArrayOutputStream();
-    var err = new ByteArrayOutputStream();
-    assertEquals(Main.USAGE, main(out, err, "checkpoint", "export", "a", "b"));
-    assertTrue(err.toString().contains("--format: expected 'hf', got nothing"), err.toString());
-    assertEquals(Main.USAGE, main(out, err, "checkpoint", "export", "--format", "onnx", "a", "b"));
-    assertTrue(err.toString().contains("--format: 'format' must be one of hf"), err.toString());
-    assertEquals(Main.USAGE, main(out, err, "checkpoint", "export", "--format", "hf", "a"));
-    assertTrue(err.toString().contains("export: expected STEP_DIR and OUT"), err.toString());
-    assertEquals(
-        Main.USAGE, main(out, err, "checkpoint", "export", "--format", "hf", "a", "b", "c"));
-    assertTrue(err.toString().contains("c: unexpected argument"), err.toString());
-    assertEquals(
-        Main.USAGE, main(out, err, "checkpoint", "export", "--max-shard-bytes", "-1", "a", "b"));
-    assertTrue(err.toString().contains("--max-shard-bytes"), err.toString());
+    // arguments after "checkpoint export" -> what the error says
+    var cases =
+        List.of(
+            List.of("a", "b", "--format: expected 'hf', got nothing"),
+            List.of("--format", "onnx", "a", "b", "--format: 'format' must be one of hf"),
+            List.of("--format", "hf", "a", "export: expected STEP_DIR and OUT"),
+            List.of("--format", "hf", "a", "b", "c", "c: unexpected argument"),
+            List.of("--max-shard-bytes", "-1", "a", "b", "--max-shard-bytes"));
+    for (var c : cases) {
+      var out = new ByteArrayOutputStream();
+      var err = new ByteArrayOutputStream();
+      var args = new ArrayList<>(List.of("checkpoint", "export"));
+      args.addAll(c.subList(0, c.size() - 1));
+      assertEquals(Main.USAGE, main(out, err, args.toArray(String[]::new)), args.toString());
+      assertTrue(err.toString().contains(c.get(c.size() - 1)), err.toString());
+    }
   }
 }

@@ -146,10 +146,6 @@ class MainTest {
             "16",
             "--model.n-layers",
             "1",
-            "--model.n-heads",
-            "2",
-            "--model.d-ff",
-            "32",
             "--output-dir",
             tmp.toString());
     assertEquals(0, trained.status(), trained.err());
