@@ -22,7 +22,9 @@ final class RealCluster {
     if (cluster == null) {
       try {
         var repo = ControlPlaneBinary.repo();
-        var state = repo.resolve("operator/target/e2e-cluster");
+        // -Dstepwise.e2e.cluster=<dir> lets two test JVMs each run a cluster of their own.
+        var state =
+            repo.resolve(System.getProperty("stepwise.e2e.cluster", "operator/target/e2e-cluster"));
         FileTrees.delete(state);
         cluster = LocalCluster.start(LocalCluster.Options.forTests(repo, state));
         Runtime.getRuntime().addShutdownHook(new Thread(cluster::close, "e2e-cluster-stop"));
