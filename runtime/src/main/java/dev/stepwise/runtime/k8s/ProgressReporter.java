@@ -70,6 +70,7 @@ public final class ProgressReporter implements AutoCloseable {
   private boolean attempted;
   private boolean closing;
   private boolean failing;
+  private boolean idle;
 
   /**
    * A reporter for {@code identity}'s TrainingRun through {@code client} (left open on {@link
@@ -137,7 +138,9 @@ public final class ProgressReporter implements AutoCloseable {
   public void offer(RunProgress progress) {
     synchronized (lock) {
       offered = progress;
-      lock.notifyAll();
+      if (idle) {
+        lock.notifyAll(); // else the writer wakes at its next due time and takes the latest
+      }
     }
   }
 
@@ -177,7 +180,12 @@ public final class ProgressReporter implements AutoCloseable {
         }
         TimeUnit.NANOSECONDS.timedWait(lock, wait);
       } else {
-        lock.wait();
+        idle = true;
+        try {
+          lock.wait();
+        } finally {
+          idle = false;
+        }
       }
     }
     return null;
