@@ -13,12 +13,12 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.stream.Stream;
 
 /**
  * The checkpoints of a run directory as readers see them: a {@code step_<n>} directory counts only
- * when its manifest is present, parses and names that step. Also applies retention ({@code keep}).
+ * when its manifest is present, parses and names that step. Retention decides through {@link
+ * LocalRetention}.
  */
 public final class CheckpointStore {
 
@@ -186,24 +186,6 @@ public final class CheckpointStore {
   private String describeComplete() {
     var steps = completeSteps();
     return steps.isEmpty() ? " (there are no complete checkpoints)" : " (complete: " + steps + ")";
-  }
-
-  /**
-   * Keeps the {@code keep} newest complete checkpoints plus any in {@code protectedSteps} (the one
-   * being resumed from) and deletes the other complete ones, oldest first. Incomplete directories
-   * are neither counted nor touched: they may be a save in flight.
-   */
-  public List<Long> applyRetention(int keep, Set<Long> protectedSteps) {
-    var steps = completeSteps();
-    var newest = steps.subList(Math.max(0, steps.size() - keep), steps.size());
-    var deleted = new ArrayList<Long>();
-    for (var step : steps) {
-      if (!newest.contains(step) && !protectedSteps.contains(step)) {
-        delete(step);
-        deleted.add(step);
-      }
-    }
-    return deleted;
   }
 
   /** Deletes a checkpoint: the manifest first, so a half-deleted directory is never complete. */

@@ -7,6 +7,7 @@ import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.checkpoint.Checksum;
+import dev.stepwise.runtime.checkpoint.LocalRetention;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.Pacer;
 import dev.stepwise.runtime.checkpoint.RunLayout;
@@ -31,8 +32,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Writes trainer snapshots, inline or on a background thread ({@code ckpt.save-async}), and applies
- * {@code ckpt.keep} after each complete save. At most one background save is in flight: a new save
- * first waits for the previous one, and {@link #close()} waits for the last.
+ * the retention rules ({@code ckpt.keep}, {@code keep-every}, {@code keep-best}, {@code max-bytes}:
+ * {@link LocalRetention}) after each complete save. At most one background save is in flight: a new
+ * save first waits for the previous one, and {@link #close()} waits for the last.
  *
  * <p>Snapshots are taken into {@link HostBuffers} reused from save to save, so an async save stalls
  * training for one copy of the state into mapped memory. The background writer uses one I/O thread
@@ -256,17 +258,15 @@ public final class CheckpointSaver implements AutoCloseable {
       throw new CheckpointException(
           "cannot write checkpoint " + store.layout().stepDir(snapshot.step()) + ": " + e, e);
     }
-    if (config.keep() != null
+    var rules = config.retentionRules();
+    if (!rules.keepsAll()
         && config.retention() == CkptConfig.Retention.LOCAL
         && group.rank() == 0) {
       var keepSafe = new HashSet<Long>(List.of(snapshot.step()));
       if (protectedStep >= 0) {
         keepSafe.add(protectedStep);
       }
-      var deleted = store.applyRetention(config.keep(), keepSafe);
-      if (!deleted.isEmpty()) {
-        LOG.info("checkpoint retention (keep " + config.keep() + "): deleted steps " + deleted);
-      }
+      new LocalRetention(store, rules).apply(keepSafe);
     }
   }
 

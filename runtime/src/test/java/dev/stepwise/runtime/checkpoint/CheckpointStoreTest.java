@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -102,21 +101,6 @@ class CheckpointStoreTest {
     var store = new CheckpointStore(new RunLayout(run));
     var e = assertThrows(CheckpointException.class, () -> store.resolve(ResumeStep.latestStep()));
     assertTrue(e.getMessage().contains("no complete checkpoint"), e.getMessage());
-  }
-
-  @Test
-  void retentionKeepsTheNewestAndNeverAProtectedOrIncompleteOne() throws IOException {
-    var layout = new RunLayout(run);
-    for (var step : List.of(1L, 2L, 3L, 4L, 5L)) {
-      save(layout, step);
-    }
-    Files.createDirectories(layout.stepDir(6).resolve("trainer")); // in flight: not counted
-    var store = new CheckpointStore(layout);
-    var deleted = store.applyRetention(2, Set.of(2L));
-    assertEquals(List.of(1L, 3L), deleted);
-    assertEquals(List.of(2L, 4L, 5L), store.completeSteps());
-    assertFalse(Files.exists(layout.stepDir(1)));
-    assertTrue(Files.isDirectory(layout.stepDir(6)), "incomplete dirs are not touched");
   }
 
   @Test
