@@ -2,7 +2,8 @@
 """Runs the images that images/build.py wrote, as containers made of namespaces and a chroot.
 
     python3 images/smoke.py runtime      sft --max-steps 5 --ckpt in stepwise-runtime; checks
-                                         checkpoints/step_5 in the bind-mounted run directory
+                                         checkpoints/step_5 in the bind-mounted run directory,
+                                         then that plot draws that run's plot.png
     python3 images/smoke.py operator     stepwise-operator against the real control plane
                                          (controlplane/, cluster/); checks /q/health/ready
 
@@ -146,6 +147,23 @@ def runtime_smoke(work):
         fail(f"checkpoint files are owned by {owners}, not 65532")
     print(f"smoke: PASS runtime: checkpoints/step_5 complete ({len(files)} files, owner 65532) "
           f"in {time.monotonic() - started:.1f} s", flush=True)
+    plot_smoke(work, archive, run_dir)
+
+
+def plot_smoke(work, archive, run_dir):
+    """`stepwise plot .` of the run just made: the image's JRE draws text (its fonts are there)."""
+    print("smoke: stepwise-runtime: stepwise plot . (the sft run above)", flush=True)
+    (work / "rootfs").rename(work / "rootfs-sft")
+    process = launch(work, archive, ["plot", "."], [(run_dir, "/var/lib/stepwise/run", True)], True)
+    try:
+        code = process.wait(timeout=300)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        fail("plot did not finish within 300 s")
+    picture = run_dir / "plot.png"
+    if code != 0 or not picture.is_file() or picture.read_bytes()[:8] != b"\x89PNG\r\n\x1a\n":
+        fail(f"plot exited with status {code} and wrote no PNG at {picture}")
+    print(f"smoke: PASS runtime: plot.png ({picture.stat().st_size} bytes)", flush=True)
 
 
 def operator_smoke(work):

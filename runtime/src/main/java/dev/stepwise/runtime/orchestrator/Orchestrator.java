@@ -379,11 +379,12 @@ public final class Orchestrator {
     while (!client.healthy()) {
       if (System.nanoTime() > deadline) {
         throw new InferenceClient.InferenceException(
-            "inference at "
+            "no inference server answered "
                 + client.baseUrl()
-                + " did not become healthy within "
+                + "/health within "
                 + config.waitTimeout()
-                + " s");
+                + " s (wait-timeout): start one ('stepwise inference @ infer.toml') or set the"
+                + " orchestrator's client.base-url (--client.base-url URL)");
       }
       if (!said) {
         LOG.info("orchestrator: waiting for inference at " + client.baseUrl());
