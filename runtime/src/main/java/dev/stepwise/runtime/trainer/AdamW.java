@@ -4,9 +4,11 @@ import dev.stepwise.runtime.config.OptimConfig;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.DoubleSupplier;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -57,6 +59,49 @@ public final class AdamW {
       }
     }
     return norm;
+  }
+
+  /**
+   * {@link #clipGradNorm} that leaves the norm where the gradients are. On a GPU the norm and the
+   * clip factor are computed on the device (each parameter's norm in fp32, their squares summed in
+   * fp64, as the host path does; the factor is {@code min(1, maxNorm / (norm + 1e-6))}, as
+   * PyTorch's {@code clip_grad_norm_} computes it), so the step does not wait for the GPU here; the
+   * supplier returned reads the norm (a synchronisation) only when asked, and must be asked before
+   * the step's {@link org.bytedeco.javacpp.PointerScope} closes. On the CPU this is {@link
+   * #clipGradNorm} itself.
+   */
+  public DoubleSupplier clipGradNormDeferred(double maxNorm) {
+    var grads = new TensorVector();
+    for (var p : params.values()) {
+      var g = p.grad();
+      if (g.defined()) {
+        grads.push_back(g);
+      }
+    }
+    if (grads.empty() || !grads.get(0).is_cuda()) {
+      var norm = clipGradNorm(maxNorm);
+      return () -> norm;
+    }
+    try (var noGrad = new NoGradGuard()) {
+      var norms = new TensorVector();
+      for (var i = 0; i < grads.size(); i++) {
+        norms.push_back(grads.get(i).norm());
+      }
+      var total = torch.stack(norms).to(torch.ScalarType.Double).square().sum().sqrt();
+      if (maxNorm > 0) {
+        var factor =
+            total
+                .add(new Scalar(1e-6))
+                .reciprocal()
+                .mul(new Scalar(maxNorm))
+                .clamp_max(new Scalar(1.0))
+                .to(torch.ScalarType.Float);
+        for (var i = 0; i < grads.size(); i++) {
+          grads.get(i).mul_(factor);
+        }
+      }
+      return total::item_double;
+    }
   }
 
   /** One update with learning rate {@code lr}; parameters without a gradient are skipped. */

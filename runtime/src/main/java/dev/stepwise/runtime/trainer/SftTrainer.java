@@ -144,6 +144,11 @@ public final class SftTrainer {
             ? config.log().progressInterval()
             : Math.max(10, (config.maxSteps() - startStep + 9) / 10);
     var stopped = false;
+    // On a GPU, reading a value waits for all the work queued before it and leaves the GPU idle
+    // while the host queues what follows: with one rank the step reads its loss once, after the
+    // optimizer step is queued (the step is over then anyway), and its gradient norm only when it
+    // logs it. With several ranks the loss is read before the all-reduce, which carries it.
+    var readLossLast = device.is_cuda() && !group.distributed();
     var finalAccuracy = Double.NaN;
     try (var metrics =
             TrainerMetrics.open(
@@ -179,7 +184,7 @@ public final class SftTrainer {
           var value = loss.loss(model, batch);
           value.backward();
           // Reading the loss waits for the backward pass on a GPU: outside the all-reduce's time.
-          var localLoss = value.item_float();
+          var localLoss = readLossLast ? Double.NaN : value.item_float();
           var reduceStart = System.nanoTime();
           var reduced =
               GradientSync.allReduce(
@@ -190,10 +195,14 @@ public final class SftTrainer {
                   batch.tokenCount(),
                   step);
           allReduceNanos += System.nanoTime() - reduceStart;
-          gradNorm = optimizer.clipGradNorm(config.optim().maxNorm());
+          var norm = optimizer.clipGradNormDeferred(config.optim().maxNorm());
           optimizer.step(lr);
           optimizer.zeroGrad();
-          lossValue = reduced.loss();
+          lossValue = readLossLast ? value.item_float() : reduced.loss();
+          gradNorm =
+              step % config.log().interval() == 0 || step == config.maxSteps()
+                  ? norm.getAsDouble()
+                  : Double.NaN;
           tokens = reduced.tokens();
           samples = batch.samples() * worldSize;
         }
