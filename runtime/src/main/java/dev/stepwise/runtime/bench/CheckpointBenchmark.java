@@ -12,6 +12,7 @@ import dev.stepwise.runtime.config.SchedulerConfig;
 import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.log.Console;
 import dev.stepwise.runtime.model.ByteTokenizer;
+import dev.stepwise.runtime.model.Devices;
 import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.model.Transformer;
 import dev.stepwise.runtime.trainer.AdamW;
@@ -36,6 +37,7 @@ import java.util.Map;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.global.torch;
 
@@ -72,7 +74,7 @@ public final class CheckpointBenchmark {
   }
 
   private void measure(Path scratch) throws IOException {
-    var device = new Device("cpu");
+    var device = Devices.of(config.device());
     var model = new Transformer(config.model(), ByteTokenizer.VOCAB_SIZE, device, 1);
     var optim = new AdamW(model.parameters(), OptimConfig.defaults());
     var schedule = new LrSchedule(SchedulerConfig.defaults(), 1e-3);
@@ -89,12 +91,13 @@ public final class CheckpointBenchmark {
     var bytes = snapshot.tensorBytes();
     out.printf(
         "bench: model %,d parameters; checkpoint %.1f MB (model + AdamW state); dir %s;"
-            + " %d cores, %d I/O threads%n",
+            + " %d cores, %d I/O threads; model on %s%n",
         model.parameterCount(),
         bytes / 1e6,
         scratch.toAbsolutePath(),
         Runtime.getRuntime().availableProcessors(),
-        ioThreads);
+        ioThreads,
+        device.str().getString());
 
     var n = config.repeats();
     var ckptWrite = new double[n];
@@ -158,7 +161,12 @@ public final class CheckpointBenchmark {
     out.printf(
         "training-step stall (%d steps, batch %d, save every %d steps):%n",
         config.steps(), config.batchSize(), config.saveEvery());
-    row("copy", "memory copy of the same bytes (floor)", mb, copy);
+    row("copy", "memory copy of the same bytes", mb, copy);
+    if (device.is_cuda()) {
+      // On a GPU the snapshot is a device-to-host copy into pinned memory: that is the floor.
+      copy = deviceToHostCopy(ckptBytes, device);
+      row("", "device-to-host copy into pinned memory", mb, copy);
+    }
     var none = stepTimes(scratch.resolve("none"), model, optim, schedule, data, device, null);
     var async =
         stepTimes(scratch.resolve("async"), model, optim, schedule, data, device, Boolean.TRUE);
@@ -169,7 +177,10 @@ public final class CheckpointBenchmark {
     stallRow("no saves", baseline, baseline, copy);
     stallRow("async saves", async, baseline, copy);
     stallRow("sync saves", sync, baseline, copy);
-    ratio("async stall per save / memory copy", median(async.saveSeconds()) / copy, "<= 1.5");
+    ratio(
+        "async stall per save / " + (device.is_cuda() ? "device-to-host copy" : "memory copy"),
+        median(async.saveSeconds()) / copy,
+        "<= 1.5");
     var during = async.duringWriteMean();
     if (Double.isNaN(during)) {
       out.println("  every background write finished before the next step started");
@@ -424,6 +435,22 @@ public final class CheckpointBenchmark {
     return median(times);
   }
 
+  /** Median seconds of one copy of {@code bytes} from {@code device} into pinned host memory. */
+  private double deviceToHostCopy(long bytes, Device device) {
+    var onDevice = new TensorOptions(torch.ScalarType.Byte).device(new DeviceOptional(device));
+    var src = torch.ones(new long[] {bytes}, onDevice);
+    var dst =
+        torch.zeros(new long[] {bytes}, new TensorOptions(torch.ScalarType.Byte)).pin_memory();
+    dst.copy_(src); // warm-up: the first copy also sets up the transfer
+    var times = new double[config.repeats()];
+    for (var r = 0; r < times.length; r++) {
+      var t0 = System.nanoTime();
+      dst.copy_(src); // blocking: returns when the bytes are on the host
+      times[r] = seconds(t0);
+    }
+    return median(times);
+  }
+
   private static void trainStep(
       Transformer model, AdamW optim, ReverseTextTask data, long step, Device device) {
     try (var scope = new PointerScope()) {
@@ -432,6 +459,9 @@ public final class CheckpointBenchmark {
       loss.backward();
       optim.step(1e-4);
       optim.zeroGrad();
+      if (loss.is_cuda()) {
+        loss.item_float(); // waits for the step: a GPU step's time is its device time
+      }
     }
   }
 

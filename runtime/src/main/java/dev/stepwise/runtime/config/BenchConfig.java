@@ -5,6 +5,10 @@ public record BenchConfig(
     @Doc("Directory to benchmark in (a scratch dir is created and removed under it)")
         String outputDir,
     @Doc("Intra-op threads of torch") @Min(1) @Max(256) int threads,
+    @Doc(
+            "cpu or cuda: where the model trains in the stall measurement (checkpoints are written"
+                + " from host copies either way)")
+        Device device,
     @Doc("Repetitions of each throughput measurement (the median is reported)") @Min(1) @Max(100)
         int repeats,
     @Doc("Training steps per stall measurement") @Min(4) @Max(100000) int steps,
@@ -20,6 +24,15 @@ public record BenchConfig(
 
   public static BenchConfig defaults() {
     return new BenchConfig(
-        ".", 1, 3, 30, 5, 8, new ModelConfig(512, 6, 8, 2048, 32), "python3", LogConfig.defaults());
+        ".",
+        1,
+        Device.CPU,
+        3,
+        30,
+        5,
+        8,
+        new ModelConfig(512, 6, 8, 2048, 32),
+        "python3",
+        LogConfig.defaults());
   }
 }
