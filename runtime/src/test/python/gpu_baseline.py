@@ -6,6 +6,12 @@ AdamW state, batch x sequence of a real SFT step) timed as ms/step, tokens/s and
 
     python3 runtime/src/test/python/gpu_baseline.py --out $OUT/baseline.json
 
+--example times the same step at the shape of the Qwen3 reverse-text example
+(examples/reverse-text/qwen3-tiny, batch 32 x 35 tokens) on the GPU, beside the runtime's
+`sft @ examples/reverse-text/sft-qwen3.toml --device cuda` (runtime/src/test/gpu/measure-step.sh
+runs both). --no-generate skips the generate figures. Step times are the mean over --steps steps
+after --warmup, with one synchronisation at the end (as a training loop that logs now and then).
+
 --cpu-example times instead, on one CPU thread in fp32, the SFT step of the Qwen3 reverse-text
 example (examples/reverse-text/qwen3-tiny, batch 32 x 35 tokens), to set beside the runtime's
 `sft @ examples/reverse-text/sft-qwen3.toml --max-steps 200 --eval.samples 0` training time.
@@ -64,6 +70,18 @@ def sync_time(fn, warmup, repeat):
     return times[len(times) // 2]
 
 
+def loop_time(fn, warmup, steps):
+    """Mean seconds per call over `steps` calls after `warmup`, synchronising only at the ends."""
+    for _ in range(warmup):
+        fn()
+    torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - start) / steps
+
+
 def cpu_example():
     from pathlib import Path
 
@@ -116,6 +134,10 @@ def main():
     parser.add_argument("--seq", type=int, default=2048)
     parser.add_argument("--out", default="baseline.json")
     parser.add_argument("--cpu-example", action="store_true")
+    parser.add_argument("--example", action="store_true")
+    parser.add_argument("--no-generate", action="store_true")
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--cpu-generate", action="store_true")
     args = parser.parse_args()
     if args.cpu_example:
@@ -127,7 +149,14 @@ def main():
     torch.manual_seed(0)
     name = torch.cuda.get_device_name()
     peak = next((v for k, v in PEAK_BF16.items() if k in name), float("nan"))
-    config = qwen3_06b()
+    if args.example:
+        from pathlib import Path
+
+        root = Path(__file__).resolve().parents[4]
+        config = Qwen3Config.from_pretrained(root / "examples/reverse-text/qwen3-tiny")
+        args.batch, args.seq = 32, 35
+    else:
+        config = qwen3_06b()
     with torch.device("cuda"):
         model = Qwen3ForCausalLM(config).float()
     params = sum(p.numel() for p in model.parameters())
@@ -143,14 +172,14 @@ def main():
         opt.zero_grad(set_to_none=True)
 
     try:
-        step = sync_time(sft_step, warmup=3, repeat=10)
+        step = loop_time(sft_step, warmup=args.warmup, steps=args.steps)
     except torch.OutOfMemoryError:
         # Fall back to half the batch on a card with less memory.
         opt.zero_grad(set_to_none=True)
         torch.cuda.empty_cache()
         args.batch //= 2
         ids = ids[: args.batch].contiguous()
-        step = sync_time(sft_step, warmup=3, repeat=10)
+        step = loop_time(sft_step, warmup=args.warmup, steps=args.steps)
     tokens = args.batch * args.seq
     flops = step_flops(config, args.batch, args.seq)
     result = {
@@ -159,13 +188,19 @@ def main():
         "params": params,
         "batch": args.batch,
         "seq": args.seq,
+        "shape": "qwen3-tiny example" if args.example else "qwen3-0.6b",
+        "steps_timed": args.steps,
         "sft_ms_per_step": step * 1e3,
         "sft_tokens_per_s": tokens / step,
         "sft_tflops": flops / step / 1e12,
         "sft_mfu": flops / step / peak,
         "peak_bf16_flops": peak,
     }
-    print(json.dumps(result, indent=1), flush=True)
+    print(json.dumps(result), flush=True)
+    if args.no_generate:
+        with open(args.out, "w") as f:
+            json.dump(result, f, indent=1)
+        return
     del opt
     model = model.to(torch.bfloat16).eval()
     torch.cuda.empty_cache()
