@@ -8,6 +8,9 @@ import dev.stepwise.runtime.config.MetricsConfig;
 import dev.stepwise.runtime.config.ProgressConfig;
 import dev.stepwise.runtime.k8s.ProgressReporter;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
@@ -310,9 +313,20 @@ public final class TrainerMetrics implements CheckpointSaver.Observer, AutoClose
     }
   }
 
+  /**
+   * A finite value to 6 significant digits, or null: what a checkpoint's manifest and status and
+   * the run's progress carry (kubectl shows 0.795130, not 0.7951303124427795); metrics.jsonl keeps
+   * every digit. Manifest and status carry the same number, so local and operator retention rank
+   * alike.
+   */
   private static Double finite(Double value) {
-    return value == null || !Double.isFinite(value) ? null : value;
+    if (value == null || !Double.isFinite(value)) {
+      return null;
+    }
+    return new BigDecimal(value).round(SIGNIFICANT).doubleValue();
   }
+
+  private static final MathContext SIGNIFICANT = new MathContext(6, RoundingMode.HALF_EVEN);
 
   /** Writes the last progress (bounded), stops serving {@code /metrics}, closes the log. */
   @Override

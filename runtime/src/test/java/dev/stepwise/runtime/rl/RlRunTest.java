@@ -126,8 +126,15 @@ class RlRunTest {
     assertEquals(List.of(2L, 4L), store.completeSteps());
     for (var step : List.of(2, 4)) {
       var metrics = store.manifest(step).metrics();
-      assertEquals(lines.get(step - 1).meanReward(), metrics.getMeanReward(), "step " + step);
-      assertEquals(lines.get(step - 1).loss(), metrics.getLoss());
+      assertEquals(
+          lines.get(step - 1).meanReward(),
+          metrics.getMeanReward(),
+          1e-5 * Math.abs(lines.get(step - 1).meanReward()),
+          "step " + step + ", to 6 digits");
+      assertEquals(
+          lines.get(step - 1).loss(),
+          metrics.getLoss(),
+          1e-5 * Math.abs(lines.get(step - 1).loss()));
       assertEquals(8L * step, metrics.getSamples());
     }
   }

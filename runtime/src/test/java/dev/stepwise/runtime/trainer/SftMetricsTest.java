@@ -93,14 +93,26 @@ class SftMetricsTest {
       var line = log.get(step);
       assertEquals(line.samples(), metrics.getSamples());
       assertEquals(line.tokens(), metrics.getTokens());
-      assertEquals(line.loss(), metrics.getLoss());
+      assertEquals(line.loss(), metrics.getLoss(), 1e-5 * Math.abs(line.loss()), "6 digits");
       assertNull(metrics.getMeanReward());
       assertTrue(metrics.getSaveSeconds() >= 0 && metrics.getSaveSeconds() < 60);
     }
     assertNull(store.manifest(2).metrics().getEvalAccuracy(), "no eval at or before step 2");
-    assertEquals(log.get(3L).evalAccuracy(), store.manifest(4).metrics().getEvalAccuracy());
-    assertEquals(log.get(3L).evalLoss(), store.manifest(4).metrics().getEvalLoss());
-    assertEquals(log.get(6L).evalAccuracy(), store.manifest(6).metrics().getEvalAccuracy());
+    assertEquals(
+        log.get(3L).evalAccuracy(),
+        store.manifest(4).metrics().getEvalAccuracy(),
+        1e-6,
+        "6 digits");
+    assertEquals(
+        log.get(3L).evalLoss(),
+        store.manifest(4).metrics().getEvalLoss(),
+        1e-5 * log.get(3L).evalLoss(),
+        "6 digits");
+    assertEquals(
+        log.get(6L).evalAccuracy(),
+        store.manifest(6).metrics().getEvalAccuracy(),
+        1e-6,
+        "6 digits");
     var raw = JSON.readTree(new RunLayout(tmp).manifest(6).toFile());
     assertTrue(raw.get("metrics").has("saveSeconds"), raw.toString());
   }
