@@ -41,7 +41,8 @@ class KubectlFlowE2E {
     var trained = (System.nanoTime() - started) / 1e9;
     var runs = kubectl("get", "tr");
     assertTrue(runs.contains("reverse-text") && runs.contains("Succeeded"), runs);
-    awaitCheckpoints(List.of("500", "600"), "keep: 2 of examples/sft-run.yaml");
+    awaitCheckpoints(
+        List.of("300", "500", "600"), "examples/sft-run.yaml: keep 2, keepEvery 300, keepBest 1");
 
     kubectl(
         "patch",
@@ -64,7 +65,8 @@ class KubectlFlowE2E {
         "--for=jsonpath={.status.phase}=Succeeded",
         "--timeout=" + STEP.toSeconds() + "s");
     awaitCheckpoints(
-        List.of("500", "600", "700"), "keep 2 after the resume, plus 500 it resumed from");
+        List.of("300", "500", "600", "700"),
+        "keep 2 after the resume, 300 and 600 (keepEvery), plus 500 it resumed from");
 
     kubectl("delete", "tr", "reverse-text", "--wait=true", "--timeout=" + STEP.toSeconds() + "s");
     kubectl("wait", "pvc/reverse-text-data", "--for=delete", "--timeout=" + STEP.toSeconds() + "s");
@@ -83,7 +85,10 @@ class KubectlFlowE2E {
         trained);
   }
 
-  /** Waits (bounded) until {@code kubectl get ckpt} lists exactly {@code steps}. */
+  /**
+   * Waits (bounded) until {@code kubectl get ckpt} lists {@code steps} plus, at most, the one
+   * keepBest keeps for its held-out accuracy (the highest EVAL ACC listed), and nothing else.
+   */
   private void awaitCheckpoints(List<String> steps, String what) {
     await()
         .alias(what)
@@ -92,8 +97,29 @@ class KubectlFlowE2E {
         .until(
             () ->
                 lines(
-                    kubectl("get", "ckpt", "-o", "custom-columns=STEP:.spec.step", "--no-headers")),
-            steps::equals);
+                    kubectl(
+                        "get",
+                        "ckpt",
+                        "-o",
+                        "custom-columns=STEP:.spec.step,ACC:.status.metrics.evalAccuracy",
+                        "--no-headers")),
+            listed -> keptBy(listed, steps));
+  }
+
+  /** {@code listed} ("step accuracy" lines) is {@code steps} plus at most the most accurate one. */
+  private static boolean keptBy(List<String> listed, List<String> steps) {
+    var accuracy = new java.util.TreeMap<String, Double>();
+    for (var line : listed) {
+      var fields = line.split("\\s+");
+      accuracy.put(fields[0], fields[1].equals("<none>") ? -1 : Double.parseDouble(fields[1]));
+    }
+    var extra = new java.util.TreeSet<>(accuracy.keySet());
+    extra.removeAll(steps);
+    if (!accuracy.keySet().containsAll(steps) || extra.size() > 1) {
+      return false;
+    }
+    var best = accuracy.values().stream().mapToDouble(Double::doubleValue).max().orElse(-1);
+    return extra.isEmpty() || accuracy.get(extra.first()) == best;
   }
 
   private static List<String> lines(String text) {
