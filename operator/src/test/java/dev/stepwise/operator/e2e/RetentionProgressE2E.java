@@ -117,6 +117,8 @@ class RetentionProgressE2E {
               .sorted()
               .toList();
       tr.awaitTrue(() -> tr.readySteps().equals(expected), "retention leaves " + expected);
+      tr.awaitTrue(
+          () -> tr.checkpoints().size() == expected.size(), "the retired ones' cleanup is done");
       assertTrue(expected.containsAll(java.util.List.of(60L, 120L, 180L, 200L)), "" + expected);
 
       var done = tr.get();
