@@ -48,9 +48,9 @@ JRE_MODULES = [
     "java.base", "java.compiler", "java.desktop", "java.instrument", "java.logging",
     "java.management", "java.naming", "java.net.http", "java.prefs", "java.scripting",
     "java.security.jgss", "java.security.sasl", "java.sql", "java.transaction.xa", "java.xml",
-    "jdk.crypto.cryptoki", "jdk.crypto.ec", "jdk.management", "jdk.naming.dns", "jdk.net",
-    "jdk.unsupported", "jdk.zipfs",
-]
+    "jdk.crypto.cryptoki", "jdk.crypto.ec", "jdk.httpserver", "jdk.management", "jdk.naming.dns",
+    "jdk.net", "jdk.unsupported", "jdk.zipfs",
+]  # jdk.httpserver: the runtime's inference and metrics servers (com.sun.net.httpserver)
 # Paths of Debian packages an image does not need (documentation but copyright, manuals, locales).
 DROP = re.compile(r"^usr/share/(man|info|lintian|locale|gcc|gdb)/|^usr/share/doc/[^/]+/(?!copyright$)")
 NONROOT = 65532

@@ -3,6 +3,7 @@ package dev.stepwise.cluster;
 import dev.stepwise.cluster.controlplane.ControlPlane;
 import dev.stepwise.cluster.controlplane.ControlPlaneBinary;
 import dev.stepwise.cluster.controlplane.ManagedProcess;
+import dev.stepwise.cluster.kubelet.ImageArchives;
 import dev.stepwise.cluster.kubelet.LocalKubelet;
 import java.io.IOException;
 import java.net.InetAddress;
@@ -21,10 +22,12 @@ import java.util.concurrent.CountDownLatch;
  * trying the operator on one machine.
  *
  * <ul>
- *   <li>{@code up [--port 6443]} builds what is missing, starts the stack in the background ({@code
- *       run}), waits until the operator is ready and prints the {@code export KUBECONFIG} line. A
- *       stack that is already up is left as it is; the state of a stack that is not running any
- *       more is removed first (every {@code up} starts a fresh cluster).
+ *   <li>{@code up [--port 6443] [--images[=DIR]]} builds what is missing, starts the stack in the
+ *       background ({@code run}), waits until the operator is ready and prints the {@code export
+ *       KUBECONFIG} line. A stack that is already up is left as it is; the state of a stack that is
+ *       not running any more is removed first (every {@code up} starts a fresh cluster). With
+ *       {@code --images} pods run from the OCI image archives of {@code target/images} (or DIR) in
+ *       namespaces, instead of as processes of this checkout's jars.
  *   <li>{@code down} stops everything {@code up} started; harmless when nothing runs.
  * </ul>
  *
@@ -49,19 +52,23 @@ public final class ClusterCommand {
     var repo = ControlPlaneBinary.repo();
     var state = repo.resolve(".stepwise/cluster");
     var port = DEFAULT_PORT;
+    Path images = null;
     for (int i = 1; i < args.length; i++) {
       if (args[i].equals("--port") && i + 1 < args.length && args[i + 1].matches("\\d{1,5}")) {
         port = Integer.parseInt(args[++i]);
+      } else if (args[i].equals("--images") || args[i].startsWith("--images=")) {
+        var dir = args[i].equals("--images") ? "true" : args[i].substring("--images=".length());
+        images = LocalCluster.Options.imageArchivesFrom(dir, repo);
       } else {
         System.err.println("error: unknown argument '" + args[i] + "' for " + args[0]);
         return usage();
       }
     }
     return switch (args[0]) {
-      case "up" -> up(repo, state, port);
+      case "up" -> up(repo, state, port, images);
       case "down" -> down(state);
       case "status" -> status(state);
-      case "run" -> foreground(repo, state, port);
+      case "run" -> foreground(repo, state, port, images);
       default -> usage();
     };
   }
@@ -69,7 +76,10 @@ public final class ClusterCommand {
   private static int usage() {
     System.err.println(
         """
-        usage: stepwise up [--port N]   start a local cluster with Stepwise installed (default port 6443)
+        usage: stepwise up [--port N] [--images[=DIR]]
+                                        start a local cluster with Stepwise installed (default port
+                                        6443); --images: pods run from the OCI image archives of
+                                        target/images (or DIR) in namespaces, not as host processes
                stepwise down            stop it
                stepwise status          say whether it runs""");
     return 2;
@@ -87,7 +97,7 @@ public final class ClusterCommand {
     return state.resolve("kubeconfig");
   }
 
-  private static int up(Path repo, Path state, int port) throws Exception {
+  private static int up(Path repo, Path state, int port, Path images) throws Exception {
     if (running(state)) {
       System.out.println("stepwise: the local cluster is already up.");
       printExport(state);
@@ -107,6 +117,14 @@ public final class ClusterCommand {
               + port
               + " on 127.0.0.1 is taken by another process; free it or choose another with"
               + " --port N");
+      return 1;
+    }
+    if (images != null
+        && new ImageArchives(images, ImageArchives.defaultCache()).references().isEmpty()) {
+      System.err.println(
+          "error: --images: there are no OCI image archives in "
+              + images
+              + "; build them with: python3 images/build.py operator runtime");
       return 1;
     }
     // Built here, in the foreground, so that the first build's progress is seen.
@@ -135,6 +153,9 @@ public final class ClusterCommand {
             "run",
             "--port",
             String.valueOf(port)));
+    if (images != null) {
+      command.add("--images=" + images);
+    }
     var started = System.nanoTime();
     var process =
         new ProcessBuilder(command)
@@ -147,9 +168,11 @@ public final class ClusterCommand {
     while (System.nanoTime() < deadline) {
       if (Files.exists(readyFile(state))) {
         System.err.printf(
-            "stepwise: up in %.1f s: Kubernetes %s, the local kubelet, Stepwise installed from"
-                + " helm/stepwise%n",
-            (System.nanoTime() - started) / 1e9, ControlPlane.KUBERNETES_VERSION);
+            "stepwise: up in %.1f s: Kubernetes %s, the local kubelet (%s), Stepwise installed"
+                + " from helm/stepwise%n",
+            (System.nanoTime() - started) / 1e9,
+            ControlPlane.KUBERNETES_VERSION,
+            images == null ? "pods as processes" : "pods from the image archives of " + images);
         printExport(state);
         return 0;
       }
@@ -184,11 +207,12 @@ public final class ClusterCommand {
   /**
    * The stack itself, in the foreground until SIGTERM: what {@code up} starts in the background.
    */
-  private static int foreground(Path repo, Path state, int port) throws Exception {
+  private static int foreground(Path repo, Path state, int port, Path images) throws Exception {
     Files.createDirectories(state);
     Files.writeString(
         pidFile(state), Long.toString(ProcessHandle.current().pid()), StandardCharsets.UTF_8);
-    var cluster = LocalCluster.start(new LocalCluster.Options(repo, state, port, true, Map.of()));
+    var cluster =
+        LocalCluster.start(new LocalCluster.Options(repo, state, port, true, Map.of(), images));
     var done = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(

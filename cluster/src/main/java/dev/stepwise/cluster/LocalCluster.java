@@ -3,20 +3,26 @@ package dev.stepwise.cluster;
 import com.marcnuri.helm.Helm;
 import dev.stepwise.cluster.controlplane.ControlPlane;
 import dev.stepwise.cluster.controlplane.ControlPlaneBinary;
+import dev.stepwise.cluster.kubelet.ImageArchives;
 import dev.stepwise.cluster.kubelet.LocalImages;
 import dev.stepwise.cluster.kubelet.LocalKubelet;
+import io.fabric8.kubernetes.api.model.ContainerStatus;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import org.jboss.logging.Logger;
 
 /**
  * Everything {@code ./stepwise up} starts and the end-to-end tests run on: the control plane
  * (kube-apiserver + etcd, kube-controller-manager), the local kubelet, and Stepwise installed
- * through its Helm chart, the operator running in a pod as the chart's ServiceAccount.
+ * through its Helm chart, the operator running in a pod as the chart's ServiceAccount. In image
+ * mode the kubelet runs every pod from its image's OCI archive ({@link ImageArchives}).
  */
 public final class LocalCluster implements AutoCloseable {
 
@@ -29,13 +35,65 @@ public final class LocalCluster implements AutoCloseable {
 
   private static final Duration OPERATOR_READY = Duration.ofSeconds(180);
 
-  /** How to start one. */
-  public record Options(
-      Path repo, Path stateDir, int apiPort, boolean durable, Map<String, String> chartValues) {
+  /** Container waiting reasons that mean a pod will not start by waiting. */
+  private static final Set<String> PERMANENT =
+      Set.of(
+          "ErrImagePull",
+          "ImagePullBackOff",
+          "InvalidImageName",
+          "CreateContainerConfigError",
+          "CreateContainerError");
 
-    /** Test defaults: any free port, no fsync, the chart's defaults. */
+  /** System property (else environment variable {@value #IMAGES_ENV}) that turns on image mode. */
+  public static final String IMAGES_PROPERTY = "stepwise.images";
+
+  public static final String IMAGES_ENV = "STEPWISE_IMAGES";
+
+  /**
+   * How to start one.
+   *
+   * @param imageArchives image mode: the directory of the OCI image archives pods run from; null:
+   *     pods run as processes of this checkout's artifacts
+   */
+  public record Options(
+      Path repo,
+      Path stateDir,
+      int apiPort,
+      boolean durable,
+      Map<String, String> chartValues,
+      Path imageArchives) {
+
+    /** Process mode. */
+    public Options(
+        Path repo, Path stateDir, int apiPort, boolean durable, Map<String, String> chartValues) {
+      this(repo, stateDir, apiPort, durable, chartValues, null);
+    }
+
+    /**
+     * Test defaults: any free port, no fsync, the chart's defaults; image mode when {@value
+     * #IMAGES_PROPERTY} or {@value #IMAGES_ENV} asks for it ({@link #imageArchivesFrom}).
+     */
     public static Options forTests(Path repo, Path stateDir) {
-      return new Options(repo, stateDir, 0, false, Map.of());
+      var setting = System.getProperty(IMAGES_PROPERTY, System.getenv(IMAGES_ENV));
+      return new Options(repo, stateDir, 0, false, Map.of(), imageArchivesFrom(setting, repo));
+    }
+
+    /** The same, in image mode with the archives of {@code directory}. */
+    public Options withImageArchives(Path directory) {
+      return new Options(repo, stateDir, apiPort, durable, chartValues, directory);
+    }
+
+    /**
+     * The archive directory a setting names: {@code true} (or empty) the checkout's {@code
+     * target/images}, {@code false} or null none (process mode), else a directory.
+     */
+    public static Path imageArchivesFrom(String setting, Path repo) {
+      if (setting == null || setting.equalsIgnoreCase("false")) {
+        return null;
+      }
+      return setting.isBlank() || setting.equalsIgnoreCase("true")
+          ? ImageArchives.checkoutArchives(repo)
+          : Path.of(setting).toAbsolutePath();
     }
   }
 
@@ -43,6 +101,7 @@ public final class LocalCluster implements AutoCloseable {
   private final ControlPlane controlPlane;
   private final KubernetesClient admin;
   private final LocalKubelet kubelet;
+  private Duration operatorReady;
 
   private LocalCluster(Options options, ControlPlane controlPlane, LocalKubelet kubelet)
       throws IOException {
@@ -64,11 +123,17 @@ public final class LocalCluster implements AutoCloseable {
             options.durable());
     LocalKubelet kubelet = null;
     try {
+      var images = LocalImages.ofCheckout(options.repo());
+      if (options.imageArchives() != null) {
+        images =
+            images.withArchives(
+                new ImageArchives(options.imageArchives(), ImageArchives.defaultCache()));
+      }
       kubelet =
           new LocalKubelet(
                   controlPlane.client(controlPlane.credentials().kubelet()),
                   options.stateDir().resolve("kubelet"),
-                  LocalImages.ofCheckout(options.repo()),
+                  images,
                   controlPlane.apiPort())
               .start();
       var cluster = new LocalCluster(options, controlPlane, kubelet);
@@ -97,6 +162,11 @@ public final class LocalCluster implements AutoCloseable {
     return kubelet;
   }
 
+  /** From the chart's install to the operator's Deployment being ready. */
+  public Duration operatorReadyTime() {
+    return operatorReady;
+  }
+
   /** The admin kubeconfig (for kubectl). */
   public Path kubeconfig() {
     return controlPlane.adminKubeconfig();
@@ -123,9 +193,13 @@ public final class LocalCluster implements AutoCloseable {
     var started = System.nanoTime();
     install.call();
     awaitOperator();
+    operatorReady = Duration.ofNanos(System.nanoTime() - started);
     LOG.infof(
-        "Stepwise installed through its chart, operator ready in %.1f s",
-        (System.nanoTime() - started) / 1e9);
+        "Stepwise installed through its chart, operator ready in %.1f s (%s)",
+        operatorReady.toNanos() / 1e9,
+        options.imageArchives() == null
+            ? "process mode"
+            : "image mode, images from " + options.imageArchives());
   }
 
   private void awaitOperator() {
@@ -141,6 +215,11 @@ public final class LocalCluster implements AutoCloseable {
           && status.getObservedGeneration() >= deployment.getMetadata().getGeneration()) {
         return;
       }
+      cannotStart()
+          .ifPresent(
+              why -> {
+                throw new IllegalStateException("the operator cannot start: " + why);
+              });
       try {
         Thread.sleep(200);
       } catch (InterruptedException e) {
@@ -153,6 +232,29 @@ public final class LocalCluster implements AutoCloseable {
             + OPERATOR_READY.toSeconds()
             + " s; its pod's log:\n"
             + kubelet.logTails(OPERATOR_NAMESPACE, 40));
+  }
+
+  /**
+   * Why an operator pod cannot start, when its container waits for a reason that waiting does not
+   * cure (its image is missing, its config is wrong).
+   */
+  private Optional<String> cannotStart() {
+    for (var pod : admin.pods().inNamespace(OPERATOR_NAMESPACE).list().getItems()) {
+      var statuses = pod.getStatus() == null ? null : pod.getStatus().getContainerStatuses();
+      for (var s : statuses == null ? List.<ContainerStatus>of() : statuses) {
+        var waiting = s.getState() == null ? null : s.getState().getWaiting();
+        if (waiting != null && PERMANENT.contains(waiting.getReason())) {
+          return Optional.of(
+              "pod "
+                  + pod.getMetadata().getName()
+                  + ": "
+                  + waiting.getReason()
+                  + ": "
+                  + waiting.getMessage());
+        }
+      }
+    }
+    return Optional.empty();
   }
 
   /** Stops the kubelet's processes, the controller manager and the API server. */

@@ -14,14 +14,16 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
 /**
  * How one container of a pod runs as a local process: its command line and environment, with the
- * downward API and {@code $(VAR)} references resolved, mount paths turned into the local
- * directories that stand in for the volumes, and in-cluster addresses turned into local ones.
+ * downward API and {@code $(VAR)} references resolved, in-cluster addresses turned into local ones,
+ * and (for a process of the host) mount paths turned into the local directories that stand in for
+ * the volumes.
  */
 record ContainerLaunch(List<String> command, Map<String, String> env) {
 
@@ -39,6 +41,12 @@ record ContainerLaunch(List<String> command, Map<String, String> env) {
       Map<String, String> labels,
       Map<String, String> annotations,
       String serviceAccountName) {}
+
+  /** What runs for a container's image: its command line and how it learns its ports. */
+  interface Images {
+    /** The entrypoint of {@code container}, {@code env} being its resolved variables. */
+    LocalImages.Entrypoint entrypoint(Container container, Map<String, String> env);
+  }
 
   /** ConfigMap and Secret data by name (Secret values decoded); empty when there is none. */
   interface KeyRefs {
@@ -78,13 +86,17 @@ record ContainerLaunch(List<String> command, Map<String, String> env) {
       LocalNetwork network,
       KeyRefs refs,
       Map<String, String> baseEnv,
-      LocalImages images) {
+      Images images) {
     var containerEnv = containerEnv(pod, container, refs);
     var entrypoint = images.entrypoint(container, containerEnv);
     var mounts = new Mounts(container, volumes);
+    UnaryOperator<String> local =
+        entrypoint.localPaths()
+            ? v -> mounts.rewrite(network.rewrite(v))
+            : network::rewrite; // the volumes are mounted at their paths
 
     var env = new LinkedHashMap<>(baseEnv);
-    containerEnv.forEach((k, v) -> env.put(k, mounts.rewrite(network.rewrite(v))));
+    containerEnv.forEach((k, v) -> env.put(k, local.apply(v)));
     torchrunPort(containerEnv, network).ifPresent(port -> env.put("MASTER_PORT", port));
     entrypoint
         .portEnv()
@@ -101,13 +113,17 @@ record ContainerLaunch(List<String> command, Map<String, String> env) {
         var port = Integer.parseInt(arg.substring(SERVER_PORT.length() + 1));
         arg = SERVER_PORT + "=" + network.localPort(pod.slot(), port);
       }
-      args.add(mounts.rewrite(network.rewrite(arg)));
+      args.add(local.apply(arg));
     }
     var line = new ArrayList<String>();
     for (var word : entrypoint.command()) {
-      line.add(entrypoint.fromContainer() ? mounts.rewrite(network.rewrite(word)) : word);
+      line.add(entrypoint.fromContainer() ? local.apply(expand(word, containerEnv)) : word);
     }
     line.addAll(args);
+    if (line.isEmpty()) {
+      throw new LaunchException(
+          "CreateContainerError", "no command specified for container " + container.getName());
+    }
     return new ContainerLaunch(List.copyOf(line), Map.copyOf(env));
   }
 

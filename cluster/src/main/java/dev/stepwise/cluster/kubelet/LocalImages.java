@@ -12,9 +12,10 @@ import java.util.Optional;
 /**
  * What stands in for a container image on this machine: each Stepwise image maps to the artifact of
  * this checkout that the image would hold, run with this machine's Java. An image that maps to
- * nothing cannot run here; its pod says so the way a kubelet reports a bad image.
+ * nothing cannot run here; its pod says so the way a kubelet reports a bad image. In image mode
+ * ({@link #withArchives}) every image but {@link #HOST} runs from its OCI archive instead.
  */
-public final class LocalImages {
+public final class LocalImages implements ContainerLaunch.Images {
 
   /** The command that stands in for the runtime image's {@code stepwise} executable. */
   static final String STEPWISE = "stepwise";
@@ -31,13 +32,26 @@ public final class LocalImages {
    * @param command the command line of the image's entrypoint
    * @param portEnv variables that tell the program its listening port, by the container port they
    *     stand for (a local port replaces the container port, so two pods never collide)
-   * @param fromContainer whether the command is the container's own, whose mount paths and
-   *     in-cluster names are rewritten like its args
+   * @param fromContainer whether the command is the container's own, whose {@code $(VAR)}
+   *     references, mount paths and in-cluster names are rewritten like its args
+   * @param localPaths whether mount paths in the command line and env become the local directories
+   *     of the volumes (a host process), or stay (a container has them mounted)
    */
-  record Entrypoint(List<String> command, Map<Integer, String> portEnv, boolean fromContainer) {}
+  record Entrypoint(
+      List<String> command,
+      Map<Integer, String> portEnv,
+      boolean fromContainer,
+      boolean localPaths) {
+
+    /** A process of the host. */
+    Entrypoint(List<String> command, Map<Integer, String> portEnv, boolean fromContainer) {
+      this(command, portEnv, fromContainer, true);
+    }
+  }
 
   private final List<String> runtime;
   private final List<String> operator;
+  private final ImageArchives archives;
 
   /**
    * @param runtime the command line standing in for the runtime image's {@code stepwise}
@@ -45,8 +59,26 @@ public final class LocalImages {
    *     java} command: the container's {@code JAVA_OPTS} go right after its first word)
    */
   public LocalImages(List<String> runtime, List<String> operator) {
+    this(runtime, operator, null);
+  }
+
+  private LocalImages(List<String> runtime, List<String> operator, ImageArchives archives) {
     this.runtime = List.copyOf(runtime);
     this.operator = List.copyOf(operator);
+    this.archives = archives;
+  }
+
+  /**
+   * Image mode: containers run from the images of {@code archives}, in namespaces ({@link
+   * ImageContainer}); only {@link #HOST} commands still run as processes of the host.
+   */
+  public LocalImages withArchives(ImageArchives archives) {
+    return new LocalImages(runtime, operator, archives);
+  }
+
+  /** The image archives of image mode; empty in process mode. */
+  public Optional<ImageArchives> archives() {
+    return Optional.ofNullable(archives);
   }
 
   /** The artifacts of the checkout at {@code repo} (built by {@code mvn package}). */
@@ -69,7 +101,8 @@ public final class LocalImages {
    * The entrypoint and arguments of {@code container} as a local command, {@code env} being the
    * container's resolved variables (for {@code JAVA_OPTS}).
    */
-  Entrypoint entrypoint(Container container, Map<String, String> env) {
+  @Override
+  public Entrypoint entrypoint(Container container, Map<String, String> env) {
     var image = container.getImage() == null ? "" : container.getImage();
     var command = container.getCommand() == null ? List.<String>of() : container.getCommand();
     if (image.equals(HOST)) {
@@ -88,7 +121,7 @@ public final class LocalImages {
       Optional.ofNullable(env.get("JAVA_OPTS"))
           .filter(s -> !s.isBlank())
           .ifPresent(s -> line.addAll(1, Arrays.asList(s.trim().split("\\s+"))));
-      return new Entrypoint(List.copyOf(line), Map.of(8080, "QUARKUS_HTTP_PORT"), false);
+      return new Entrypoint(List.copyOf(line), portEnv(image), false);
     }
     throw new ContainerLaunch.LaunchException(
         "ErrImagePull",
@@ -99,6 +132,16 @@ public final class LocalImages {
             + " stepwise-operator images as the artifacts of this checkout, and "
             + HOST
             + " commands as they are)");
+  }
+
+  /**
+   * The variables that tell a program of {@code image} its listening ports, by container port: the
+   * operator's HTTP port (pods share the machine's network, so each gets a port of its own).
+   */
+  static Map<Integer, String> portEnv(String image) {
+    return image != null && image.contains("stepwise-operator")
+        ? Map.of(8080, "QUARKUS_HTTP_PORT")
+        : Map.of();
   }
 
   /** {@code command}, once its jar (an absolute path after {@code -jar}) is known to exist. */

@@ -1,5 +1,6 @@
 package dev.stepwise.cluster.kubelet;
 
+import dev.stepwise.cluster.FileTrees;
 import dev.stepwise.cluster.controlplane.ManagedProcess;
 import io.fabric8.kubernetes.api.model.Binding;
 import io.fabric8.kubernetes.api.model.BindingBuilder;
@@ -48,6 +49,12 @@ import org.jboss.logging.Logger;
  *
  * <p>Paths of volume mounts and in-cluster names in a container's args and env are rewritten to
  * their local counterparts; each pod gets its own local port for each container port.
+ *
+ * <p>In image mode ({@link LocalImages#withArchives}) a container runs from its image's OCI archive
+ * instead: unpacked once per image digest ({@link ImageArchives}), then run in its own mount, pid,
+ * ipc and uts namespaces with the pod's volumes mounted at their paths, as its securityContext's
+ * user, read-only when it asks ({@link ImageContainer}). Pods keep the machine's network either
+ * way, and signals, grace periods and exit codes act on them as on the processes of the host.
  */
 public final class LocalKubelet implements AutoCloseable {
 
@@ -78,6 +85,7 @@ public final class LocalKubelet implements AutoCloseable {
   private final KubernetesClient client;
   private final Path workDir;
   private final LocalImages images;
+  private ImageContainer containers;
   private final String apiHost;
   private final int apiPort;
   private final NodeAgent node;
@@ -116,8 +124,21 @@ public final class LocalKubelet implements AutoCloseable {
     this.loop = Executors.newSingleThreadScheduledExecutor(daemon("local-kubelet"));
   }
 
-  /** Registers the node and the StorageClass, starts the informers and the control loop. */
+  /**
+   * Registers the node and the StorageClass, starts the informers and the control loop. In image
+   * mode it first makes sure containers can run (root, the container helper).
+   */
   public LocalKubelet start() {
+    if (images.archives().isPresent()) {
+      try {
+        containers = new ImageContainer(ContainerHelper.resolve());
+      } catch (IOException e) {
+        throw new IllegalStateException("image mode cannot run here: " + e.getMessage(), e);
+      }
+      LOG.infof(
+          "local kubelet in image mode: images from the OCI archives in %s",
+          images.archives().get().directory());
+    }
     node.register();
     provisioner.ensureStorageClass();
     podInformer = client.pods().inAnyNamespace().inform();
@@ -244,6 +265,7 @@ public final class LocalKubelet implements AutoCloseable {
     }
     pods.values().parallelStream().forEach(p -> p.stop(grace(p.spec, Duration.ofSeconds(10))));
     proxies.values().forEach(ServiceProxy::close);
+    images.archives().ifPresent(ImageArchives::close);
     stops.shutdownNow();
     for (var informer : List.of(podInformer, claimInformer, volumeInformer)) {
       if (informer != null) {
@@ -310,6 +332,7 @@ public final class LocalKubelet implements AutoCloseable {
         stops.submit(
             () -> {
               local.stop(grace(local.spec, Duration.ofSeconds(30)));
+              discardFiles(local);
               forget(local);
             });
       }
@@ -401,6 +424,7 @@ public final class LocalKubelet implements AutoCloseable {
                 "pod %s/%s deleted: stopping its process (grace %d s)",
                 local.namespace, local.name, grace.toSeconds());
             local.stop(grace);
+            discardFiles(local); // before the object goes, so no successor of its name runs yet
           }
           try {
             client
@@ -443,7 +467,7 @@ public final class LocalKubelet implements AutoCloseable {
             pod.restartCount());
       } catch (ContainerLaunch.LaunchException e) {
         pod.waiting(e.reason, e.getMessage());
-      } catch (LocalVolumes.NotReady e) {
+      } catch (LocalVolumes.NotReady | ImageArchives.Unpacking e) {
         pod.waiting("ContainerCreating", e.getMessage());
       } catch (java.io.UncheckedIOException e) {
         pod.failedStart(e.getMessage(), backoffAfter(pod));
@@ -467,6 +491,14 @@ public final class LocalKubelet implements AutoCloseable {
   /** The process for the pod's (first) container, with its volumes prepared. */
   private ContainerLaunch plan(LocalPod pod) {
     var spec = pod.spec.getSpec();
+    var container = pod.container();
+    // Image mode: the image first, so that a pod whose image is missing or still unpacking asks
+    // nothing of the API server yet.
+    var image =
+        images
+            .archives()
+            .filter(a -> !LocalImages.HOST.equals(container.getImage()))
+            .map(a -> a.image(container.getImage()));
     var volumes = new LocalVolumes(client, pod.namespace);
     var dirs = new LinkedHashMap<String, Path>();
     if (spec.getVolumes() != null) {
@@ -475,13 +507,30 @@ public final class LocalKubelet implements AutoCloseable {
       }
     }
     var base = new LinkedHashMap<String, String>();
-    HOST_ENV.forEach(k -> Optional.ofNullable(System.getenv(k)).ifPresent(v -> base.put(k, v)));
+    if (image.isPresent()) {
+      base.putAll(ImageContainer.imageEnv(image.get().config()));
+    } else {
+      HOST_ENV.forEach(k -> Optional.ofNullable(System.getenv(k)).ifPresent(v -> base.put(k, v)));
+    }
     base.putAll(QUIET_THREADS);
     base.put("HOSTNAME", pod.name);
     // A kubeconfig of this machine must never stand in for the pod's own identity.
     base.put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");
     base.put("KUBERNETES_SERVICE_HOST", apiHost);
     base.put("KUBERNETES_SERVICE_PORT", String.valueOf(apiPort));
+    if (image.isPresent()) {
+      // The ServiceAccount volume is mounted where in-cluster clients look for it.
+      var launch =
+          ContainerLaunch.plan(
+              pod.identity(),
+              container,
+              dirs,
+              network(pod.namespace),
+              volumes,
+              base,
+              (c, env) -> ImageContainer.entrypoint(c, image.get().config()));
+      return containers.wrap(pod, image.get(), launch, dirs);
+    }
     serviceAccountDir(pod, dirs)
         .ifPresent(
             dir -> {
@@ -492,7 +541,25 @@ public final class LocalKubelet implements AutoCloseable {
               base.put("KUBERNETES_NAMESPACE", pod.namespace);
             });
     return ContainerLaunch.plan(
-        pod.identity(), pod.container(), dirs, network(pod.namespace), volumes, base, images);
+        pod.identity(), container, dirs, network(pod.namespace), volumes, base, images);
+  }
+
+  /**
+   * Image mode: a stopped pod's files go with it (its emptyDirs, the container's writable layer),
+   * unless a pod of the same name already runs.
+   */
+  private void discardFiles(LocalPod pod) {
+    if (containers == null
+        || pods.values().stream()
+            .anyMatch(
+                p -> p != pod && p.namespace.equals(pod.namespace) && p.name.equals(pod.name))) {
+      return;
+    }
+    try {
+      FileTrees.delete(pod.workDir);
+    } catch (IOException e) {
+      LOG.warnf("pod %s/%s: cannot delete %s: %s", pod.namespace, pod.name, pod.workDir, e);
+    }
   }
 
   private static Optional<Path> serviceAccountDir(LocalPod pod, Map<String, Path> dirs) {
