@@ -30,7 +30,12 @@ record ContainerLaunch(List<String> command, Map<String, String> env) {
   private static final Pattern FIELD_KEY =
       Pattern.compile("metadata\\.(labels|annotations)\\['([^']+)'\\]");
   private static final Pattern VAR_REF = Pattern.compile("\\$\\$|\\$\\(([-._a-zA-Z0-9]+)\\)");
-  private static final String SERVER_PORT = "--server.port";
+
+  /**
+   * A flag whose value is a port the process listens on ({@code --server.port}, {@code
+   * --metrics.port}): the value is mapped to the pod's own local port.
+   */
+  private static final Pattern PORT_FLAG = Pattern.compile("--(?:[a-z0-9-]+\\.)*port");
 
   /** What the pod is, as far as the downward API can tell a container. */
   record Pod(
@@ -107,11 +112,14 @@ record ContainerLaunch(List<String> command, Map<String, String> env) {
     var given = container.getArgs() == null ? List.<String>of() : container.getArgs();
     for (int i = 0; i < given.size(); i++) {
       var arg = expand(given.get(i), containerEnv);
-      if (i > 0 && given.get(i - 1).equals(SERVER_PORT) && arg.matches("\\d+")) {
+      if (i > 0 && PORT_FLAG.matcher(given.get(i - 1)).matches() && arg.matches("\\d+")) {
         arg = String.valueOf(network.localPort(pod.slot(), Integer.parseInt(arg)));
-      } else if (arg.matches(Pattern.quote(SERVER_PORT) + "=\\d+")) {
-        var port = Integer.parseInt(arg.substring(SERVER_PORT.length() + 1));
-        arg = SERVER_PORT + "=" + network.localPort(pod.slot(), port);
+      } else if (arg.startsWith("--") && arg.contains("=")) {
+        var flag = arg.substring(0, arg.indexOf('='));
+        var value = arg.substring(arg.indexOf('=') + 1);
+        if (PORT_FLAG.matcher(flag).matches() && value.matches("\\d+")) {
+          arg = flag + "=" + network.localPort(pod.slot(), Integer.parseInt(value));
+        }
       }
       args.add(local.apply(arg));
     }

@@ -1,6 +1,7 @@
 package dev.stepwise.cluster.kubelet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -232,6 +233,26 @@ class ContainerLaunchTest {
                 .withArgs("orchestrator", "--client.base-url", "http://r-inference.ns.svc:8000")
                 .build());
     assertEquals("http://127.0.0.1:" + port, client.command().get(client.command().size() - 1));
+  }
+
+  @Test
+  void everyPortFlagBecomesThePodsOwnLocalPort() {
+    var first = plan(trainer().withArgs("sft", "--metrics.port", "9400").build());
+    var second =
+        ContainerLaunch.plan(
+            new ContainerLaunch.Pod(
+                "other-trainer-0", "ns", "u", "statefulset/other/0", Map.of(), Map.of(), null),
+            trainer().withArgs("sft", "--metrics.port=9400").build(),
+            Map.of("config", CONFIG, "run", RUN),
+            network,
+            refs,
+            Map.of(),
+            STEPWISE);
+    var firstPort = first.command().get(first.command().size() - 1);
+    var secondArg = second.command().get(second.command().size() - 1);
+    assertNotEquals("9400", firstPort, "two trainer pods must not both bind 9400 on this host");
+    assertTrue(secondArg.startsWith("--metrics.port="), secondArg);
+    assertNotEquals("--metrics.port=" + firstPort, secondArg, "each pod has its own port");
   }
 
   @Test
