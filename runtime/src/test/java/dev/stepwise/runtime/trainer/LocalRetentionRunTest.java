@@ -16,6 +16,9 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.cli.MainRun;
 import dev.stepwise.runtime.plot.MetricsHistory;
 import java.io.IOException;
+import java.math.BigDecimal;
+import java.math.MathContext;
+import java.math.RoundingMode;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -118,7 +121,7 @@ class LocalRetentionRunTest {
       var stored = new ArrayList<StoredCheckpoint>();
       for (var step : kept) {
         var metrics = new CheckpointMetrics();
-        metrics.setLoss(losses.get(step));
+        metrics.setLoss(asRecorded(losses.get(step)));
         stored.add(
             new StoredCheckpoint(step, t0.plusSeconds(step).toString(), size, metrics, false));
       }
@@ -145,7 +148,12 @@ class LocalRetentionRunTest {
       assertTrue(Math.abs(onDisk - size) < 64, step + ": " + onDisk + " vs " + size);
     }
     var expected = new TreeMap<Long, Double>();
-    kept.forEach(step -> expected.put(step, losses.get(step)));
+    kept.forEach(step -> expected.put(step, asRecorded(losses.get(step))));
     assertEquals(Map.copyOf(expected), Map.copyOf(recorded));
+  }
+
+  /** A loss as manifests record it (6 significant digits; metrics.jsonl keeps them all). */
+  private static double asRecorded(double loss) {
+    return new BigDecimal(loss).round(new MathContext(6, RoundingMode.HALF_EVEN)).doubleValue();
   }
 }
