@@ -228,20 +228,39 @@ class Layer:
 # ---------------------------------------------------------------- base: Debian + JRE
 
 
+def ensure_apt_lists():
+    """A fresh machine has no package lists: `apt-get update` once, so `apt-get download` works."""
+    lists = Path("/var/lib/apt/lists")
+    if any(lists.glob("*_Packages*")):
+        return
+    try:
+        run("apt-get", "update", "-qq")
+    except (subprocess.CalledProcessError, FileNotFoundError) as e:
+        detail = e.stderr.strip() if isinstance(e, subprocess.CalledProcessError) else str(e)
+        fail("no Debian package lists, and `apt-get update` failed (it needs root and the package"
+             f" mirrors; run it once by hand): {detail}")
+
+
+def download_deb(name, wanted, debs):
+    spec = f"{name}={wanted}" if wanted else name
+    try:
+        run("apt-get", "download", spec, cwd=debs)
+    except subprocess.CalledProcessError as e:
+        fail(f"apt-get download {spec} failed: {e.stderr.strip()}")
+
+
 def debian_packages(names=DEBS):
     """Downloads (once) Debian packages (the base's by default); returns [(name, version, arch, path)]."""
     debs = CACHE / "debs"
     debs.mkdir(parents=True, exist_ok=True)
+    ensure_apt_lists()
     found = []
     for name in names:
         candidates = sorted([*debs.glob(f"{name}_*_amd64.deb"), *debs.glob(f"{name}_*_all.deb")])
         wanted = apt_candidate(name)
         match = [c for c in candidates if wanted and deb_field(c, "Version") == wanted]
         if not match:
-            try:
-                run("apt-get", "download", f"{name}={wanted}" if wanted else name, cwd=debs)
-            except subprocess.CalledProcessError as e:
-                fail(f"apt-get download {name} failed (run `apt-get update` first?): {e.stderr.strip()}")
+            download_deb(name, wanted, debs)
             candidates = sorted([*debs.glob(f"{name}_*_amd64.deb"), *debs.glob(f"{name}_*_all.deb")])
             match = [c for c in candidates if not wanted or deb_field(c, "Version") == wanted]
         deb = match[-1]
