@@ -7,6 +7,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -26,11 +27,28 @@ public final class AuditLog {
   public static final Set<String> WRITES =
       Set.of("create", "update", "patch", "delete", "deletecollection");
 
+  /** The user extra a bound ServiceAccount token carries: the pod it was issued for. */
+  private static final String POD_NAME = "authentication.kubernetes.io/pod-name";
+
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** One completed request. */
+  /**
+   * One completed request.
+   *
+   * @param pod the pod whose bound ServiceAccount token made it (two pods of one ServiceAccount
+   *     tell apart by it), or null
+   * @param at when the API server received it
+   */
   public record Request(
-      String user, String verb, String resource, String subresource, String name, int code) {
+      String user,
+      String verb,
+      String resource,
+      String subresource,
+      String namespace,
+      String name,
+      int code,
+      String pod,
+      Instant at) {
 
     /** {@code resource[/subresource]}. */
     public String what() {
@@ -86,14 +104,19 @@ public final class AuditLog {
       return java.util.Optional.empty();
     }
     var ref = event.path("objectRef");
+    var user = event.path("user");
+    var received = event.path("requestReceivedTimestamp").asText(null);
     return java.util.Optional.of(
         new Request(
-            event.path("user").path("username").asText(),
+            user.path("username").asText(),
             event.path("verb").asText(),
             ref.path("resource").asText(null),
             ref.path("subresource").asText(null),
+            ref.path("namespace").asText(null),
             ref.path("name").asText(null),
-            event.path("responseStatus").path("code").asInt()));
+            event.path("responseStatus").path("code").asInt(),
+            user.path("extra").path(POD_NAME).path(0).asText(null),
+            received == null ? null : Instant.parse(received)));
   }
 
   /** Writes among {@code requests} by {@code who}, counted by {@code verb resource[/sub]}. */
