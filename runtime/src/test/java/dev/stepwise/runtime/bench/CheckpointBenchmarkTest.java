@@ -3,6 +3,7 @@ package dev.stepwise.runtime.bench;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.stepwise.runtime.TestModels;
 import dev.stepwise.runtime.cli.MainRun;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,28 +21,11 @@ class CheckpointBenchmarkTest {
   void benchRunsOnATinyModelAndPrintsEveryRatio() throws IOException {
     var run =
         MainRun.of(
-            List.of(
-                "bench",
-                "--output-dir",
-                tmp.toString(),
-                "--model.d-model",
-                "16",
-                "--model.n-layers",
-                "1",
-                "--model.n-heads",
-                "2",
-                "--model.d-ff",
-                "32",
-                "--model.max-seq-len",
-                "32",
-                "--steps",
-                "6",
-                "--save-every",
-                "2",
-                "--repeats",
-                "1",
-                "--batch-size",
-                "2"));
+            TestModels.around(
+                List.of("bench", "--output-dir", tmp.toString()),
+                TestModels.tiny(32),
+                List.of(
+                    "--steps", "6", "--save-every", "2", "--repeats", "1", "--batch-size", "2")));
     assertEquals(0, run.status(), run.err());
     for (var row :
         List.of(

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.stepwise.runtime.TestModels;
 import dev.stepwise.runtime.checkpoint.PolicyWeights;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.checkpoint.Timeline;
@@ -48,23 +49,16 @@ class UpdateWeightsShapesTest {
   static void start() throws Exception {
     var args =
         new ArrayList<>(
-            List.of(
-                "--model.d-model",
-                "16",
-                "--model.n-layers",
-                "1",
-                "--model.n-heads",
-                "2",
-                "--model.d-ff",
-                "32",
-                "--model.max-seq-len",
-                "24",
-                "--server.port",
-                "0",
-                "--server.host",
-                "127.0.0.1",
-                "--output-dir",
-                runDir.toString()));
+            TestModels.around(
+                List.of(),
+                TestModels.tiny(24),
+                List.of(
+                    "--server.port",
+                    "0",
+                    "--server.host",
+                    "127.0.0.1",
+                    "--output-dir",
+                    runDir.toString())));
     var config = CommandLine.parse(InferenceConfig.class, args).config();
     server = new InferenceServer(config);
     base = "http://127.0.0.1:" + server.start();

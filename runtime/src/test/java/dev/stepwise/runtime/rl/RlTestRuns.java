@@ -2,6 +2,7 @@ package dev.stepwise.runtime.rl;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import dev.stepwise.runtime.TestModels;
 import dev.stepwise.runtime.checkpoint.PolicyWeights;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.CommandLine;
@@ -17,18 +18,7 @@ import java.util.List;
 final class RlTestRuns {
 
   /** A model small enough for a run of a few steps to take seconds. */
-  static final List<String> TINY_MODEL =
-      List.of(
-          "--model.d-model",
-          "16",
-          "--model.n-layers",
-          "1",
-          "--model.n-heads",
-          "2",
-          "--model.d-ff",
-          "32",
-          "--model.max-seq-len",
-          "16");
+  static final List<String> TINY_MODEL = TestModels.tiny(16);
 
   private RlTestRuns() {}
 

@@ -11,6 +11,7 @@ import dev.stepwise.api.MetricOrder;
 import dev.stepwise.api.retention.Retention;
 import dev.stepwise.api.retention.RetentionRules;
 import dev.stepwise.api.retention.StoredCheckpoint;
+import dev.stepwise.runtime.TestModels;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.cli.MainRun;
@@ -41,21 +42,10 @@ import org.junit.jupiter.api.io.TempDir;
 class LocalRetentionRunTest {
 
   private static final List<String> TINY =
-      List.of(
-          "@",
-          Path.of("../examples/reverse-text/sft.toml").toString(),
-          "--model.d-model",
-          "16",
-          "--model.n-layers",
-          "1",
-          "--model.n-heads",
-          "2",
-          "--model.d-ff",
-          "32",
-          "--data.batch-size",
-          "8",
-          "--eval.samples",
-          "8");
+      TestModels.around(
+          List.of("@", Path.of("../examples/reverse-text/sft.toml").toString()),
+          TestModels.TINY,
+          List.of("--data.batch-size", "8", "--eval.samples", "8"));
 
   @TempDir Path tmp;
 
