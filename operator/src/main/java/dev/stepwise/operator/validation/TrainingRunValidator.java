@@ -5,6 +5,7 @@ import com.fasterxml.jackson.dataformat.toml.TomlMapper;
 import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.status.ConditionReason;
+import io.fabric8.kubernetes.api.model.Quantity;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import java.util.ArrayList;
 import java.util.List;
@@ -29,6 +30,14 @@ public class TrainingRunValidator {
       return Optional.of(
           new SpecProblem(
               "spec.maxSteps", ConditionReason.InvalidSpec, "required, and at least 1"));
+    }
+    var quota = spec.getCkpt() == null ? null : spec.getCkpt().getMaxBytes();
+    if (quota != null && !isWholeBytes(quota)) {
+      return Optional.of(
+          new SpecProblem(
+              "spec.ckpt.maxBytes",
+              ConditionReason.InvalidSpec,
+              "must be a whole number of bytes (such as 50Gi or 1000000), got " + quota));
     }
     for (var config : configs(run)) {
       var problem = tomlProblem(config.field(), config.toml());
@@ -84,6 +93,15 @@ public class TrainingRunValidator {
               field,
               ConditionReason.InvalidConfig,
               "not valid TOML" + where + ": " + e.getOriginalMessage()));
+    }
+  }
+
+  private static boolean isWholeBytes(Quantity quantity) {
+    try {
+      var amount = quantity.getNumericalAmount();
+      return amount.signum() >= 0 && amount.stripTrailingZeros().scale() <= 0;
+    } catch (RuntimeException e) {
+      return false;
     }
   }
 }

@@ -3,7 +3,9 @@ package dev.stepwise.operator.validation;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.stepwise.operator.Fixtures;
 import dev.stepwise.operator.status.ConditionReason;
+import io.fabric8.kubernetes.api.model.Quantity;
 import org.junit.jupiter.api.Test;
 
 class TrainingRunValidatorTest {
@@ -22,5 +24,16 @@ class TrainingRunValidatorTest {
     assertTrue(
         problem.message().startsWith("spec.orchestrator.config: not valid TOML at line 2"),
         problem.message());
+  }
+
+  @Test
+  void aQuotaThatIsNotWholeBytesNamesTheField() {
+    var run = Fixtures.example("sft-run.yaml", "ns");
+    run.getSpec().getCkpt().setMaxBytes(new Quantity("100m"));
+    var problem = new TrainingRunValidator().validate(run, null).orElseThrow();
+    assertEquals("spec.ckpt.maxBytes", problem.field());
+    assertEquals(ConditionReason.InvalidSpec, problem.reason());
+    run.getSpec().getCkpt().setMaxBytes(new Quantity("1Gi"));
+    assertTrue(new TrainingRunValidator().validate(run, null).isEmpty());
   }
 }
