@@ -130,13 +130,16 @@ class TrainingRunWorkloadsIT {
 
     var role = awaitPresent(client(), Role.class, ns, r + "-runtime");
     assertEquals(
-        List.of("checkpoints:get,list,create,update,patch", "checkpoints/status:get,update,patch"),
+        List.of(
+            "checkpoints:get,list,create,update,patch",
+            "checkpoints/status:get,update,patch",
+            "trainingruns/status:patch"),
         role.getRules().stream()
             .map(
                 rule ->
                     String.join(",", rule.getResources()) + ":" + String.join(",", rule.getVerbs()))
             .toList(),
-        "the runtime may report checkpoints and do nothing else");
+        "the runtime may report checkpoints and its own progress, and do nothing else");
     var binding = awaitPresent(client(), RoleBinding.class, ns, r + "-runtime");
     assertEquals(r + "-runtime", binding.getSubjects().get(0).getName());
     assertEquals(

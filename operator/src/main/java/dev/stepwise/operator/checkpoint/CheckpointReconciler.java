@@ -130,10 +130,11 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
       desired.getMetadata().getOwnerReferences().add(ControllerReference.of(checkpoint, true));
       client.resource(desired).create();
     }
-    if (decision.phase() != null) {
-      setStatus(checkpoint, context, decision.phase(), decision.message());
-    }
-    if (decision.event() != null) {
+    // A decision that repeats (a deferred cleanup looked at again) writes nothing more.
+    var changed =
+        decision.phase() == null
+            || setStatus(checkpoint, context, decision.phase(), decision.message());
+    if (decision.event() != null && changed) {
       events.record(client, checkpoint, decision.event(), decision.message());
       LOG.infof("Checkpoint %s/%s: %s", ns, cached.getMetadata().getName(), decision.message());
     }
@@ -175,12 +176,12 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
         .get();
   }
 
-  /** Writes the status only when it changes. */
-  private static void setStatus(
+  /** Writes the status only when it changes; true when it did. */
+  private static boolean setStatus(
       Checkpoint checkpoint, Context<Checkpoint> context, CheckpointPhase phase, String message) {
     var old = checkpoint.getStatus() == null ? new CheckpointStatus() : checkpoint.getStatus();
     if (old.getPhase() == phase && Objects.equals(old.getMessage(), message)) {
-      return;
+      return false;
     }
     context
         .getClient()
@@ -196,5 +197,6 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
               c.getStatus().setMessage(message);
               return c;
             });
+    return true;
   }
 }
