@@ -67,10 +67,7 @@ class CheckpointLifecycleE2E {
     var run = Fixtures.example("sft-run.yaml", ns);
     run.getSpec().setMaxSteps(20L);
     run.getSpec().getCkpt().setInterval(5);
-    // keep alone (RetentionProgressE2E covers keepEvery, keepBest and maxBytes).
-    run.getSpec().getCkpt().setKeepEvery(null);
-    run.getSpec().getCkpt().setKeepBest(null);
-    run.getSpec().getCkpt().setMaxBytes(null);
+    E2eRun.keepAlone(run.getSpec());
     // Evaluation is not what this test is about: skip it so each process ends quickly.
     run.getSpec()
         .getTrainer()

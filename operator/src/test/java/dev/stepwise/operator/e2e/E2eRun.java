@@ -146,6 +146,16 @@ final class E2eRun {
         .replace("rollouts-per-problem = 8", "rollouts-per-problem = 4");
   }
 
+  /**
+   * The example's retention reduced to {@code keep} alone, for tests whose assertions count on it
+   * ({@code RetentionProgressE2E} covers keepEvery, keepBest and maxBytes).
+   */
+  static void keepAlone(TrainingRunSpec spec) {
+    spec.getCkpt().setKeepEvery(null);
+    spec.getCkpt().setKeepBest(null);
+    spec.getCkpt().setMaxBytes(null);
+  }
+
   /** The three configs of an rl spec, {@link #small shrunk}. */
   static void shrinkRl(TrainingRunSpec spec) {
     spec.getTrainer().setConfig(small(spec.getTrainer().getConfig()));

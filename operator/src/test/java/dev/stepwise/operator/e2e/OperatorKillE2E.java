@@ -42,6 +42,7 @@ class OperatorKillE2E {
       run.getMetadata().setName("killed-" + i);
       run.getSpec().setMaxSteps(600L);
       run.getSpec().getCkpt().setInterval(50);
+      E2eRun.keepAlone(run.getSpec());
       run.getSpec()
           .getTrainer()
           .setConfig(

@@ -56,6 +56,7 @@ class RlRunE2E {
     run.getSpec().setInit(null); // from random weights: InitFromSftE2E covers spec.init
     run.getSpec().setMaxSteps(MAX_STEPS);
     run.getSpec().getCkpt().setInterval(2);
+    E2eRun.keepAlone(run.getSpec());
     E2eRun.shrinkRl(run.getSpec());
     r = run.getMetadata().getName();
     var phases = new Phases(cluster, ns);
