@@ -150,6 +150,8 @@ class ChartDefaultsTest {
         .containsExactlyInAnyOrder(
             Permission.of("coordination.k8s.io", "leases", "create"),
             new Permission("coordination.k8s.io", "leases", "get", true),
+            // Fabric8's LeaseLock renews with PATCH: without it every renewal is refused.
+            new Permission("coordination.k8s.io", "leases", "patch", true),
             new Permission("coordination.k8s.io", "leases", "update", true));
     assertThat(role.getRules())
         .filteredOn(rule -> !rule.getResourceNames().isEmpty())
