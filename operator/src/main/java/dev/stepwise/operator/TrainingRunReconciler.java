@@ -280,6 +280,9 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
   @Override
   public ErrorStatusUpdateControl<TrainingRun> updateErrorStatus(
       TrainingRun run, Context<TrainingRun> context, Exception e) {
+    if (!ErrorMessages.worthReporting(e, context.getRetryInfo())) {
+      return ErrorStatusUpdateControl.noStatusUpdate();
+    }
     var now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
     var message = "reconcile failed, retrying: " + ErrorMessages.of(e);
     LOG.warnf(

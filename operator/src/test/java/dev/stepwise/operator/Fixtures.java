@@ -18,6 +18,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import org.awaitility.core.ConditionTimeoutException;
 
 /** The example runs as test fixtures, and the parts of a cluster the mock server lacks. */
 public final class Fixtures {
@@ -56,19 +57,44 @@ public final class Fixtures {
         .until(() -> client.resources(type).inNamespace(ns).withName(name).get(), r -> r != null);
   }
 
+  /**
+   * Waits until {@code run} has a status that {@code until} accepts; on timeout the failure shows
+   * that status and the namespace's Events, so a failure can be read without a rerun.
+   */
   static TrainingRun awaitRun(
       KubernetesClient client, TrainingRun run, java.util.function.Predicate<TrainingRun> until) {
-    return await()
-        .atMost(TIMEOUT)
-        .pollInterval(Duration.ofMillis(20))
-        .until(
-            () ->
-                client
-                    .resources(TrainingRun.class)
-                    .inNamespace(run.getMetadata().getNamespace())
-                    .withName(run.getMetadata().getName())
-                    .get(),
-            r -> r != null && r.getStatus() != null && until.test(r));
+    var ns = run.getMetadata().getNamespace();
+    var name = run.getMetadata().getName();
+    try {
+      return await()
+          .atMost(TIMEOUT)
+          .pollInterval(Duration.ofMillis(20))
+          .until(
+              () -> client.resources(TrainingRun.class).inNamespace(ns).withName(name).get(),
+              r -> r != null && r.getStatus() != null && until.test(r));
+    } catch (ConditionTimeoutException e) {
+      var last = client.resources(TrainingRun.class).inNamespace(ns).withName(name).get();
+      var events =
+          client.v1().events().inNamespace(ns).list().getItems().stream()
+              .map(
+                  ev ->
+                      ev.getReason()
+                          + " "
+                          + ev.getInvolvedObject().getName()
+                          + ": "
+                          + ev.getMessage())
+              .toList();
+      throw new AssertionError(
+          "TrainingRun %s/%s did not reach the awaited status within %s; generation %s, status:%n%s%nEvents: %s"
+              .formatted(
+                  ns,
+                  name,
+                  TIMEOUT,
+                  last == null ? null : last.getMetadata().getGeneration(),
+                  last == null ? "(gone)" : Serialization.asYaml(last.getStatus()),
+                  events),
+          e);
+    }
   }
 
   /** Plays the StatefulSet controller and kubelet: reports every wanted trainer pod ready. */

@@ -13,6 +13,9 @@ import dev.stepwise.operator.status.ErrorMessages;
 import dev.stepwise.operator.status.EventReason;
 import dev.stepwise.operator.status.EventRecorder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
+import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.dsl.base.PatchContext;
+import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -29,6 +32,7 @@ import io.quarkiverse.operatorsdk.annotations.RBACRule;
 import io.quarkiverse.operatorsdk.annotations.RBACVerbs;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import org.jboss.logging.Logger;
 
@@ -150,21 +154,36 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
 
   /**
    * A reconcile that failed (it is retried with backoff): its error goes into the Checkpoint's
-   * status message and an Event, so {@code kubectl describe ckpt} shows why it is stuck.
+   * status message and an Event, so {@code kubectl describe ckpt} shows why it is stuck. Only the
+   * message is written (a merge patch of that one field): {@code checkpoint} may be a stale copy,
+   * and its status must never replace the phase the runtime reported meanwhile.
    */
   @Override
   public ErrorStatusUpdateControl<Checkpoint> updateErrorStatus(
       Checkpoint checkpoint, Context<Checkpoint> context, Exception e) {
-    var message = "reconcile failed, retrying: " + ErrorMessages.of(e);
-    events.record(context.getClient(), checkpoint, EventReason.ReconcileFailed, message);
-    if (checkpoint.getStatus() == null) {
-      checkpoint.setStatus(new CheckpointStatus());
-    }
-    if (Objects.equals(checkpoint.getStatus().getMessage(), message)) {
+    if (!ErrorMessages.worthReporting(e, context.getRetryInfo())) {
       return ErrorStatusUpdateControl.noStatusUpdate();
     }
-    checkpoint.getStatus().setMessage(message);
-    return ErrorStatusUpdateControl.patchStatus(checkpoint);
+    var message = "reconcile failed, retrying: " + ErrorMessages.of(e);
+    events.record(context.getClient(), checkpoint, EventReason.ReconcileFailed, message);
+    var old = checkpoint.getStatus() == null ? null : checkpoint.getStatus().getMessage();
+    if (!Objects.equals(old, message)) {
+      writeMessage(context.getClient(), checkpoint, message);
+    }
+    return ErrorStatusUpdateControl.noStatusUpdate();
+  }
+
+  /** Sets status.message of {@code checkpoint} and nothing else of its status. */
+  static void writeMessage(KubernetesClient client, Checkpoint checkpoint, String message) {
+    var patch = Map.of("status", Map.of("message", message));
+    client
+        .resources(Checkpoint.class)
+        .inNamespace(checkpoint.getMetadata().getNamespace())
+        .withName(checkpoint.getMetadata().getName())
+        .subresource("status")
+        .patch(
+            PatchContext.of(PatchType.JSON_MERGE),
+            client.getKubernetesSerialization().asJson(patch));
   }
 
   private static TrainingRun run(Checkpoint checkpoint, Context<Checkpoint> context) {
