@@ -1,6 +1,8 @@
 package dev.stepwise.runtime.trainer;
 
 import dev.stepwise.runtime.config.OptimConfig;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
@@ -16,30 +18,73 @@ import org.bytedeco.pytorch.global.torch;
  * ops so that its state is plain named tensors: {@code <param>.exp_avg} and {@code
  * <param>.exp_avg_sq}, plus the step count. That state round-trips bit-exactly through safetensors
  * and shards by parameter name. Weight decay skips 1-d parameters (norm weights).
+ *
+ * <p>On CUDA the update runs libtorch's fused multi-tensor AdamW kernel ({@link FusedOps}) over all
+ * parameters at once, and the gradient norm and clipping run as multi-tensor ops too; the state is
+ * the same tensors, so checkpoints are the same. On the CPU the update is the per-tensor ops below,
+ * whose results the bit-exact resume tests pin ({@code -Dstepwise.adamw.fused=false} turns the
+ * fused path off on CUDA as well).
  */
 public final class AdamW {
+
+  /** System property that turns the fused path off on CUDA ({@code false}). */
+  static final String FUSED = "stepwise.adamw.fused";
 
   private final SortedMap<String, Tensor> params;
   private final OptimConfig config;
   private final SortedMap<String, Tensor> expAvg = new TreeMap<>();
   private final SortedMap<String, Tensor> expAvgSq = new TreeMap<>();
+  private final FusedOps fused;
+  private final Map<String, Tensor> stepCounts = new TreeMap<>();
   private long steps;
 
   public AdamW(SortedMap<String, Tensor> params, OptimConfig config) {
+    this(params, config, onCuda(params) && Boolean.parseBoolean(System.getProperty(FUSED, "true")));
+  }
+
+  /**
+   * As above, with the fused path ({@link FusedOps}) chosen by the caller (tests use it on CPU).
+   */
+  AdamW(SortedMap<String, Tensor> params, OptimConfig config, boolean fused) {
     this.params = params;
     this.config = config;
+    this.fused = fused ? FusedOps.get() : null;
+    if (fused) {
+      for (var p : params.values()) {
+        stepCounts.computeIfAbsent(
+            p.device().str().getString(),
+            d -> {
+              var count =
+                  torch.scalar_tensor(new Scalar(0.0)).to(p.device(), torch.ScalarType.Float);
+              count.retainReference(); // outlives the PointerScope of the step that uses it
+              return count;
+            });
+      }
+    }
     for (var e : params.entrySet()) {
       expAvg.put(e.getKey(), torch.zeros_like(e.getValue()));
       expAvgSq.put(e.getKey(), torch.zeros_like(e.getValue()));
     }
   }
 
+  private static boolean onCuda(SortedMap<String, Tensor> params) {
+    return !params.isEmpty() && params.values().iterator().next().is_cuda();
+  }
+
   public long steps() {
     return steps;
   }
 
+  /** Whether updates run the fused multi-tensor kernel. */
+  public boolean fused() {
+    return fused != null;
+  }
+
   /** Scales all gradients so their global L2 norm is at most {@code maxNorm}; returns the norm. */
   public double clipGradNorm(double maxNorm) {
+    if (fused != null) {
+      return clipGradNormDeferred(maxNorm).getAsDouble();
+    }
     var sumSquares = 0.0;
     for (var p : params.values()) {
       var g = p.grad();
@@ -78,6 +123,16 @@ public final class AdamW {
         grads.push_back(g);
       }
     }
+    if (fused != null && !grads.empty()) {
+      try (var noGrad = new NoGradGuard()) {
+        var list = new ArrayList<Tensor>((int) grads.size());
+        for (var i = 0; i < grads.size(); i++) {
+          list.add(grads.get(i));
+        }
+        var total = fused.clip(fused.list(list), maxNorm);
+        return total::item_double;
+      }
+    }
     if (grads.empty() || !grads.get(0).is_cuda()) {
       var norm = clipGradNorm(maxNorm);
       return () -> norm;
@@ -107,6 +162,10 @@ public final class AdamW {
   /** One update with learning rate {@code lr}; parameters without a gradient are skipped. */
   public void step(double lr) {
     steps++;
+    if (fused != null) {
+      fusedStep(lr);
+      return;
+    }
     var b1 = config.beta1();
     var b2 = config.beta2();
     var bias1 = 1 - Math.pow(b1, steps);
@@ -131,6 +190,61 @@ public final class AdamW {
         denom.div_(new Scalar(Math.sqrt(bias2)));
         denom.add_(new Scalar(config.eps()));
         p.addcdiv_(m, denom, new Scalar(-lr / bias1));
+      }
+    }
+  }
+
+  /**
+   * The fused update: parameters grouped by dtype, device and whether they decay, one kernel call
+   * per group. Each group's step-count list repeats one fp32 device scalar set to {@link #steps}.
+   */
+  private void fusedStep(double lr) {
+    record Group(List<Tensor> p, List<Tensor> g, List<Tensor> m, List<Tensor> v, List<Tensor> s) {}
+    var groups = new TreeMap<String, Group>();
+    try (var noGrad = new NoGradGuard()) {
+      for (var e : params.entrySet()) {
+        var p = e.getValue();
+        var g = p.grad();
+        if (!g.defined()) {
+          continue;
+        }
+        var decay = config.weightDecay() > 0 && p.dim() > 1;
+        var device = p.device().str().getString();
+        var count = stepCounts.get(device);
+        var key = p.scalar_type() + "/" + device + "/" + decay;
+        var group =
+            groups.computeIfAbsent(
+                key,
+                k ->
+                    new Group(
+                        new ArrayList<>(),
+                        new ArrayList<>(),
+                        new ArrayList<>(),
+                        new ArrayList<>(),
+                        new ArrayList<>()));
+        group.p().add(p);
+        group.g().add(g);
+        group.m().add(expAvg.get(e.getKey()));
+        group.v().add(expAvgSq.get(e.getKey()));
+        group.s().add(count);
+      }
+      for (var count : stepCounts.values()) {
+        count.fill_(new Scalar((double) steps));
+      }
+      for (var e : groups.entrySet()) {
+        var group = e.getValue();
+        var decay = e.getKey().endsWith("/true") ? config.weightDecay() : 0.0;
+        fused.adamw(
+            fused.list(group.p()),
+            fused.list(group.g()),
+            fused.list(group.m()),
+            fused.list(group.v()),
+            fused.list(group.s()),
+            lr,
+            config.beta1(),
+            config.beta2(),
+            decay,
+            config.eps());
       }
     }
   }
