@@ -23,7 +23,7 @@ m2="${M2_REPO:-$HOME/.m2/repository}"
 pytorch_gpu="$m2/org/bytedeco/pytorch/2.10.0-1.5.13/pytorch-2.10.0-1.5.13-linux-x86_64-gpu.jar"
 cuda_jars=("$m2/org/bytedeco/cuda/13.1-9.19-1.5.13/cuda-13.1-9.19-1.5.13.jar"
            "$m2/org/bytedeco/cuda/13.1-9.19-1.5.13/cuda-13.1-9.19-1.5.13-linux-x86_64.jar")
-jre_modules="java.base,java.compiler,java.desktop,java.instrument,java.logging,java.management,java.naming,java.net.http,java.prefs,java.scripting,java.security.jgss,java.security.sasl,java.sql,java.transaction.xa,java.xml,jdk.crypto.cryptoki,jdk.crypto.ec,jdk.management,jdk.naming.dns,jdk.net,jdk.unsupported,jdk.zipfs"
+jre_modules="java.base,java.compiler,java.desktop,java.instrument,java.logging,java.management,java.naming,java.net.http,java.prefs,java.scripting,java.security.jgss,java.security.sasl,java.sql,java.transaction.xa,java.xml,jdk.crypto.cryptoki,jdk.crypto.ec,jdk.httpserver,jdk.management,jdk.naming.dns,jdk.net,jdk.unsupported,jdk.zipfs"
 
 for f in "$repo/runtime/target/stepwise-runtime.jar" "$pytorch_gpu" "${cuda_jars[@]}"; do
   if [[ ! -f "$f" ]]; then
@@ -41,7 +41,7 @@ if [[ -n "${STEPWISE_BEFORE_JAR:-}" ]]; then
 fi
 
 # The bundle depends only on its inputs: rebuilt when the dependency jars change.
-key="$(cat "$pytorch_gpu.sha1" "${cuda_jars[@]/%/.sha1}" 2>/dev/null | sha256sum | cut -c1-12)-$(ls "$repo/runtime/target/lib" | sha256sum | cut -c1-12)"
+key="$(cat "$pytorch_gpu.sha1" "${cuda_jars[@]/%/.sha1}" 2>/dev/null | sha256sum | cut -c1-12)-$(ls "$repo/runtime/target/lib" | sha256sum | cut -c1-12)-$(echo "$jre_modules" | sha256sum | cut -c1-8)"
 if [[ -f "$out/manifest.txt" ]] && grep -q "^key $key$" "$out/manifest.txt"; then
   echo "bundle.sh: parts for $key are up to date; jars/ refreshed"
   exit 0

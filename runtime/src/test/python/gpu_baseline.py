@@ -139,6 +139,10 @@ def main():
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--cpu-generate", action="store_true")
+    parser.add_argument("--generate-only", action="store_true",
+                        help="only the generate figures, on a bf16 model (measure-generate.sh)")
+    parser.add_argument("--prompt-len", type=int, default=128)
+    parser.add_argument("--new-tokens", type=int, default=128)
     args = parser.parse_args()
     if args.cpu_example:
         cpu_example()
@@ -157,6 +161,13 @@ def main():
         args.batch, args.seq = 32, 35
     else:
         config = qwen3_06b()
+    if args.generate_only:
+        with torch.device("cuda"):
+            model = Qwen3ForCausalLM(config).to(torch.bfloat16).eval()
+        result = {"device": name, "torch": torch.__version__, "shape": "qwen3-0.6b",
+                  "params": sum(p.numel() for p in model.parameters())}
+        generate(model, config, args, result)
+        return
     with torch.device("cuda"):
         model = Qwen3ForCausalLM(config).float()
     params = sum(p.numel() for p in model.parameters())
@@ -204,9 +215,18 @@ def main():
     del opt
     model = model.to(torch.bfloat16).eval()
     torch.cuda.empty_cache()
+    generate(model, config, args, result)
+
+
+def generate(model, config, args, result):
+    """HF generate tokens/s at batch 1 and 32: greedy, KV cache, every row runs to --new-tokens."""
+    import transformers
+
+    result["transformers"] = transformers.__version__
+    result["prompt_len"], result["new_tokens"] = args.prompt_len, args.new_tokens
     for batch in (1, 32):
-        prompt = torch.randint(0, config.vocab_size, (batch, 128), device="cuda")
-        new = 128
+        prompt = torch.randint(0, config.vocab_size, (batch, args.prompt_len), device="cuda")
+        new = args.new_tokens
 
         def gen():
             with torch.no_grad():

@@ -12,7 +12,13 @@ import java.util.function.Function;
  * HF tokenizer: the text's tokens).
  */
 record CompletionRequest(
-    List<long[]> prompts, int n, int maxTokens, double temperature, long seed, boolean seeded) {
+    List<long[]> prompts,
+    int n,
+    int maxTokens,
+    double temperature,
+    long seed,
+    boolean seeded,
+    boolean ignoreEos) {
 
   static CompletionRequest parse(
       JsonNode body,
@@ -68,7 +74,12 @@ record CompletionRequest(
                 + " tokens");
       }
     }
-    return new CompletionRequest(prompts, n, maxTokens, temperature, seed, seeded);
+    var ignore = body.get("ignore_eos");
+    if (ignore != null && !ignore.isNull() && !ignore.isBoolean()) {
+      throw new BadRequest(400, "ignore_eos", "ignore_eos must be a boolean");
+    }
+    var ignoreEos = ignore != null && ignore.asBoolean(false);
+    return new CompletionRequest(prompts, n, maxTokens, temperature, seed, seeded, ignoreEos);
   }
 
   private static List<long[]> prompts(

@@ -75,6 +75,7 @@ public final class InferenceServer implements AutoCloseable {
       var dir = Path.of(config.model().hf());
       var hf = HfWeights.load(dir, device, config.seed(), config.model().randomInit());
       var hfTokenizer = HfTokenizer.load(dir, hf.vocabSize());
+      hf.castWeightsOnce();
       model = hf;
       tokenizer = hfTokenizer;
       codec = hfTokenizer;
@@ -353,7 +354,14 @@ public final class InferenceServer implements AutoCloseable {
     synchronized (modelLock) {
       try (var scope = new PointerScope()) {
         completions =
-            Sampler.sample(model, codec, device, rows, request.maxTokens(), request.temperature());
+            Sampler.sample(
+                model,
+                codec,
+                device,
+                rows,
+                request.maxTokens(),
+                request.temperature(),
+                request.ignoreEos());
       }
       servedStep = weightsStep;
     }

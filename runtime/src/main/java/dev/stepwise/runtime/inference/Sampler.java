@@ -7,9 +7,14 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
+import org.bytedeco.javacpp.DoublePointer;
 import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.PointerScope;
+import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
+import org.bytedeco.pytorch.Tensor;
+import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
 /**
@@ -45,6 +50,21 @@ public final class Sampler {
       List<Row> rows,
       int maxTokens,
       double temperature) {
+    return sample(policy, codec, device, rows, maxTokens, temperature, false);
+  }
+
+  /**
+   * As above; with {@code ignoreEos} every row runs to {@code maxTokens} (the end-of-answer token
+   * is kept as an ordinary token, as vLLM's {@code ignore_eos} does: for benchmarks).
+   */
+  public static List<Completion> sample(
+      Policy policy,
+      TextCodec codec,
+      org.bytedeco.pytorch.Device device,
+      List<Row> rows,
+      int maxTokens,
+      double temperature,
+      boolean ignoreEos) {
     var out = new Completion[rows.size()];
     var byLength = new TreeMap<Integer, List<Integer>>();
     for (var i = 0; i < rows.size(); i++) {
@@ -55,7 +75,15 @@ public final class Sampler {
         var members = group.getValue();
         var results =
             sampleGroup(
-                policy, codec, device, rows, members, group.getKey(), maxTokens, temperature);
+                policy,
+                codec,
+                device,
+                rows,
+                members,
+                group.getKey(),
+                maxTokens,
+                temperature,
+                ignoreEos);
         for (var k = 0; k < members.size(); k++) {
           out[members.get(k)] = results.get(k);
         }
@@ -72,7 +100,8 @@ public final class Sampler {
       List<Integer> members,
       int promptLength,
       int maxTokens,
-      double temperature) {
+      double temperature,
+      boolean ignoreEos) {
     var g = members.size();
     var vocab = policy.vocabSize();
     var flat = new long[g * promptLength];
@@ -83,55 +112,90 @@ public final class Sampler {
       random[k] = new SplittableRandom(row.seed());
     }
     var input = torch.tensor(flat).reshape(g, promptLength).to(device, torch.ScalarType.Long);
-    var decoding = policy.decoding();
-    var tokens = new long[g][maxTokens];
-    var logProbs = new float[g][maxTokens];
-    var lengths = new int[g];
-    var stopped = new boolean[g];
-    var active = g;
-    var probs = new float[g * vocab];
-    for (var t = 0; t < maxTokens && active > 0; t++) {
-      var last = decoding.next(input);
-      var scaled = temperature > 0 ? last.div(new Scalar(temperature)) : last;
-      var lp =
-          scaled
-              .log_softmax(1)
-              .to(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float)
-              .contiguous();
-      new FloatPointer(lp.data_ptr()).capacity(probs.length).get(probs);
-      var next = new long[g];
+    try (var decoding = policy.decoding()) {
+      var tokens = new long[g][maxTokens];
+      var logProbs = new float[g][maxTokens];
+      var lengths = new int[g];
+      var stopped = new boolean[g];
+      var active = g;
+      var probs = temperature > 0 ? new float[g * vocab] : null;
+      var picked = new double[2 * g];
+      Tensor retained = null; // the next step's input, kept past its step's PointerScope
+      for (var t = 0; t < maxTokens && active > 0; t++) {
+        // Each token's intermediates (and the KV cache tensors it supersedes) go when it ends.
+        try (var scope = new PointerScope()) {
+          var last = decoding.next(input);
+          if (temperature > 0) {
+            var lp =
+                last.div(new Scalar(temperature))
+                    .log_softmax(1)
+                    .to(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Float)
+                    .contiguous();
+            new FloatPointer(lp.data_ptr()).capacity(probs.length).get(probs);
+          } else {
+            // Greedy: the argmax (the first maximum) and its log-prob are taken on the device;
+            // two numbers a row come back, not the row's whole distribution.
+            var lp = last.log_softmax(1);
+            var index = lp.argmax(new LongOptional(1), true);
+            var both =
+                torch
+                    .cat(
+                        new TensorVector(
+                            index.to(torch.ScalarType.Double),
+                            lp.gather(1, index).to(torch.ScalarType.Double)),
+                        1)
+                    .to(new org.bytedeco.pytorch.Device("cpu"), torch.ScalarType.Double)
+                    .contiguous();
+            new DoublePointer(both.data_ptr()).capacity(picked.length).get(picked);
+          }
+          var next = new long[g];
+          for (var k = 0; k < g; k++) {
+            if (stopped[k]) {
+              next[k] = codec.pad();
+              continue;
+            }
+            var base = k * vocab;
+            long token;
+            float logProb;
+            if (temperature > 0) {
+              token = draw(probs, base, vocab, random[k].nextDouble());
+              logProb = probs[base + (int) token];
+            } else {
+              token = (long) picked[2 * k];
+              logProb = (float) picked[2 * k + 1];
+            }
+            next[k] = token;
+            tokens[k][lengths[k]] = token;
+            logProbs[k][lengths[k]] = logProb;
+            lengths[k]++;
+            if (token == codec.endOfAnswer() && !ignoreEos) {
+              stopped[k] = true;
+              active--;
+            }
+          }
+          if (active > 0 && t + 1 < maxTokens) {
+            input = torch.tensor(next).reshape(g, 1).to(device, torch.ScalarType.Long);
+            input.retainReference();
+            if (retained != null) {
+              retained.releaseReference();
+            }
+            retained = input;
+          }
+        }
+      }
+      if (retained != null) {
+        retained.releaseReference();
+      }
+      var results = new ArrayList<Completion>(g);
       for (var k = 0; k < g; k++) {
-        if (stopped[k]) {
-          next[k] = codec.pad();
-          continue;
-        }
-        var base = k * vocab;
-        var token =
-            temperature > 0
-                ? draw(probs, base, vocab, random[k].nextDouble())
-                : argmax(probs, base, vocab);
-        next[k] = token;
-        tokens[k][lengths[k]] = token;
-        logProbs[k][lengths[k]] = probs[base + token];
-        lengths[k]++;
-        if (token == codec.endOfAnswer()) {
-          stopped[k] = true;
-          active--;
-        }
+        results.add(
+            new Completion(
+                java.util.Arrays.copyOf(tokens[k], lengths[k]),
+                java.util.Arrays.copyOf(logProbs[k], lengths[k]),
+                stopped[k]));
       }
-      if (active > 0 && t + 1 < maxTokens) {
-        input = torch.tensor(next).reshape(g, 1).to(device, torch.ScalarType.Long);
-      }
+      return results;
     }
-    var results = new ArrayList<Completion>(g);
-    for (var k = 0; k < g; k++) {
-      results.add(
-          new Completion(
-              java.util.Arrays.copyOf(tokens[k], lengths[k]),
-              java.util.Arrays.copyOf(logProbs[k], lengths[k]),
-              stopped[k]));
-    }
-    return results;
   }
 
   /** Inverse-CDF draw from log-probabilities {@code lp[base, base+n)} with uniform {@code u}. */
@@ -154,16 +218,6 @@ public final class Sampler {
       }
     }
     return lastPositive;
-  }
-
-  static int argmax(float[] lp, int base, int n) {
-    var best = 0;
-    for (var i = 1; i < n; i++) {
-      if (lp[base + i] > lp[base + best]) {
-        best = i;
-      }
-    }
-    return best;
   }
 
   /** A row's seed: a hash of the request seed and the row index (SplitMix64 finaliser). */

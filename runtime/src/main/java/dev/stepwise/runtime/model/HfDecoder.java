@@ -2,13 +2,16 @@ package dev.stepwise.runtime.model;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
+import org.bytedeco.pytorch.GradMode;
 import org.bytedeco.pytorch.LongOptional;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
@@ -42,6 +45,9 @@ public final class HfDecoder implements Policy {
   private final SortedMap<String, Tensor> params = new TreeMap<>();
   private final Tensor invFreq;
   private final torch.ScalarType compute;
+  private final Map<String, Tensor> castWeights = new HashMap<>();
+  private final Map<String, Long> castVersions = new HashMap<>();
+  private boolean castOnce;
 
   /**
    * A model with freshly initialised fp32 parameters (normal with {@code initializer_range}, norms
@@ -140,8 +146,13 @@ public final class HfDecoder implements Policy {
     return config.vocabSize();
   }
 
-  /** Per-layer keys and values of the positions seen so far, {@code [B, kvHeads, T, headDim]}. */
-  public static final class KvCache {
+  /**
+   * Per-layer keys and values of the positions seen so far, {@code [B, kvHeads, T, headDim]}. It
+   * holds a reference to its tensors (so they outlive the PointerScope of the step that made them)
+   * and drops the superseded ones at each step; {@link #close()} drops the rest at once rather than
+   * at the next garbage collection (device memory is not Java heap).
+   */
+  public static final class KvCache implements AutoCloseable {
     private final Tensor[] keys;
     private final Tensor[] values;
     private long length;
@@ -153,6 +164,24 @@ public final class HfDecoder implements Policy {
 
     public long length() {
       return length;
+    }
+
+    /** Layer {@code layer}'s keys (tests). */
+    Tensor keys(int layer) {
+      return keys[layer];
+    }
+
+    @Override
+    public void close() {
+      for (var i = 0; i < keys.length; i++) {
+        if (keys[i] != null) {
+          keys[i].releaseReference();
+          values[i].releaseReference();
+          keys[i] = null;
+          values[i] = null;
+        }
+      }
+      length = 0;
     }
   }
 
@@ -166,6 +195,11 @@ public final class HfDecoder implements Policy {
    * positions (none when {@code cache} is null or empty); appends their keys and values to it.
    */
   public Tensor forward(Tensor tokens, KvCache cache) {
+    return forward(tokens, cache, false);
+  }
+
+  /** As above; with {@code lastOnly} the LM head runs on the last position only ({@code T = 1}). */
+  private Tensor forward(Tensor tokens, KvCache cache, boolean lastOnly) {
     var b = tokens.size(0);
     var t = tokens.size(1);
     long past = cache == null ? 0 : cache.length;
@@ -204,7 +238,12 @@ public final class HfDecoder implements Policy {
         if (cache.keys[i] != null) {
           k = torch.cat(new TensorVector(cache.keys[i], k), 2);
           v = torch.cat(new TensorVector(cache.values[i], v), 2);
+          // The superseded tensors go as soon as the caller's per-token PointerScope closes.
+          cache.keys[i].releaseReference();
+          cache.values[i].releaseReference();
         }
+        k.retainReference();
+        v.retainReference();
         cache.keys[i] = k;
         cache.values[i] = v;
       }
@@ -228,9 +267,12 @@ public final class HfDecoder implements Policy {
     if (cache != null) {
       cache.length = past + t;
     }
+    if (lastOnly && t > 1) {
+      x = x.narrow(1, t - 1, 1);
+    }
     x = rmsNorm(x, p("model.norm.weight"), eps);
-    var head = p(config.tieWordEmbeddings() ? EMBED : LM_HEAD);
-    return x.to(compute).matmul(head.to(compute).t());
+    var head = weight(config.tieWordEmbeddings() ? EMBED : LM_HEAD);
+    return x.to(compute).matmul(head.t());
   }
 
   @Override
@@ -245,23 +287,29 @@ public final class HfDecoder implements Policy {
   @Override
   public Decoding decoding() {
     var cache = new KvCache(config.numLayers());
-    return tokens -> {
-      var logits = forward(tokens, cache);
-      return logits.narrow(1, logits.size(1) - 1, 1).squeeze(1).to(torch.ScalarType.Float);
+    return new Decoding() {
+      @Override
+      public Tensor next(Tensor tokens) {
+        return forward(tokens, cache, true).squeeze(1).to(torch.ScalarType.Float);
+      }
+
+      @Override
+      public void close() {
+        cache.close();
+      }
     };
   }
 
   /** Prefills the prompts once, then decodes one token per step from the KV cache. */
   @Override
   public Tensor generate(Tensor prompts, int maxNew, double temperature, Generator generator) {
-    try (var noGrad = new NoGradGuard()) {
-      var cache = new KvCache(config.numLayers());
+    try (var noGrad = new NoGradGuard();
+        var cache = new KvCache(config.numLayers())) {
       var pieces = new TensorVector();
       pieces.push_back(prompts);
       var input = prompts;
       for (var i = 0; i < maxNew; i++) {
-        var logits = forward(input, cache);
-        var last = logits.narrow(1, logits.size(1) - 1, 1).squeeze(1).to(torch.ScalarType.Float);
+        var last = forward(input, cache, true).squeeze(1).to(torch.ScalarType.Float);
         var next = pick(last, temperature, generator);
         pieces.push_back(next);
         input = next;
@@ -283,8 +331,39 @@ public final class HfDecoder implements Policy {
     return params.get(name);
   }
 
+  /**
+   * Serving only: from now on, with autograd off, weights are cast to the compute dtype once and
+   * the copies reused until the weight changes (its version counter moves, as {@code copy_} of new
+   * weights does), rather than cast on every forward pass. Costs one compute-dtype copy of the
+   * weights in device memory; a trainer, which needs the cast inside autograd, does not call it.
+   */
+  public void castWeightsOnce() {
+    castOnce = true;
+  }
+
+  /** The weight {@code name} in the compute dtype. */
+  private Tensor weight(String name) {
+    var w = p(name);
+    if (!castOnce || w.scalar_type() == compute || GradMode.is_enabled()) {
+      return w.to(compute);
+    }
+    var version = w.__dispatch__version();
+    var cached = castWeights.get(name);
+    if (cached != null && castVersions.get(name) == version) {
+      return cached;
+    }
+    var cast = w.to(compute);
+    cast.retainReference(); // outlives the caller's PointerScope; released when replaced
+    if (cached != null) {
+      cached.releaseReference();
+    }
+    castWeights.put(name, cast);
+    castVersions.put(name, version);
+    return cast;
+  }
+
   private Tensor linear(Tensor x, String prefix) {
-    var w = p(prefix + ".weight").to(compute);
+    var w = weight(prefix + ".weight");
     var bias = params.get(prefix + ".bias");
     var in = x.to(compute);
     return bias == null

@@ -34,8 +34,12 @@ public interface Policy {
    * last position.
    */
   @FunctionalInterface
-  interface Decoding {
+  interface Decoding extends AutoCloseable {
     Tensor next(Tensor tokens);
+
+    /** Frees what the decoding holds (a KV cache's device memory). */
+    @Override
+    default void close() {}
   }
 
   /** A fresh decoding; by default every call recomputes the whole sequence (no cache). */
@@ -45,9 +49,21 @@ public interface Policy {
 
       @Override
       public Tensor next(Tensor tokens) {
-        seq = seq == null ? tokens : torch.cat(new TensorVector(seq, tokens), 1);
+        var longer = seq == null ? tokens : torch.cat(new TensorVector(seq, tokens), 1);
+        // Held past the PointerScope of the step that made it (Sampler opens one per token).
+        longer.retainReference();
+        close();
+        seq = longer;
         var len = seq.size(1);
         return logits(seq).narrow(1, len - 1, 1).squeeze(1);
+      }
+
+      @Override
+      public void close() {
+        if (seq != null) {
+          seq.releaseReference();
+          seq = null;
+        }
       }
     };
   }
