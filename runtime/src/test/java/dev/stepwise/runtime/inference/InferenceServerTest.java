@@ -111,6 +111,8 @@ class InferenceServerTest {
     assertRefused(
         400, "temperature", post("/v1/completions", "{\"prompt\": \"ab\", \"temperature\": -1}"));
     assertRefused(400, "seed", post("/v1/completions", "{\"prompt\": \"ab\", \"seed\": 1.5}"));
+    assertRefused(
+        400, "ignore_eos", post("/v1/completions", "{\"prompt\": \"ab\", \"ignore_eos\": 1}"));
     assertRefused(400, null, post("/v1/completions", "{not json"));
     assertRefused(400, "step", post("/update_weights", "{\"step\": \"latest\"}"));
     assertRefused(404, null, post("/v2/nothing", "{}"));
