@@ -11,6 +11,7 @@ import dev.stepwise.operator.checkpoint.InitSource;
 import dev.stepwise.operator.checkpoint.ResumeRequest;
 import dev.stepwise.operator.checkpoint.RetentionPolicy;
 import dev.stepwise.operator.checkpoint.RunCheckpoints;
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import dev.stepwise.operator.dependent.InferenceDeploymentDependent;
 import dev.stepwise.operator.dependent.InferenceServiceDependent;
 import dev.stepwise.operator.dependent.OrchestratorDeploymentDependent;
@@ -35,6 +36,7 @@ import dev.stepwise.operator.validation.ExistingClaims;
 import dev.stepwise.operator.validation.TrainingRunValidator;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.api.reconciler.ControllerConfiguration;
@@ -61,7 +63,15 @@ import org.jboss.logging.Logger;
  * Turns a TrainingRun into its workloads: observe, validate, reconcile the children, report. The
  * children are created only once the spec passed validation, so a bad spec builds nothing.
  */
-@ControllerConfiguration(name = "trainingrun")
+// Resource versions are not compared on the TrainingRun informer: with them, JOSDK 5.3 defers the
+// events that arrive while the reconcile patches the status and keeps the last one only, its own
+// write, so a spec change (a resume, a new maxSteps) made during that patch was dropped and waited
+// for the next resync (operator-framework/java-operator-sdk#3398, fixed after 5.3). Status-only
+// events, its own included, are still skipped (generation-aware processing).
+@ControllerConfiguration(
+    name = "trainingrun",
+    informer =
+        @Informer(comparableResourceVersions = false, itemStore = CacheWithoutManagedFields.class))
 // What the reconcile calls directly (its dependents' rules are derived by QOSDK): the informers on
 // Checkpoints and pods, retention deleting Checkpoints, outdated trainer pods deleted after a
 // resume, and Events (a repeated one is read and its count patched). The informer on existing
@@ -148,6 +158,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     runs.addIndexer(InitSource.INDEX, InitSource::indexKeys);
     var checkpoints =
         InformerEventSourceConfiguration.from(Checkpoint.class, TrainingRun.class)
+            .withItemStore(new CacheWithoutManagedFields<>())
             .withSecondaryToPrimaryMapper(
                 (Checkpoint c) -> {
                   if (c.getSpec() == null || c.getSpec().getTrainingRun() == null) {
@@ -164,6 +175,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
             .build();
     var pods =
         InformerEventSourceConfiguration.from(Pod.class, TrainingRun.class)
+            .withItemStore(new CacheWithoutManagedFields<>())
             .withLabelSelector(Labels.MANAGED_SELECTOR)
             .withSecondaryToPrimaryMapper(
                 (Pod p) -> {

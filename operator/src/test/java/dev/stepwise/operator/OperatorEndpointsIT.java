@@ -1,10 +1,14 @@
 package dev.stepwise.operator;
 
+import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.fabric8.kubernetes.client.KubernetesClient;
 import io.quarkus.test.common.http.TestHTTPResource;
 import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.kubernetes.client.KubernetesServer;
+import io.quarkus.test.kubernetes.client.KubernetesTestServer;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import java.io.IOException;
 import java.net.URI;
@@ -17,6 +21,12 @@ import org.junit.jupiter.api.Test;
 @QuarkusTest
 @WithKubernetesTestServer(crud = true, setup = MockApiServer.class)
 class OperatorEndpointsIT {
+
+  @KubernetesTestServer KubernetesServer server;
+
+  KubernetesClient client() {
+    return server.getClient();
+  }
 
   @TestHTTPResource("/q/health/live")
   URI live;
@@ -35,6 +45,26 @@ class OperatorEndpointsIT {
     var prometheus = get(metrics);
     assertEquals(200, prometheus.statusCode());
     assertTrue(prometheus.body().contains("jvm_memory_used_bytes"), "Prometheus text format");
+  }
+
+  @Test
+  void reconcilesOfTheTrainingRunControllerAreCounted() {
+    // given: a run the operator reconciles
+    var run = client().resource(Fixtures.example("sft-run.yaml", "endpoints")).create();
+    Fixtures.awaitRun(client(), run, r -> r.getStatus().getObservedGeneration() != null);
+
+    // then: JOSDK's counter of started reconciles, tagged with the controller, is served
+    await()
+        .atMost(Fixtures.TIMEOUT)
+        .until(
+            () -> get(metrics).body(),
+            body ->
+                body.lines()
+                    .anyMatch(
+                        l ->
+                            l.startsWith("reconciliations_started_total{")
+                                && l.contains("trainingrun")
+                                && !l.endsWith(" 0.0")));
   }
 
   private static HttpResponse<String> get(URI uri) throws IOException, InterruptedException {

@@ -8,6 +8,7 @@ import dev.stepwise.api.ControllerReference;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.checkpoint.CheckpointCleanup.Action;
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import dev.stepwise.operator.dependent.CheckpointCleanupJob;
 import dev.stepwise.operator.status.ErrorMessages;
 import dev.stepwise.operator.status.EventReason;
@@ -16,6 +17,7 @@ import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
+import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Cleaner;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -42,7 +44,10 @@ import org.jboss.logging.Logger;
  * checkpoints/step_<n>} from the run volume, and not while the data is a resume point or an init
  * source. Each step is an Event on the Checkpoint.
  */
-@ControllerConfiguration(name = "checkpoint", finalizerName = Constants.CHECKPOINT_FINALIZER)
+@ControllerConfiguration(
+    name = "checkpoint",
+    finalizerName = Constants.CHECKPOINT_FINALIZER,
+    informer = @Informer(itemStore = CacheWithoutManagedFields.class))
 // Not dependents, so QOSDK cannot infer them: the cleanup Jobs (informer, create, delete once
 // done), the Checkpoint's run, read fresh, and the runs whose spec.init may start from it.
 @RBACRule(
@@ -71,6 +76,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
       EventSourceContext<Checkpoint> context) {
     var jobs =
         InformerEventSourceConfiguration.from(Job.class, Checkpoint.class)
+            .withItemStore(new CacheWithoutManagedFields<>())
             .withLabelSelector(
                 Labels.MANAGED_SELECTOR
                     + ","

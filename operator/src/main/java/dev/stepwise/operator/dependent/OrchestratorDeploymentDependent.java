@@ -3,6 +3,7 @@ package dev.stepwise.operator.dependent;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.Roles;
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
@@ -13,7 +14,11 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
  * Deployment {@code <run>-orchestrator} (rl only): exactly one orchestrator, replaced (never rolled
  * alongside an old one) because two would write the same run directory.
  */
-@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+@KubernetesDependent(
+    informer =
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CacheWithoutManagedFields.class))
 public class OrchestratorDeploymentDependent extends RunDependent<Deployment> {
 
   public OrchestratorDeploymentDependent() {

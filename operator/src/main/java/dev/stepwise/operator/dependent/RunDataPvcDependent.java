@@ -4,6 +4,7 @@ import dev.stepwise.api.StorageAccessMode;
 import dev.stepwise.api.StorageSpec;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -21,7 +22,11 @@ import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
  * immutable once bound, and the schema forbids changing spec.storage); not created when
  * spec.storage.existingClaim names a claim of the user's.
  */
-@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+@KubernetesDependent(
+    informer =
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CacheWithoutManagedFields.class))
 public class RunDataPvcDependent
     extends KubernetesDependentResource<PersistentVolumeClaim, TrainingRun>
     implements Creator<PersistentVolumeClaim, TrainingRun>, GarbageCollected<TrainingRun> {

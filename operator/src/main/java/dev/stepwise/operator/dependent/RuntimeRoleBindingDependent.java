@@ -2,6 +2,7 @@ package dev.stepwise.operator.dependent;
 
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.fabric8.kubernetes.api.model.rbac.RoleBindingBuilder;
 import io.fabric8.kubernetes.api.model.rbac.SubjectBuilder;
@@ -10,7 +11,11 @@ import io.javaoperatorsdk.operator.api.reconciler.Context;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /** RoleBinding {@code <run>-runtime}: grants the run's Role to the run's ServiceAccount. */
-@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+@KubernetesDependent(
+    informer =
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CacheWithoutManagedFields.class))
 public class RuntimeRoleBindingDependent extends RunDependent<RoleBinding> {
 
   public RuntimeRoleBindingDependent() {

@@ -4,6 +4,7 @@ import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.Constants;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Role;
@@ -19,7 +20,11 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
  * delete: retention and deletion belong to the operator alone. RBAC cannot limit {@code create} to
  * names, so the Checkpoint rule covers the namespace's Checkpoints.
  */
-@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+@KubernetesDependent(
+    informer =
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CacheWithoutManagedFields.class))
 public class RuntimeRoleDependent extends RunDependent<Role> {
 
   public RuntimeRoleDependent() {

@@ -2,6 +2,7 @@ package dev.stepwise.operator.dependent;
 
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
@@ -13,7 +14,11 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
  * default; only trainer pods mount it, to report their checkpoints (see {@link
  * RuntimeRoleDependent}).
  */
-@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+@KubernetesDependent(
+    informer =
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CacheWithoutManagedFields.class))
 public class RuntimeServiceAccountDependent extends RunDependent<ServiceAccount> {
 
   public static final String COMPONENT = "runtime";

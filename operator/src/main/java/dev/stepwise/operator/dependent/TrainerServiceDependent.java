@@ -3,6 +3,7 @@ package dev.stepwise.operator.dependent;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.Roles;
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.ServicePortBuilder;
@@ -14,7 +15,11 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
  * Headless Service {@code <run>-trainer}: gives each trainer rank a stable DNS name, so rank 0 is
  * reachable at {@code <run>-trainer-0.<run>-trainer.<ns>.svc.cluster.local}.
  */
-@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+@KubernetesDependent(
+    informer =
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CacheWithoutManagedFields.class))
 public class TrainerServiceDependent extends RunDependent<Service> {
 
   public TrainerServiceDependent() {

@@ -6,6 +6,7 @@ import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.Roles;
 import dev.stepwise.operator.checkpoint.InitSource;
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.EnvVar;
 import io.fabric8.kubernetes.api.model.EnvVarBuilder;
@@ -22,7 +23,11 @@ import java.util.Optional;
  * StatefulSet {@code <run>-trainer}: one pod per rank. The pod ordinal is the rank; all ranks start
  * together (Parallel) because distributed training waits for the whole world.
  */
-@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+@KubernetesDependent(
+    informer =
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CacheWithoutManagedFields.class))
 public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
 
   public TrainerStatefulSetDependent() {

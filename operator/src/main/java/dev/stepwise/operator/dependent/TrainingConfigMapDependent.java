@@ -4,6 +4,7 @@ import dev.stepwise.api.RunType;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.Roles;
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import io.fabric8.kubernetes.api.model.ConfigMap;
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
@@ -13,7 +14,11 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /** ConfigMap {@code <run>-config}: the TOML of each role, mounted at /etc/stepwise. */
-@KubernetesDependent(informer = @Informer(labelSelector = Labels.MANAGED_SELECTOR))
+@KubernetesDependent(
+    informer =
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CacheWithoutManagedFields.class))
 public class TrainingConfigMapDependent extends RunDependent<ConfigMap> {
 
   public static final String COMPONENT = "config";

@@ -2,6 +2,7 @@ package dev.stepwise.operator.e2e;
 
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.stepwise.api.Constants;
 import dev.stepwise.api.TrainingRun;
@@ -38,9 +39,10 @@ import org.junit.jupiter.api.Test;
  * timed from its create to the moment a watch saw its last child; beside it, in the same run
  * against the same API server, the floor: the raw Fabric8 client creating the very same objects
  * with the same concurrency, timed the same way (so both include watch delivery, measured too).
- * Also: operator writes per run (audit log), reconciles per run and heap per run (the operator's
- * own metrics, after a GC), time from the last create until the operator is idle, and operator
- * writes in an idle window with N runs under management (asserted to be 0).
+ * Also: operator writes per run (audit log), reconciles per run (the operator's own metrics) and
+ * heap per run (after a full GC, past a warm-up of 10 runs, with the classes that grew most), time
+ * from the last create until the operator is idle, and operator writes in an idle window with N
+ * runs under management (asserted to be 0).
  *
  * <p>N is {@code -Dstepwise.scale.runs} (default 100; the README gives the 1000-run command), the
  * idle window {@code -Dstepwise.idle.seconds} (default 60).
@@ -50,6 +52,7 @@ class ScaleBenchmarkE2E {
   private static final String NS = "e2e-scale";
   private static final String FLOOR_NS = "e2e-scale-floor";
   private static final int THREADS = 8;
+  private static final int WARMUP_RUNS = 10;
 
   private final int runs = Integer.getInteger("stepwise.scale.runs", 100);
   private final Duration idle = Duration.ofSeconds(Long.getLong("stepwise.idle.seconds", 60));
@@ -71,7 +74,20 @@ class ScaleBenchmarkE2E {
     var audit = new AuditLog(cluster.controlPlane().auditLog());
     var operator = new OperatorProbe(cluster);
     try {
+      // A few runs first, so that one-time costs (caches, pools, code paths run once) are not
+      // counted per run.
+      var warmup = new ArrayList<TrainingRun>();
+      for (int i = 0; i < WARMUP_RUNS; i++) {
+        var run = run(i);
+        run.getMetadata().setName("warmup-" + i);
+        warmup.add(run);
+        client.resource(run).create();
+      }
+      awaitChildren(NS, warmup);
+      audit.mark();
+      awaitIdle(audit, System.nanoTime(), new ArrayList<>());
       var heapBefore = operator.heapAfterGc();
+      var classesBefore = operator.classHistogram();
       var reconcilesBefore = operator.reconciles();
 
       // The operator: N TrainingRuns in a burst.
@@ -96,6 +112,7 @@ class ScaleBenchmarkE2E {
       var writes = AuditLog.countWrites(requests, LocalCluster.operatorUser()::equals);
       var byKind = AuditLog.writesBy(requests, LocalCluster.operatorUser()::equals);
       var heapAfter = operator.heapAfterGc();
+      var classesAfter = operator.classHistogram();
       var reconciles = operator.reconciles() - reconcilesBefore;
 
       // The floor: the same objects, created by the raw client with the same concurrency.
@@ -136,12 +153,14 @@ class ScaleBenchmarkE2E {
           "  operator writes: %d = %.2f per run (children per run %.1f) %s%n",
           writes, writes / (double) runs, children / (double) runs, byKind);
       System.out.printf(
-          "  reconciles: %.0f = %.2f per run (NaN: not published on /q/metrics); heap after GC: %.1f -> %.1f MiB = %.1f KiB per run%n",
+          "  reconciles: %.0f = %.2f per run; heap after GC: %.1f -> %.1f MiB = %.1f KiB per run%n",
           reconciles,
           reconciles / (double) runs,
           heapBefore / 1048576.0,
           heapAfter / 1048576.0,
           (heapAfter - heapBefore) / 1024.0 / runs);
+      System.out.printf(
+          "  heap growth by class (KiB per run): %s%n", growth(classesBefore, classesAfter, runs));
       System.out.printf(
           "  last create -> operator idle (its last write): %.1f s%n",
           (lastWrite - lastCreate) / 1e9);
@@ -155,7 +174,10 @@ class ScaleBenchmarkE2E {
               () -> AuditLog.countWrites(audit.take(), LocalCluster.operatorUser()::equals) == 0);
       System.out.printf(
           "  idle: 0 operator writes in %d s with %d runs under management%n",
-          idle.toSeconds(), runs);
+          idle.toSeconds(), runs + WARMUP_RUNS);
+      assertTrue(
+          !Double.isNaN(reconciles),
+          "the operator publishes JOSDK's reconcile counter on /q/metrics");
     } finally {
       watches.forEach(SharedIndexInformer::close);
       client.namespaces().withName(NS).delete();
@@ -371,6 +393,16 @@ class ScaleBenchmarkE2E {
     assertEquals(Map.of(), failures, "failed creates");
   }
 
+  /** The 12 classes whose live bytes grew most, as "class=KiB per run". */
+  private static String growth(Map<String, Long> before, Map<String, Long> after, int runs) {
+    return after.entrySet().stream()
+        .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
+        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .limit(12)
+        .map(e -> "%s=%.1f".formatted(e.getKey(), e.getValue() / 1024.0 / runs))
+        .collect(java.util.stream.Collectors.joining(", "));
+  }
+
   /** The operator pod's own figures, read from its /q/metrics and after a GC through jcmd. */
   private static final class OperatorProbe {
     private static final Pattern RECONCILES =
@@ -423,6 +455,19 @@ class ScaleBenchmarkE2E {
       }
       if (bytes == 0) {
         throw new AssertionError("no heap figure in jcmd GC.heap_info:\n" + info);
+      }
+      return bytes;
+    }
+
+    /** Live bytes by class (jcmd GC.class_histogram, which collects first). */
+    Map<String, Long> classHistogram() throws IOException, InterruptedException {
+      var pid = cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).get(pod()).pid();
+      var jcmd = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+      var row = Pattern.compile("^\\s*\\d+:\\s+\\d+\\s+(\\d+)\\s+(\\S+)", Pattern.MULTILINE);
+      var matcher = row.matcher(run(jcmd, String.valueOf(pid), "GC.class_histogram"));
+      var bytes = new java.util.HashMap<String, Long>();
+      while (matcher.find()) {
+        bytes.merge(matcher.group(2), Long.parseLong(matcher.group(1)), Long::sum);
       }
       return bytes;
     }

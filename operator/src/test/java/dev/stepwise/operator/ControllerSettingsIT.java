@@ -1,0 +1,38 @@
+package dev.stepwise.operator;
+
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import io.javaoperatorsdk.operator.Operator;
+import io.quarkus.test.junit.QuarkusTest;
+import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
+import jakarta.inject.Inject;
+import org.junit.jupiter.api.Test;
+
+/** Controller settings the operator depends on, as QOSDK built them from the annotations. */
+@QuarkusTest
+@WithKubernetesTestServer(crud = true, setup = MockApiServer.class)
+class ControllerSettingsIT {
+
+  @Inject Operator operator;
+
+  @Test
+  void theTrainingRunInformerDoesNotDropASpecChangeMadeDuringAStatusPatch() {
+    var config = operator.getRegisteredController("trainingrun").orElseThrow().getConfiguration();
+    // JOSDK 5.3 with comparable resource versions keeps only the last event seen during an own
+    // write: a spec change made while the reconcile patched the status was lost.
+    assertFalse(config.getInformerConfig().isComparableResourceVersions());
+    assertTrue(config.isGenerationAware(), "status-only events, its own included, are skipped");
+  }
+
+  @Test
+  void bothControllersCacheTheirResourcesWithoutManagedFields() {
+    for (var name : new String[] {"trainingrun", "checkpoint"}) {
+      var config = operator.getRegisteredController(name).orElseThrow().getConfiguration();
+      assertInstanceOf(
+          CacheWithoutManagedFields.class, config.getInformerConfig().getItemStore(), name);
+    }
+  }
+}
