@@ -22,15 +22,15 @@ import org.junit.jupiter.api.Test;
 /**
  * A fault: API errors between the operator and the API server. The chart is upgraded so that the
  * operator reaches the API server only through a {@link FaultProxy} (seeded: {@code
- * -Dstepwise.fault.seed} replays the odds), which answers some requests with 500 or 429 (with
- * {@code Retry-After}), some writes with 409 without forwarding them, drops watch connections and
- * delays responses, while an sft and an rl run train, checkpoint and enforce retention and the sft
- * run is resumed by a spec patch. Both runs Succeed with status converged (Ready Checkpoints are
- * the complete checkpoints on the volume), each object is created once, the API server received
- * exactly the writes the proxy forwarded, the operator retries no sooner than Fabric8's backoff and
- * the 429's {@code Retry-After}, its request rate stays bounded, and once the faults stop it writes
- * nothing in an idle window ({@code -Dstepwise.idle.seconds}, default 30). The chart is put back
- * afterwards.
+ * -Dstepwise.fault.seed} replays the odds, {@code -Dstepwise.fault.scale} multiplies them), which
+ * answers some requests with 500 or 429 (with {@code Retry-After}), some writes with 409 without
+ * forwarding them, drops watch connections and delays responses, while an sft and an rl run train,
+ * checkpoint and enforce retention and the sft run is resumed by a spec patch. Both runs Succeed
+ * with status converged (Ready Checkpoints are the complete checkpoints on the volume), each object
+ * is created once, the API server received exactly the writes the proxy forwarded, the operator
+ * retries a write no sooner than its 1 s backoff and the 429's {@code Retry-After}, its request
+ * rate stays bounded, and once the faults stop it writes nothing in an idle window ({@code
+ * -Dstepwise.idle.seconds}, default 30). The chart is put back afterwards.
  */
 class ApiFaultsE2E {
 
@@ -49,7 +49,7 @@ class ApiFaultsE2E {
    */
   private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
 
-  /** A generous bound on the operator's requests (not watches) per run and minute of training. */
+  /** A generous bound on the operator's requests (watches too) per run and minute of training. */
   private static final double MAX_REQUESTS_PER_RUN_MINUTE = 600;
 
   private static final Set<Fault> ANSWERED_BY_THE_PROXY =
@@ -58,13 +58,14 @@ class ApiFaultsE2E {
   @Test
   void apiErrorsAreRetriedWithBackoffWithoutAHotLoopAndStatusConverges() throws Exception {
     var seed = Long.getLong("stepwise.fault.seed", System.nanoTime());
-    System.out.printf("api-faults-e2e: seed %d%n", seed);
+    var odds = ODDS.times(Double.parseDouble(System.getProperty("stepwise.fault.scale", "1")));
+    System.out.printf("api-faults-e2e: seed %d, %s%n", seed, odds);
     var cluster = RealCluster.get();
     RealCluster.namespace(NS);
     var client = cluster.client();
     var kubelet = cluster.kubelet();
     var audit = new AuditLog(cluster.controlPlane().auditLog()).mark();
-    try (var proxy = FaultProxy.start(cluster.controlPlane(), ODDS, seed)) {
+    try (var proxy = FaultProxy.start(cluster.controlPlane(), odds, seed)) {
       try {
         OperatorChart.upgrade(
             cluster,
@@ -160,8 +161,10 @@ class ApiFaultsE2E {
             AuditLog.createdMoreThanOnce(operatorWrites),
             "objects the operator created more than once" + seedNote(seed));
         assertEquals(
-            List.of(), tooSoon(exchanges), "retries sooner than the backoff" + seedNote(seed));
-        var requests = exchanges.stream().filter(e -> !e.isWatch()).count();
+            List.of(),
+            tooSoon(exchanges),
+            "writes retried sooner than the backoff" + seedNote(seed));
+        var requests = exchanges.size();
         var runMinutes = 2 * (converged - start) / 6e10;
         assertTrue(
             requests / runMinutes <= MAX_REQUESTS_PER_RUN_MINUTE,
@@ -224,13 +227,20 @@ class ApiFaultsE2E {
   }
 
   /**
-   * Requests repeated (same method, target and body) sooner after an injected 500 than Fabric8's
-   * first backoff, or after a 429 sooner than its {@code Retry-After}.
+   * Writes sent again (same method, target and body) sooner after an injected 500 than the client's
+   * first backoff, or after a 429 sooner than its {@code Retry-After}. Only writes: two reads of
+   * one target are often two callers (each Checkpoint cleanup lists its namespace's runs), and
+   * Fabric8 7.5.2 starts a watch again 0.1 to 0.7 s after a failed upgrade whatever the client's
+   * retry settings; reads are retried no sooner than the backoff in {@code ApiRetryIT}, and their
+   * number is bounded with the writes.
    */
   private static List<String> tooSoon(List<Exchange> exchanges) {
     var wrong = new ArrayList<String>();
     for (int i = 0; i < exchanges.size(); i++) {
       var failed = exchanges.get(i);
+      if (!failed.isWrite()) {
+        continue;
+      }
       var wait =
           switch (failed.fault()) {
             case SERVER_ERROR -> FIRST_BACKOFF;

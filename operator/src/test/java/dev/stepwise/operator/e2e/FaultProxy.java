@@ -68,7 +68,21 @@ final class FaultProxy implements Closeable {
       double slow,
       Duration maxDelay,
       Duration maxWatchLife,
-      int retryAfterSeconds) {}
+      int retryAfterSeconds) {
+
+    /** The same with every probability multiplied by {@code factor} (at most 1). */
+    Odds times(double factor) {
+      return new Odds(
+          Math.min(1, serverError * factor),
+          Math.min(1, tooManyRequests * factor),
+          Math.min(1, conflict * factor),
+          Math.min(1, droppedWatch * factor),
+          Math.min(1, slow * factor),
+          maxDelay,
+          maxWatchLife,
+          retryAfterSeconds);
+    }
+  }
 
   /**
    * One request as the client saw it: when it arrived, {@code method} and {@code target} (path and
