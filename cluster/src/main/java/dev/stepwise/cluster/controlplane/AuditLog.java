@@ -129,6 +129,25 @@ public final class AuditLog {
                 r -> r.verb() + " " + r.what(), TreeMap::new, Collectors.counting()));
   }
 
+  /**
+   * Objects that {@code requests} created successfully more than once ({@code resource
+   * namespace/name}), with how often: a duplicate create, or one deleted and created again.
+   */
+  public static Map<String, Long> createdMoreThanOnce(List<Request> requests) {
+    return requests.stream()
+        .filter(r -> "create".equals(r.verb()) && r.code() == 201)
+        .filter(r -> r.subresource() == null || r.subresource().isEmpty())
+        .collect(
+            Collectors.groupingBy(
+                r -> r.resource() + " " + r.namespace() + "/" + r.name(),
+                TreeMap::new,
+                Collectors.counting()))
+        .entrySet()
+        .stream()
+        .filter(e -> e.getValue() > 1)
+        .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+  }
+
   /** The number of writes by {@code who}. */
   public static long countWrites(List<Request> requests, Predicate<String> who) {
     return requests.stream().filter(Request::isWrite).filter(r -> who.test(r.user())).count();

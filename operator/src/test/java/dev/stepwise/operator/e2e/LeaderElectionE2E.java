@@ -4,12 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.marcnuri.helm.Helm;
 import dev.stepwise.api.RunPhase;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.cluster.LocalCluster;
 import dev.stepwise.cluster.controlplane.AuditLog;
-import dev.stepwise.cluster.controlplane.ControlPlaneBinary;
 import dev.stepwise.operator.Fixtures;
 import dev.stepwise.operator.dependent.RunDataPvcDependent;
 import dev.stepwise.operator.dependent.RuntimeRoleBindingDependent;
@@ -19,7 +17,6 @@ import dev.stepwise.operator.dependent.TrainerServiceDependent;
 import dev.stepwise.operator.dependent.TrainerStatefulSetDependent;
 import dev.stepwise.operator.dependent.TrainingConfigMapDependent;
 import io.fabric8.kubernetes.api.model.coordination.v1.Lease;
-import java.io.IOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -67,8 +64,8 @@ class LeaderElectionE2E {
     var client = cluster.client();
     var kubelet = cluster.kubelet();
     try {
-      upgrade(cluster, Map.of("replicaCount", "2", "leaderElection.enabled", "true"));
-      awaitOperators(cluster, 2);
+      OperatorChart.upgrade(cluster, Map.of("replicaCount", "2", "leaderElection.enabled", "true"));
+      OperatorChart.awaitOperators(cluster, 2);
       var leading = awaitLeader(cluster, Instant.now().minus(LEASE_DURATION), null);
       var leader = leading.pod();
       var operators = kubelet.processes(LocalCluster.OPERATOR_NAMESPACE).keySet();
@@ -145,7 +142,7 @@ class LeaderElectionE2E {
       var violations = writesWithoutTheLease(writes, leases);
       assertEquals(
           List.of(), violations, "operator writes by a pod without the Lease" + seedNote(seed));
-      var created = createdTwice(writes);
+      var created = AuditLog.createdMoreThanOnce(writes);
       assertEquals(
           Map.of(), created, "objects the operator created more than once" + seedNote(seed));
       for (var run : objects) {
@@ -176,49 +173,10 @@ class LeaderElectionE2E {
           byPod,
           leases.size() - 1);
     } finally {
-      upgrade(cluster, Map.of("replicaCount", "1", "leaderElection.enabled", "false"));
-      awaitOperators(cluster, 1);
+      OperatorChart.upgrade(
+          cluster, Map.of("replicaCount", "1", "leaderElection.enabled", "false"));
+      OperatorChart.awaitOperators(cluster, 1);
     }
-  }
-
-  /** The chart upgraded in place with {@code values} (the rest at the chart's defaults). */
-  private static void upgrade(LocalCluster cluster, Map<String, String> values) throws IOException {
-    var upgrade =
-        new Helm(ControlPlaneBinary.repo().resolve("helm/stepwise"))
-            .upgrade()
-            .withName(LocalCluster.RELEASE)
-            .withNamespace(LocalCluster.OPERATOR_NAMESPACE)
-            .withKubeConfig(cluster.kubeconfig());
-    values.forEach(upgrade::set);
-    upgrade.call();
-  }
-
-  /** Waits for the Deployment to have exactly {@code replicas} updated pods, all ready. */
-  private static void awaitOperators(LocalCluster cluster, int replicas) {
-    Awaitility.await()
-        .alias(replicas + " operator pods ready")
-        .atMost(WAIT)
-        .pollInterval(Duration.ofMillis(200))
-        .until(
-            () -> {
-              var d =
-                  cluster
-                      .client()
-                      .apps()
-                      .deployments()
-                      .inNamespace(LocalCluster.OPERATOR_NAMESPACE)
-                      .withName(LocalCluster.RELEASE)
-                      .get();
-              var s = d.getStatus();
-              return s != null
-                  && s.getObservedGeneration() != null
-                  && s.getObservedGeneration() >= d.getMetadata().getGeneration()
-                  && Integer.valueOf(replicas).equals(s.getReplicas())
-                  && Integer.valueOf(replicas).equals(s.getUpdatedReplicas())
-                  && Integer.valueOf(replicas).equals(s.getReadyReplicas())
-                  && cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).size()
-                      == replicas;
-            });
   }
 
   /** Who holds the Lease (the operator's identity: {@code <pod>_<uuid>}), from when. */
@@ -304,20 +262,6 @@ class LeaderElectionE2E {
       }
     }
     return wrong;
-  }
-
-  /** Objects the operator created successfully more than once, with how often. */
-  private static Map<String, Long> createdTwice(List<AuditLog.Request> writes) {
-    return writes.stream()
-        .filter(w -> "create".equals(w.verb()) && w.code() == 201)
-        .filter(w -> w.subresource() == null || w.subresource().isEmpty())
-        .collect(
-            Collectors.groupingBy(
-                w -> w.resource() + " " + w.namespace() + "/" + w.name(), Collectors.counting()))
-        .entrySet()
-        .stream()
-        .filter(e -> e.getValue() > 1)
-        .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
   }
 
   /** Every child of an sft run exists, owned by the run. */
