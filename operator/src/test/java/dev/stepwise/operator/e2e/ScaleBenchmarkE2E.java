@@ -36,14 +36,14 @@ import org.junit.jupiter.api.Test;
 /**
  * The operator at scale on the real control plane, as a benchmark that prints figures: N
  * TrainingRuns (sft and rl alternating, suspended so that no pod runs) submitted at once, each
- * timed from the submission to the moment a watch saw its last child, as a user who submits N
- * runs sees it; beside it, in the same run against the same API server, the floor: the raw Fabric8
+ * timed from the submission to the moment a watch saw its last child, as a user who submits N runs
+ * sees it; beside it, in the same run against the same API server, the floor: the raw Fabric8
  * client creating the very same objects, submitted at once to the same number of threads and timed
- * the same way (so both include queueing and watch delivery, measured too).
- * Also: operator writes per run (audit log), reconciles per run (the operator's own metrics) and
- * heap per run (after a full GC, past a warm-up of 10 runs, with the classes that grew most), time
- * from the last create until the operator is idle, and operator writes in an idle window with N
- * runs under management (asserted to be 0).
+ * the same way (so both include queueing and watch delivery, measured too). Also: operator writes
+ * per run (audit log), reconciles per run (the operator's own metrics) and heap per run (after a
+ * full GC, past a warm-up of 10 runs, with the classes that grew most), time from the last create
+ * until the operator is idle, and operator writes in an idle window with N runs under management
+ * (asserted to be 0).
  *
  * <p>N is {@code -Dstepwise.scale.runs} (default 100; the README gives the 1000-run command), the
  * idle window {@code -Dstepwise.idle.seconds} (default 60).
