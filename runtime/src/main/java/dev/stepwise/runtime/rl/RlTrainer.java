@@ -344,12 +344,7 @@ public final class RlTrainer {
   }
 
   private void logStopped(long step, RunLayout layout) {
-    log.info(
-        String.format(
-            "trainer: stopped by %s after step %d: checkpoint %s is complete",
-            stop.signalName() == null ? "a peer's stop signal" : stop.signalName(),
-            step,
-            layout.stepDir(step)));
+    log.info("trainer: " + StopAgreement.stoppedMessage(stop, step, layout.stepDir(step)));
   }
 
   /**

@@ -253,12 +253,7 @@ public final class SftTrainer {
         if (agreement.stopAfter(step)) {
           agreement.checkNotAborted(step);
           saver.savePreemption(capture);
-          log.info(
-              String.format(
-                  "stopped by %s after step %d: checkpoint %s is complete",
-                  stop.signalName() == null ? "a peer's stop signal" : stop.signalName(),
-                  step,
-                  layout.stepDir(step)));
+          log.info(StopAgreement.stoppedMessage(stop, step, layout.stepDir(step)));
           stopped = true;
           break;
         }
