@@ -107,21 +107,11 @@ public final class RunStatusCalculator {
           "trained to step %d (maxSteps): trainer and orchestrator scaled to zero; raise maxSteps"
                   .formatted(next.getStep())
               + " to continue";
-      conditions =
-          Conditions.set(
-              conditions, Conditions.READY, true, ConditionReason.Completed, why, gen, now);
-      conditions =
-          Conditions.set(
-              conditions, Conditions.PROGRESSING, false, ConditionReason.Completed, why, gen, now);
+      conditions = atRest(conditions, true, ConditionReason.Completed, why, gen, now);
     } else if (run.getSpec().isSuspended()) {
       next.setPhase(RunPhase.Suspended);
       var why = "spec.suspend is true: every workload is scaled to zero; the run directory stays";
-      conditions =
-          Conditions.set(
-              conditions, Conditions.READY, false, ConditionReason.Suspended, why, gen, now);
-      conditions =
-          Conditions.set(
-              conditions, Conditions.PROGRESSING, false, ConditionReason.Suspended, why, gen, now);
+      conditions = atRest(conditions, false, ConditionReason.Suspended, why, gen, now);
     } else if (allReady) {
       next.setPhase(RunPhase.Running);
       conditions =
@@ -215,6 +205,21 @@ public final class RunStatusCalculator {
   }
 
   /** {@code next} with {@code conditions}, not Degraded (the spec is valid), at {@code gen}. */
+  /**
+   * A run that is not rolling anything out (completed, suspended): Ready is {@code ready} and
+   * Progressing false, both for {@code reason} with {@code why}.
+   */
+  private static List<Condition> atRest(
+      List<Condition> conditions,
+      boolean ready,
+      ConditionReason reason,
+      String why,
+      Long gen,
+      String now) {
+    var readySet = Conditions.set(conditions, Conditions.READY, ready, reason, why, gen, now);
+    return Conditions.set(readySet, Conditions.PROGRESSING, false, reason, why, gen, now);
+  }
+
   private static TrainingRunStatus withValidSpec(
       TrainingRunStatus next, List<Condition> conditions, Long gen, String now) {
     next.setConditions(

@@ -12,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.stream.Stream;
 
@@ -181,6 +182,18 @@ public final class CheckpointStore {
           manifestFile + " is unreadable or names another step" + describeComplete());
     }
     return manifest;
+  }
+
+  /**
+   * The manifest of complete checkpoint {@code step}, or empty when it is no longer complete
+   * (deleted since {@link #completeSteps} listed it).
+   */
+  public Optional<Manifest> manifestIfComplete(long step) {
+    try {
+      return Optional.of(manifest(step));
+    } catch (CheckpointException deletedMeanwhile) {
+      return Optional.empty();
+    }
   }
 
   private String describeComplete() {

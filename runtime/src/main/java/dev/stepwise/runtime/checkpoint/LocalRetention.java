@@ -54,10 +54,8 @@ public final class LocalRetention {
     var stored = new ArrayList<StoredCheckpoint>();
     var timelines = new HashMap<Long, Long>();
     for (var step : store.completeSteps()) {
-      Manifest manifest;
-      try {
-        manifest = store.manifest(step);
-      } catch (CheckpointException deletedMeanwhile) {
+      var manifest = store.manifestIfComplete(step).orElse(null);
+      if (manifest == null) {
         continue;
       }
       timelines.put(step, manifest.timeline());

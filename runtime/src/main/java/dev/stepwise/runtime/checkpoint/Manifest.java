@@ -32,44 +32,8 @@ public record Manifest(
   /** {@link #reason} of a checkpoint written because the process was told to stop. */
   public static final String REASON_PREEMPTION = "Preemption";
 
-  /** A manifest without metrics (as written before checkpoints recorded them). */
-  public Manifest(
-      String format,
-      int formatVersion,
-      long step,
-      int worldSize,
-      String created,
-      Map<String, Component> components,
-      long timeline,
-      String reason) {
-    this(format, formatVersion, step, worldSize, created, components, timeline, reason, null);
-  }
-
-  /** A manifest without a recorded reason (an interval or final save). */
-  public Manifest(
-      String format,
-      int formatVersion,
-      long step,
-      int worldSize,
-      String created,
-      Map<String, Component> components,
-      long timeline) {
-    this(format, formatVersion, step, worldSize, created, components, timeline, null);
-  }
-
   public static final String FORMAT = "stepwise-checkpoint";
   public static final int FORMAT_VERSION = 2;
-
-  /** A manifest of timeline 0 (manifests written before timelines existed read as timeline 0). */
-  public Manifest(
-      String format,
-      int formatVersion,
-      long step,
-      int worldSize,
-      String created,
-      Map<String, Component> components) {
-    this(format, formatVersion, step, worldSize, created, components, 0);
-  }
 
   /** The files one role wrote (paths relative to the step directory). */
   public record Component(@JsonProperty("files") List<FileEntry> files) {}

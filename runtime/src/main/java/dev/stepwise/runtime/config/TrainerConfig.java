@@ -2,7 +2,7 @@ package dev.stepwise.runtime.config;
 
 /**
  * What every trainer's configuration (SFT, RL) has: the part its shared prologue ({@code
- * trainer.TrainerSetup}) reads.
+ * trainer.TrainerSetup}) and its metrics ({@code metrics.TrainerMetrics}) read.
  */
 public interface TrainerConfig {
 
@@ -25,4 +25,8 @@ public interface TrainerConfig {
   SchedulerConfig scheduler();
 
   CkptConfig ckpt();
+
+  ProgressConfig progress();
+
+  MetricsConfig metrics();
 }

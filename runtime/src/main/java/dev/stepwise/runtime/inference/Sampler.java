@@ -1,6 +1,5 @@
 package dev.stepwise.runtime.inference;
 
-import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Policy;
 import dev.stepwise.runtime.model.TextCodec;
 import java.util.ArrayList;
@@ -33,29 +32,10 @@ public final class Sampler {
 
   private Sampler() {}
 
-  public static List<Completion> sample(
-      Policy policy,
-      org.bytedeco.pytorch.Device device,
-      List<Row> rows,
-      int maxTokens,
-      double temperature) {
-    return sample(policy, ByteTokenizer.CODEC, device, rows, maxTokens, temperature);
-  }
-
-  /** Samples with {@code codec}'s end-of-answer token as the stop and its pad for done rows. */
-  public static List<Completion> sample(
-      Policy policy,
-      TextCodec codec,
-      org.bytedeco.pytorch.Device device,
-      List<Row> rows,
-      int maxTokens,
-      double temperature) {
-    return sample(policy, codec, device, rows, maxTokens, temperature, false);
-  }
-
   /**
-   * As above; with {@code ignoreEos} every row runs to {@code maxTokens} (the end-of-answer token
-   * is kept as an ordinary token, as vLLM's {@code ignore_eos} does: for benchmarks).
+   * Samples with {@code codec}'s end-of-answer token as the stop and its pad for done rows; with
+   * {@code ignoreEos} every row runs to {@code maxTokens} (the end-of-answer token is kept as an
+   * ordinary token, as vLLM's {@code ignore_eos} does: for benchmarks).
    */
   public static List<Completion> sample(
       Policy policy,

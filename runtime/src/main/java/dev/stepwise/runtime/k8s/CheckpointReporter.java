@@ -7,7 +7,6 @@ import dev.stepwise.api.CheckpointStatus;
 import dev.stepwise.api.Constants;
 import dev.stepwise.api.ControllerReference;
 import dev.stepwise.api.TrainingRun;
-import dev.stepwise.runtime.checkpoint.CheckpointException;
 import dev.stepwise.runtime.checkpoint.CheckpointStore;
 import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
@@ -130,10 +129,8 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
     }
     var reported = new ArrayList<Long>();
     for (var step : store.completeSteps()) {
-      Manifest manifest;
-      try {
-        manifest = store.manifest(step);
-      } catch (CheckpointException deletedMeanwhile) {
+      var manifest = store.manifestIfComplete(step).orElse(null);
+      if (manifest == null) {
         continue;
       }
       var existing = known.get(step);

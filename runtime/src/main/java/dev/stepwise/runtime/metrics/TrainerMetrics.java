@@ -6,8 +6,10 @@ import dev.stepwise.runtime.checkpoint.Manifest;
 import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.MetricsConfig;
 import dev.stepwise.runtime.config.ProgressConfig;
+import dev.stepwise.runtime.config.TrainerConfig;
 import dev.stepwise.runtime.k8s.ProgressReporter;
 import dev.stepwise.runtime.trainer.CheckpointSaver;
+import dev.stepwise.runtime.trainer.Progress;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
@@ -50,7 +52,48 @@ public final class TrainerMetrics implements CheckpointSaver.Observer, AutoClose
       double stepSeconds,
       Double evalLoss,
       Double evalAccuracy,
-      Double meanReward) {}
+      Double meanReward) {
+
+    /**
+     * A step that brought training to {@code progress} (the cumulative counts), without eval
+     * figures or reward.
+     */
+    public static Step of(
+        long step, Progress progress, double loss, double lr, long stepTokens, double seconds) {
+      return new Step(
+          step,
+          progress.totalSamples(),
+          progress.totalTokens(),
+          loss,
+          lr,
+          stepTokens,
+          seconds,
+          null,
+          null,
+          null);
+    }
+
+    /** This step with the held-out figures of an evaluation (or null when none ran). */
+    public Step withEval(Double heldOutLoss, Double heldOutAccuracy) {
+      return new Step(
+          step,
+          samples,
+          tokens,
+          loss,
+          lr,
+          stepTokens,
+          stepSeconds,
+          heldOutLoss,
+          heldOutAccuracy,
+          meanReward);
+    }
+
+    /** This step with the mean reward of the rollouts it trained on (RL). */
+    public Step withReward(double reward) {
+      return new Step(
+          step, samples, tokens, loss, lr, stepTokens, stepSeconds, evalLoss, evalAccuracy, reward);
+    }
+  }
 
   private final boolean enabled;
   private final long maxSteps;
@@ -121,21 +164,22 @@ public final class TrainerMetrics implements CheckpointSaver.Observer, AutoClose
 
   /**
    * The metrics of rank 0 of a trainer whose run lives in {@code layout}, training to {@code
-   * maxSteps} from {@code startStep} (the step resumed from, or 0), the newest complete checkpoint
-   * being {@code lastCheckpoint} (or -1). Drops the lines of {@code metrics.jsonl} after {@code
-   * startStep}; starts the progress reporter (in a pod) and the {@code /metrics} server (with a
-   * port). Ranks other than 0 get {@link #disabled()}.
+   * config}'s max-steps from {@code startStep} (the step resumed from, or 0), the newest complete
+   * checkpoint being {@code lastCheckpoint} (or -1). Drops the lines of {@code metrics.jsonl} after
+   * {@code startStep}; starts the progress reporter (in a pod) and the {@code /metrics} server
+   * (with a port). Ranks other than 0 get {@link #disabled()}.
    */
   public static TrainerMetrics open(
-      int rank,
-      RunLayout layout,
-      long maxSteps,
-      long startStep,
-      long lastCheckpoint,
-      ProgressConfig progress,
-      MetricsConfig metrics) {
+      int rank, RunLayout layout, TrainerConfig config, long startStep, long lastCheckpoint) {
     return open(
-        rank, layout, maxSteps, startStep, lastCheckpoint, progress, metrics, System.getenv());
+        rank,
+        layout,
+        config.maxSteps(),
+        startStep,
+        lastCheckpoint,
+        config.progress(),
+        config.metrics(),
+        System.getenv());
   }
 
   static TrainerMetrics open(

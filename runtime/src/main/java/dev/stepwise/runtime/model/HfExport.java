@@ -8,7 +8,6 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Arrays;
 import java.util.Map;
 import java.util.TreeMap;
 import org.bytedeco.pytorch.Tensor;
@@ -57,19 +56,7 @@ public final class HfExport {
         throw new ModelException(
             where + ": missing tensor " + e.getKey() + " that " + source + " implies");
       }
-      var shape = t.sizes().vec().get();
-      if (!Arrays.equals(shape, e.getValue())) {
-        throw new ModelException(
-            where
-                + ": tensor "
-                + e.getKey()
-                + " has shape "
-                + Arrays.toString(shape)
-                + ", "
-                + source
-                + " implies "
-                + Arrays.toString(e.getValue()));
-      }
+      HfWeights.checkShape(where, e.getKey(), t, e.getValue(), source.toString());
     }
     for (var name : tensors.keySet()) {
       if (!shapes.containsKey(name)) {

@@ -128,6 +128,26 @@ public final class HfWeights {
   }
 
   /**
+   * Fails unless tensor {@code name} of {@code where} has the shape {@code want} that {@code
+   * source} implies.
+   */
+  static void checkShape(String where, String name, Tensor tensor, long[] want, String source) {
+    var shape = tensor.sizes().vec().get();
+    if (!Arrays.equals(shape, want)) {
+      throw new ModelException(
+          where
+              + ": tensor "
+              + name
+              + " has shape "
+              + Arrays.toString(shape)
+              + ", "
+              + source
+              + " implies "
+              + Arrays.toString(want));
+    }
+  }
+
+  /**
    * Copies {@code source} into the model's parameters (converted to fp32) after checking that every
    * parameter is present with its shape; a tied model ignores a stored {@code lm_head}.
    */
@@ -138,18 +158,7 @@ public final class HfWeights {
       if (got == null) {
         throw new ModelException(where + ": missing tensor " + e.getKey());
       }
-      var want = e.getValue().sizes().vec().get();
-      var shape = got.sizes().vec().get();
-      if (!Arrays.equals(want, shape)) {
-        throw new ModelException(
-            where
-                + ": tensor "
-                + e.getKey()
-                + " has shape "
-                + Arrays.toString(shape)
-                + ", config.json implies "
-                + Arrays.toString(want));
-      }
+      checkShape(where, e.getKey(), got, e.getValue().sizes().vec().get(), "config.json");
     }
     for (var name : source.keySet()) {
       var ignorable = name.equals(HfDecoder.LM_HEAD) || name.endsWith("rotary_emb.inv_freq");

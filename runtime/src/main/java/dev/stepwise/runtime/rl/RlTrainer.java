@@ -151,13 +151,7 @@ public final class RlTrainer {
     var lastReward = Double.NaN;
     try (var metrics =
             TrainerMetrics.open(
-                rank,
-                layout,
-                config.maxSteps(),
-                progress.step(),
-                start.isPresent() ? startedFrom : -1,
-                config.progress(),
-                config.metrics());
+                rank, layout, config, progress.step(), start.isPresent() ? startedFrom : -1);
         var saver =
             ckpt == null
                 ? null
@@ -268,17 +262,8 @@ public final class RlTrainer {
                       (stepStart - waitStart) / 1e9));
         }
         metrics.step(
-            new TrainerMetrics.Step(
-                step,
-                progress.totalSamples(),
-                progress.totalTokens(),
-                lossValue,
-                lr,
-                tokens,
-                seconds,
-                null,
-                null,
-                meanReward));
+            TrainerMetrics.Step.of(step, progress, lossValue, lr, tokens, seconds)
+                .withReward(meanReward));
         var capture = capture(setup, progress, configToml, step);
         if (saver != null && ckpt.due(step, config.maxSteps())) {
           saver.save(capture);
@@ -312,29 +297,14 @@ public final class RlTrainer {
   /** How a snapshot of the state after {@code step} is taken (into the saver's buffers). */
   private Function<HostBuffers, TrainerCheckpoint.Snapshot> capture(
       TrainerSetup setup, Progress progress, String configToml, long step) {
-    var state =
-        TrainerCheckpoint.rankState(
-            rank,
-            worldSize,
-            config.seed(),
-            setup.threads(),
-            Map.of(
-                "rollouts",
-                "rollouts/step_<n> from the orchestrator; rank r of W trains on samples"
-                    + " [rB/W, (r+1)B/W)",
-                "next_step",
-                step + 1));
-    return buffers ->
-        TrainerCheckpoint.capture(
-            setup.model().parameters(),
-            setup.optimizer(),
-            progress,
-            setup.schedule(),
-            state,
-            configToml,
-            rank,
-            worldSize,
-            buffers);
+    var data =
+        Map.<String, Object>of(
+            "rollouts",
+            "rollouts/step_<n> from the orchestrator; rank r of W trains on samples"
+                + " [rB/W, (r+1)B/W)",
+            "next_step",
+            step + 1);
+    return setup.capture(progress, data, configToml, rank, worldSize);
   }
 
   /**
@@ -374,12 +344,7 @@ public final class RlTrainer {
   }
 
   private void logStopped(long step, RunLayout layout) {
-    log.info(
-        String.format(
-            "trainer: stopped by %s after step %d: checkpoint %s is complete",
-            stop.signalName() == null ? "a peer's stop signal" : stop.signalName(),
-            step,
-            layout.stepDir(step)));
+    log.info("trainer: " + StopAgreement.stoppedMessage(stop, step, layout.stepDir(step)));
   }
 
   /**

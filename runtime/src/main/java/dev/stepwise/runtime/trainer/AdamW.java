@@ -171,26 +171,22 @@ public final class AdamW {
     var bias1 = 1 - Math.pow(b1, steps);
     var bias2 = 1 - Math.pow(b2, steps);
     try (var noGrad = new NoGradGuard()) {
-      for (var e : params.entrySet()) {
-        var p = e.getValue();
-        var g = p.grad();
-        if (!g.defined()) {
-          continue;
-        }
-        var m = expAvg.get(e.getKey());
-        var v = expAvgSq.get(e.getKey());
-        if (config.weightDecay() > 0 && p.dim() > 1) {
-          p.mul_(new Scalar(1 - lr * config.weightDecay()));
-        }
-        m.mul_(new Scalar(b1));
-        m.add_(g, new Scalar(1 - b1));
-        v.mul_(new Scalar(b2));
-        v.addcmul_(g, g, new Scalar(1 - b2));
-        var denom = v.sqrt();
-        denom.div_(new Scalar(Math.sqrt(bias2)));
-        denom.add_(new Scalar(config.eps()));
-        p.addcdiv_(m, denom, new Scalar(-lr / bias1));
-      }
+      forEachGradient(
+          (name, p, g) -> {
+            var m = expAvg.get(name);
+            var v = expAvgSq.get(name);
+            if (config.weightDecay() > 0 && p.dim() > 1) {
+              p.mul_(new Scalar(1 - lr * config.weightDecay()));
+            }
+            m.mul_(new Scalar(b1));
+            m.add_(g, new Scalar(1 - b1));
+            v.mul_(new Scalar(b2));
+            v.addcmul_(g, g, new Scalar(1 - b2));
+            var denom = v.sqrt();
+            denom.div_(new Scalar(Math.sqrt(bias2)));
+            denom.add_(new Scalar(config.eps()));
+            p.addcdiv_(m, denom, new Scalar(-lr / bias1));
+          });
     }
   }
 
@@ -202,32 +198,28 @@ public final class AdamW {
     record Group(List<Tensor> p, List<Tensor> g, List<Tensor> m, List<Tensor> v, List<Tensor> s) {}
     var groups = new TreeMap<String, Group>();
     try (var noGrad = new NoGradGuard()) {
-      for (var e : params.entrySet()) {
-        var p = e.getValue();
-        var g = p.grad();
-        if (!g.defined()) {
-          continue;
-        }
-        var decay = config.weightDecay() > 0 && p.dim() > 1;
-        var device = p.device().str().getString();
-        var count = stepCounts.get(device);
-        var key = p.scalar_type() + "/" + device + "/" + decay;
-        var group =
-            groups.computeIfAbsent(
-                key,
-                k ->
-                    new Group(
-                        new ArrayList<>(),
-                        new ArrayList<>(),
-                        new ArrayList<>(),
-                        new ArrayList<>(),
-                        new ArrayList<>()));
-        group.p().add(p);
-        group.g().add(g);
-        group.m().add(expAvg.get(e.getKey()));
-        group.v().add(expAvgSq.get(e.getKey()));
-        group.s().add(count);
-      }
+      forEachGradient(
+          (name, p, g) -> {
+            var decay = config.weightDecay() > 0 && p.dim() > 1;
+            var device = p.device().str().getString();
+            var count = stepCounts.get(device);
+            var key = p.scalar_type() + "/" + device + "/" + decay;
+            var group =
+                groups.computeIfAbsent(
+                    key,
+                    k ->
+                        new Group(
+                            new ArrayList<>(),
+                            new ArrayList<>(),
+                            new ArrayList<>(),
+                            new ArrayList<>(),
+                            new ArrayList<>()));
+            group.p().add(p);
+            group.g().add(g);
+            group.m().add(expAvg.get(name));
+            group.v().add(expAvgSq.get(name));
+            group.s().add(count);
+          });
       for (var count : stepCounts.values()) {
         count.fill_(new Scalar((double) steps));
       }
@@ -245,6 +237,21 @@ public final class AdamW {
             config.beta2(),
             decay,
             config.eps());
+      }
+    }
+  }
+
+  /** A parameter that has a gradient: its name, the parameter and the gradient. */
+  private interface GradientVisitor {
+    void visit(String name, Tensor param, Tensor grad);
+  }
+
+  /** Visits each parameter that has a gradient (parameters without one are skipped), by name. */
+  private void forEachGradient(GradientVisitor visitor) {
+    for (var e : params.entrySet()) {
+      var g = e.getValue().grad();
+      if (g.defined()) {
+        visitor.visit(e.getKey(), e.getValue(), g);
       }
     }
   }

@@ -7,7 +7,6 @@ import dev.stepwise.runtime.config.TomlWriter;
 import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
 import dev.stepwise.runtime.metrics.TrainerMetrics;
-import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.parallel.GradientSync;
 import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.util.StopSignal;
@@ -150,15 +149,7 @@ public final class SftTrainer {
     // logs it. With several ranks the loss is read before the all-reduce, which carries it.
     var readLossLast = device.is_cuda() && !group.distributed();
     var finalAccuracy = Double.NaN;
-    try (var metrics =
-            TrainerMetrics.open(
-                rank,
-                layout,
-                config.maxSteps(),
-                startStep,
-                resumedFrom,
-                config.progress(),
-                config.metrics());
+    try (var metrics = TrainerMetrics.open(rank, layout, config, startStep, resumedFrom);
         var saver =
             ckpt == null
                 ? null
@@ -250,46 +241,19 @@ public final class SftTrainer {
           }
         }
         metrics.step(
-            new TrainerMetrics.Step(
-                step,
-                progress.totalSamples(),
-                progress.totalTokens(),
-                lossValue,
-                lr,
-                tokens,
-                seconds,
-                evalLoss,
-                evalAccuracy,
-                null));
+            TrainerMetrics.Step.of(step, progress, lossValue, lr, tokens, seconds)
+                .withEval(evalLoss, evalAccuracy));
         if (config.maxSteps() - startStep >= 100 && (step - startStep) % progressEvery == 0) {
           logProgress(step, startStep, trainStart);
         }
-        var done = progress;
-        var savedStep = step;
-        java.util.function.Function<HostBuffers, TrainerCheckpoint.Snapshot> capture =
-            buffers ->
-                TrainerCheckpoint.capture(
-                    model.parameters(),
-                    optimizer,
-                    done,
-                    setup.schedule(),
-                    rankState(setup.threads(), task, savedStep),
-                    configToml,
-                    rank,
-                    worldSize,
-                    buffers);
+        var capture = setup.capture(progress, dataState(task, step), configToml, rank, worldSize);
         if (saver != null && ckpt.due(step, config.maxSteps())) {
           saver.save(capture);
         }
         if (agreement.stopAfter(step)) {
           agreement.checkNotAborted(step);
           saver.savePreemption(capture);
-          log.info(
-              String.format(
-                  "stopped by %s after step %d: checkpoint %s is complete",
-                  stop.signalName() == null ? "a peer's stop signal" : stop.signalName(),
-                  step,
-                  layout.stepDir(step)));
+          log.info(StopAgreement.stoppedMessage(stop, step, layout.stepDir(step)));
           stopped = true;
           break;
         }
@@ -344,18 +308,14 @@ public final class SftTrainer {
         : String.format("%dm%02ds", s / 60, s % 60);
   }
 
-  private Map<String, Object> rankState(Threads threads, ReverseTextTask task, long step) {
-    return TrainerCheckpoint.rankState(
-        rank,
-        worldSize,
-        config.seed(),
-        threads,
-        Map.of(
-            "sampler",
-            "reverse-text: example i of step s for rank r is f(seed, ((s-1)*W+r)*B+i)",
-            "next_step",
-            step + 1,
-            "next_index",
-            task.firstIndex(step + 1, rank, worldSize)));
+  /** How this rank's input resumes after {@code step}. */
+  private Map<String, Object> dataState(ReverseTextTask task, long step) {
+    return Map.of(
+        "sampler",
+        "reverse-text: example i of step s for rank r is f(seed, ((s-1)*W+r)*B+i)",
+        "next_step",
+        step + 1,
+        "next_index",
+        task.firstIndex(step + 1, rank, worldSize));
   }
 }

@@ -3,6 +3,7 @@ package dev.stepwise.runtime.trainer;
 import dev.stepwise.runtime.checkpoint.CheckpointAbortedException;
 import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.util.StopSignal;
+import java.nio.file.Path;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.global.torch;
@@ -52,5 +53,15 @@ public final class StopAgreement {
 
   public StopSignal signal() {
     return stop;
+  }
+
+  /**
+   * {@code stopped by SIGTERM after step 7: checkpoint <dir> is complete}: what a trainer logs once
+   * the checkpoint of the step it stopped after is written, by {@code stop}'s signal or a peer's.
+   */
+  public static String stoppedMessage(StopSignal stop, long step, Path checkpoint) {
+    return String.format(
+        "stopped by %s after step %d: checkpoint %s is complete",
+        stop.signalName() == null ? "a peer's stop signal" : stop.signalName(), step, checkpoint);
   }
 }

@@ -119,7 +119,8 @@ public final class TrainerCheckpoint {
     var stepDir = store.layout().stepDir(step);
     var manifest = store.manifest(step);
     CheckpointWriter.checkSizes(stepDir, manifest);
-    var restored = restore(stepDir, manifest, parameters, optimizer, rank, worldSize);
+    var restored =
+        restore(stepDir, manifest, parameters, optimizer, rank, worldSize, defaultIoThreads());
     var progress = restored.progress();
     if (manifest.worldSize() != worldSize) {
       log.info(
@@ -177,25 +178,9 @@ public final class TrainerCheckpoint {
   }
 
   /**
-   * Copies the live state to host memory (on the training thread); the snapshot can then be written
-   * by another thread while training continues.
-   */
-  public static Snapshot capture(
-      Map<String, Tensor> parameters,
-      AdamW optimizer,
-      Progress progress,
-      LrSchedule schedule,
-      Map<String, Object> rankState,
-      String configToml,
-      int rank,
-      int worldSize) {
-    return capture(
-        parameters, optimizer, progress, schedule, rankState, configToml, rank, worldSize, null);
-  }
-
-  /**
-   * {@link #capture} into reused {@code buffers} (new host copies when null): the snapshot's
-   * tensors are then the buffers', valid until the next capture into them.
+   * Copies the live state to host memory (on the training thread), into reused {@code buffers} (new
+   * host copies when null): the snapshot's tensors are then the buffers', valid until the next
+   * capture into them. The snapshot can be written by another thread while training continues.
    */
   public static Snapshot capture(
       Map<String, Tensor> parameters,
@@ -293,27 +278,17 @@ public final class TrainerCheckpoint {
     return index;
   }
 
-  /**
-   * Loads a checkpoint into the live state, checking every file against the manifest (size and
-   * checksum); a mismatch fails the restore. A checkpoint written by another number of ranks is
-   * resharded: all its shards are read and reassembled. Restores the CPU generator state last.
-   */
-  public static Restored restore(
-      Path stepDir,
-      Manifest manifest,
-      Map<String, Tensor> parameters,
-      AdamW optimizer,
-      int rank,
-      int worldSize) {
-    return restore(stepDir, manifest, parameters, optimizer, rank, worldSize, defaultIoThreads());
-  }
-
   /** The files a restore reads at once by default: one per core, at most 4. */
   public static int defaultIoThreads() {
     return Math.min(4, Runtime.getRuntime().availableProcessors());
   }
 
-  /** {@link #restore} reading up to {@code ioThreads} files at once. */
+  /**
+   * Loads a checkpoint into the live state, reading up to {@code ioThreads} files at once and
+   * checking every file against the manifest (size and checksum); a mismatch fails the restore. A
+   * checkpoint written by another number of ranks is resharded: all its shards are read and
+   * reassembled. Restores the CPU generator state last.
+   */
   public static Restored restore(
       Path stepDir,
       Manifest manifest,

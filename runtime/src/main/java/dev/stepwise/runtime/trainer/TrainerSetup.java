@@ -13,7 +13,9 @@ import dev.stepwise.runtime.model.TextCodec;
 import dev.stepwise.runtime.model.Threads;
 import dev.stepwise.runtime.model.Transformer;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.OptionalLong;
+import java.util.function.Function;
 import org.bytedeco.pytorch.Device;
 
 /**
@@ -97,6 +99,27 @@ public record TrainerSetup(
       return new Start(from, init, Progress.START);
     }
     return new Start(from, null, Progress.START);
+  }
+
+  /**
+   * How this rank's state at {@code progress} is snapshot into the saver's buffers ({@link
+   * TrainerCheckpoint#capture}); {@code data} says how its input resumes ({@link
+   * TrainerCheckpoint#rankState}).
+   */
+  public Function<HostBuffers, TrainerCheckpoint.Snapshot> capture(
+      Progress progress, Map<String, Object> data, String configToml, int rank, int worldSize) {
+    var state = TrainerCheckpoint.rankState(rank, worldSize, config.seed(), threads, data);
+    return buffers ->
+        TrainerCheckpoint.capture(
+            model.parameters(),
+            optimizer,
+            progress,
+            schedule,
+            state,
+            configToml,
+            rank,
+            worldSize,
+            buffers);
   }
 
   /** {@code device cpu | threads torch=1 blas=1}: the part of a trainer's first line they share. */

@@ -27,7 +27,8 @@ class CheckpointReporterReasonTest {
             new Manifest.Component(
                 List.of(new Manifest.FileEntry("trainer/p.json", 2, null, "0000abcd")))),
         0,
-        reason);
+        reason,
+        null);
   }
 
   @Test

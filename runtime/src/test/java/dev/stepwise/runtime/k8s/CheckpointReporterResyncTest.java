@@ -154,7 +154,9 @@ class CheckpointReporterResyncTest {
                 RunLayout.TRAINER,
                 new Manifest.Component(
                     List.of(new Manifest.FileEntry("trainer/model.bin", 3, "00")))),
-            timeline);
+            timeline,
+            null,
+            null);
     new ObjectMapper().writeValue(layout.manifest(step).toFile(), manifest);
     return manifest;
   }
@@ -167,6 +169,8 @@ class CheckpointReporterResyncTest {
         m.worldSize(),
         m.created(),
         m.components(),
-        timeline);
+        timeline,
+        null,
+        null);
   }
 }

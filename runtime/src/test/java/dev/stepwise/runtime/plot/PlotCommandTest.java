@@ -54,7 +54,8 @@ class PlotCommandTest {
             "2026-12-07T06:00:00Z",
             Map.of(),
             0,
-            reason);
+            reason,
+            null);
     Files.write(layout.manifest(step), JSON.writeValueAsBytes(manifest));
   }
 
