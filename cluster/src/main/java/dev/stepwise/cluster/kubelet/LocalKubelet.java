@@ -582,30 +582,20 @@ public final class LocalKubelet implements AutoCloseable {
 
   /**
    * Where {@code service:port} of {@code namespace} leads: the local port of its proxy, started on
-   * first use. Empty when there is no such Service.
+   * first use. A Service that does not exist yet resolves too, as its DNS name would once it is
+   * created: a pod may start before its Service (the operator's create of it failed and is being
+   * retried), and its proxy refuses connections until the Service exists and a pod is ready behind
+   * it, as a Service without endpoints does.
    */
   private Optional<LocalNetwork.Endpoint> serviceEndpoint(String namespace, String name, int port) {
-    var service = client.services().inNamespace(namespace).withName(name).get();
-    if (service == null || service.getSpec().getPorts() == null) {
-      return Optional.empty();
-    }
-    var servicePort =
-        service.getSpec().getPorts().stream().filter(p -> p.getPort() == port).findFirst();
-    if (servicePort.isEmpty()) {
-      return Optional.empty();
-    }
     var slot = "svc." + name;
-    var network = network(namespace);
-    var localPort = network.localPort(slot, port);
+    var localPort = network(namespace).localPort(slot, port);
     var key = namespace + "/" + name + ":" + port;
     proxies.computeIfAbsent(
         key,
         k -> {
           try {
-            return new ServiceProxy(
-                k,
-                localPort,
-                () -> backend(namespace, name, servicePort.get().getTargetPort(), port));
+            return new ServiceProxy(k, localPort, () -> backend(namespace, name, port));
           } catch (IOException e) {
             throw new IllegalStateException("cannot proxy service " + k + ": " + e.getMessage(), e);
           }
@@ -613,16 +603,23 @@ public final class LocalKubelet implements AutoCloseable {
     return Optional.of(new LocalNetwork.Endpoint(slot, port));
   }
 
-  /** The local port of a ready pod that {@code service} selects now, at its target port. */
-  private Optional<Integer> backend(
-      String namespace,
-      String service,
-      io.fabric8.kubernetes.api.model.IntOrString target,
-      int port) {
+  /**
+   * The local port of a ready pod that {@code service} selects now, at the target port of its
+   * {@code port}; empty while the Service, that port of it or a ready pod behind it is missing.
+   */
+  private Optional<Integer> backend(String namespace, String service, int port) {
     var object = client.services().inNamespace(namespace).withName(service).get();
-    if (object == null || object.getSpec().getSelector() == null) {
+    if (object == null
+        || object.getSpec().getSelector() == null
+        || object.getSpec().getPorts() == null) {
       return Optional.empty();
     }
+    var servicePort =
+        object.getSpec().getPorts().stream().filter(p -> p.getPort() == port).findFirst();
+    if (servicePort.isEmpty()) {
+      return Optional.empty();
+    }
+    var target = servicePort.get().getTargetPort();
     var selector = object.getSpec().getSelector();
     var candidates = new ArrayList<LocalPod>();
     for (var pod : pods.values()) {

@@ -401,4 +401,54 @@ class LocalKubeletE2E {
     assertTrue(
         response.body().contains("system:serviceaccount:" + ns + ":default"), response.body());
   }
+
+  @Test
+  void aPodStartedBeforeItsServiceReachesItOnceTheServiceExists() {
+    var ns = namespace("kubelet-late-service");
+    // The caller starts first and retries, as a client whose Service is not created yet does (the
+    // operator's create of it may be failing and retried); the Service comes after it runs.
+    var caller =
+        sh(
+            "python3 -c 'import sys,time,urllib.request\n"
+                + "for attempt in range(240):\n"
+                + "  try:\n"
+                + "    print(\"status\", urllib.request.urlopen(sys.argv[1], timeout=2).status); break\n"
+                + "  except Exception as e:\n"
+                + "    time.sleep(0.25)' $URL");
+    caller.setRestartPolicy("Never");
+    caller.getContainers().get(0).setEnv(List.of(value("URL", "http://late." + ns + ".svc:80/")));
+    createPod(ns, "caller", Map.of(), caller);
+    var server = sh("exec python3 -m http.server --bind 127.0.0.1 ${SELF##*:}");
+    server.getContainers().get(0).setEnv(List.of(value("SELF", "late-0.late." + ns + ".svc:8000")));
+    createPod(ns, "late-0", Map.of("app", "late"), server);
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> client.pods().inNamespace(ns).withName("caller").get().getStatus().getPhase(),
+            "Running"::equals);
+    client
+        .resource(
+            new ServiceBuilder()
+                .withNewMetadata()
+                .withName("late")
+                .withNamespace(ns)
+                .endMetadata()
+                .withNewSpec()
+                .withSelector(Map.of("app", "late"))
+                .addNewPort()
+                .withPort(80)
+                .withNewTargetPort(8000)
+                .endPort()
+                .endSpec()
+                .build())
+        .create();
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> client.pods().inNamespace(ns).withName("caller").get().getStatus().getPhase(),
+            phase -> "Succeeded".equals(phase) || "Failed".equals(phase));
+    var log = kubelet.logTail(ns, "caller", 20);
+    assertTrue(
+        log.contains("status 200"), "the Service created after the caller led to it:\n" + log);
+  }
 }
