@@ -30,6 +30,7 @@ import dev.stepwise.operator.status.EventRecorder;
 import dev.stepwise.operator.status.PodProblems;
 import dev.stepwise.operator.status.RestartCounter;
 import dev.stepwise.operator.status.RunStatusCalculator;
+import dev.stepwise.operator.status.RunStatusWriter;
 import dev.stepwise.operator.status.RunTransitions;
 import dev.stepwise.operator.status.Workload;
 import dev.stepwise.operator.validation.ExistingClaims;
@@ -302,11 +303,10 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
         run.getMetadata().getNamespace(), run.getMetadata().getName(), message);
     events.record(context.getClient(), run, EventReason.ReconcileFailed, message);
     var next = RunStatusCalculator.failedReconcile(run, message, now);
-    if (!RunStatusCalculator.changed(run.getStatus(), next)) {
-      return ErrorStatusUpdateControl.noStatusUpdate();
+    if (RunStatusCalculator.changed(run.getStatus(), next)) {
+      RunStatusWriter.write(context, run, next);
     }
-    run.setStatus(next);
-    return ErrorStatusUpdateControl.patchStatus(run);
+    return ErrorStatusUpdateControl.noStatusUpdate();
   }
 
   private UpdateControl<TrainingRun> report(
@@ -321,7 +321,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     for (var transition : RunTransitions.between(previous, next, created)) {
       events.record(context.getClient(), run, transition.reason(), transition.message());
     }
-    run.setStatus(next);
-    return UpdateControl.patchStatus(run);
+    RunStatusWriter.write(context, run, next);
+    return UpdateControl.noUpdate();
   }
 }
