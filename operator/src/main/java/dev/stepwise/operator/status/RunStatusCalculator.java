@@ -237,9 +237,9 @@ public final class RunStatusCalculator {
 
   /**
    * A deep copy of {@code status} (a new, empty one when null) that can be changed freely. It goes
-   * through the JSON model, so a field added to the status is copied without touching this class;
-   * that includes {@code progress}, which only the trainer writes: the status patch is a diff
-   * against the status the reconcile started from, so an unchanged copy leaves it as it is.
+   * through the JSON model, so a field added to the status is copied without touching this class
+   * ({@code progress} too, which only the trainer writes: {@link RunStatusWriter} keeps the API
+   * server's).
    */
   public static TrainingRunStatus copy(TrainingRunStatus status) {
     if (status == null) {
