@@ -68,7 +68,7 @@ public final class LocalKubelet implements AutoCloseable {
       "/var/run/secrets/kubernetes.io/serviceaccount";
 
   /** Variables every process gets, before the container's own: no spinning threads on 2 cores. */
-  public static final Map<String, String> QUIET_THREADS =
+  private static final Map<String, String> QUIET_THREADS =
       Map.of(
           "OMP_WAIT_POLICY", "PASSIVE",
           "OMP_NUM_THREADS", "1",
@@ -76,6 +76,21 @@ public final class LocalKubelet implements AutoCloseable {
           "MKL_NUM_THREADS", "1");
 
   private static final Set<String> HOST_ENV = Set.of("PATH", "HOME", "LANG", "TMPDIR", "USER");
+
+  /**
+   * The environment a pod's process starts from when it runs as a process of this machine, before
+   * its own variables: a few of this machine's (PATH, HOME, LANG, TMPDIR, USER) and quiet threads,
+   * nothing else of the caller's. A process meant to compute what a pod computes starts from it
+   * too: a host setting such as {@code OPENBLAS_CORETYPE} picks other float kernels, whose results
+   * differ in the last bit.
+   */
+  public static Map<String, String> processEnvironment() {
+    var env = new LinkedHashMap<String, String>();
+    HOST_ENV.forEach(k -> Optional.ofNullable(System.getenv(k)).ifPresent(v -> env.put(k, v)));
+    env.putAll(QUIET_THREADS);
+    return env;
+  }
+
   private static final Duration TICK = Duration.ofMillis(200);
   private static final Duration LEASE_RENEWAL = Duration.ofSeconds(10);
   private static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
@@ -509,10 +524,10 @@ public final class LocalKubelet implements AutoCloseable {
     var base = new LinkedHashMap<String, String>();
     if (image.isPresent()) {
       base.putAll(ImageContainer.imageEnv(image.get().config()));
+      base.putAll(QUIET_THREADS);
     } else {
-      HOST_ENV.forEach(k -> Optional.ofNullable(System.getenv(k)).ifPresent(v -> base.put(k, v)));
+      base.putAll(processEnvironment());
     }
-    base.putAll(QUIET_THREADS);
     base.put("HOSTNAME", pod.name);
     // A kubeconfig of this machine must never stand in for the pod's own identity.
     base.put("KUBERNETES_AUTH_TRYKUBECONFIG", "false");

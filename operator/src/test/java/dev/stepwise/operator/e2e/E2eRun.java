@@ -207,7 +207,9 @@ final class E2eRun {
         new ArrayList<>(LocalImages.ofCheckout(ControlPlaneBinary.repo()).runtimeCommand());
     command.addAll(args);
     var builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().putAll(LocalKubelet.QUIET_THREADS);
+    // The pods' environment, not the test JVM's: the reference must compute as the pods do.
+    builder.environment().clear();
+    builder.environment().putAll(LocalKubelet.processEnvironment());
     builder.redirectOutput(log.toFile());
     var process = builder.start();
     if (!process.waitFor(timeout.toSeconds(), TimeUnit.SECONDS)) {
