@@ -318,10 +318,13 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     if (!RunStatusCalculator.changed(previous, next)) {
       return UpdateControl.noUpdate();
     }
-    for (var transition : RunTransitions.between(previous, next, created)) {
-      events.record(context.getClient(), run, transition.reason(), transition.message());
-    }
-    RunStatusWriter.write(context, run, next);
+    RunStatusWriter.write(context, run, next)
+        .ifPresent(
+            before -> {
+              for (var transition : RunTransitions.between(before, next, created)) {
+                events.record(context.getClient(), run, transition.reason(), transition.message());
+              }
+            });
     return UpdateControl.noUpdate();
   }
 }

@@ -14,6 +14,7 @@ import io.fabric8.zjsonpatch.DiffFlags;
 import io.fabric8.zjsonpatch.JsonDiff;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import java.util.ArrayList;
+import java.util.Optional;
 
 /**
  * Writes the operator's part of a TrainingRun's status as a JSON Patch from the status the API
@@ -40,17 +41,22 @@ public final class RunStatusWriter {
    * Makes {@code next} the status of {@code run}; through JOSDK's resource operations, so that the
    * operator's own write is cached and not taken for somebody else's change. No write when the
    * server's status already is {@code next}.
+   *
+   * @return the status the server held before this write, which the transitions to report are taken
+   *     from (a stale cache would report a transition twice); empty when nothing was written
    */
-  public static void write(Context<TrainingRun> context, TrainingRun run, TrainingRunStatus next) {
+  public static Optional<TrainingRunStatus> write(
+      Context<TrainingRun> context, TrainingRun run, TrainingRunStatus next) {
     var client = context.getClient();
+    var json = client.getKubernetesSerialization();
     var namespace = run.getMetadata().getNamespace();
     var name = run.getMetadata().getName();
-    var patch =
-        patch(client.getKubernetesSerialization(), serverStatus(client, namespace, name), next);
+    var before = serverStatus(client, namespace, name);
+    var patch = patch(json, before, next);
     if (patch.isEmpty()) {
-      return;
+      return Optional.empty();
     }
-    var body = client.getKubernetesSerialization().asJson(patch);
+    var body = json.asJson(patch);
     context
         .resourceOperations()
         .resourcePatch(
@@ -63,6 +69,10 @@ public final class RunStatusWriter {
                     .subresource(STATUS)
                     .patch(PatchContext.of(PatchType.JSON), body),
             context.eventSourceRetriever().getControllerEventSource());
+    return Optional.of(
+        before == null
+            ? new TrainingRunStatus()
+            : json.convertValue(before, TrainingRunStatus.class));
   }
 
   /** The run's status exactly as the API server holds it (null when it has none). */
