@@ -33,6 +33,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Predicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -113,6 +114,33 @@ class LocalKubeletE2E {
         .endFieldRef()
         .endValueFrom()
         .build();
+  }
+
+  /** A Service {@code name} selecting pods labelled app={@code name}, port to targetPort. */
+  private static void createService(String ns, String name, int port, int targetPort) {
+    client
+        .resource(
+            new ServiceBuilder()
+                .withNewMetadata()
+                .withName(name)
+                .withNamespace(ns)
+                .endMetadata()
+                .withNewSpec()
+                .withSelector(Map.of("app", name))
+                .addNewPort()
+                .withPort(port)
+                .withNewTargetPort(targetPort)
+                .endPort()
+                .endSpec()
+                .build())
+        .create();
+  }
+
+  private static void awaitPhase(String ns, String pod, Predicate<String> phase) {
+    await()
+        .atMost(WAIT)
+        .until(
+            () -> client.pods().inNamespace(ns).withName(pod).get().getStatus().getPhase(), phase);
   }
 
   private static void createPod(String ns, String name, Map<String, String> labels, PodSpec spec) {
@@ -317,11 +345,7 @@ class LocalKubeletE2E {
                 .endPersistentVolumeClaim()
                 .build()));
     createPod(ns, "writer", Map.of(), spec);
-    await()
-        .atMost(WAIT)
-        .until(
-            () -> client.pods().inNamespace(ns).withName("writer").get().getStatus().getPhase(),
-            "Succeeded"::equals);
+    awaitPhase(ns, "writer", "Succeeded"::equals);
     var claim = client.persistentVolumeClaims().inNamespace(ns).withName("data").get();
     assertEquals("Bound", claim.getStatus().getPhase());
     assertEquals("stepwise-local", claim.getSpec().getStorageClassName(), "the default class");
@@ -348,27 +372,8 @@ class LocalKubeletE2E {
     var server = sh("exec python3 -m http.server --bind 127.0.0.1 ${SELF##*:}");
     server.getContainers().get(0).setEnv(List.of(value("SELF", "web-0.web." + ns + ".svc:8000")));
     createPod(ns, "web-0", Map.of("app", "web"), server);
-    client
-        .resource(
-            new ServiceBuilder()
-                .withNewMetadata()
-                .withName("web")
-                .withNamespace(ns)
-                .endMetadata()
-                .withNewSpec()
-                .withSelector(Map.of("app", "web"))
-                .addNewPort()
-                .withPort(80)
-                .withNewTargetPort(8000)
-                .endPort()
-                .endSpec()
-                .build())
-        .create();
-    await()
-        .atMost(WAIT)
-        .until(
-            () -> client.pods().inNamespace(ns).withName("web-0").get().getStatus().getPhase(),
-            "Running"::equals);
+    createService(ns, "web", 80, 8000);
+    awaitPhase(ns, "web-0", "Running"::equals);
 
     var caller =
         sh(
@@ -378,11 +383,7 @@ class LocalKubeletE2E {
     caller.setRestartPolicy("Never");
     caller.getContainers().get(0).setEnv(List.of(value("URL", "http://web." + ns + ".svc:80/")));
     createPod(ns, "caller", Map.of(), caller);
-    await()
-        .atMost(WAIT)
-        .until(
-            () -> client.pods().inNamespace(ns).withName("caller").get().getStatus().getPhase(),
-            phase -> "Succeeded".equals(phase) || "Failed".equals(phase));
+    awaitPhase(ns, "caller", phase -> "Succeeded".equals(phase) || "Failed".equals(phase));
     var log = kubelet.logTail(ns, "caller", 20);
     assertTrue(log.contains("status 200"), "the Service name led to the server pod:\n" + log);
 
@@ -421,32 +422,9 @@ class LocalKubeletE2E {
     var server = sh("exec python3 -m http.server --bind 127.0.0.1 ${SELF##*:}");
     server.getContainers().get(0).setEnv(List.of(value("SELF", "late-0.late." + ns + ".svc:8000")));
     createPod(ns, "late-0", Map.of("app", "late"), server);
-    await()
-        .atMost(WAIT)
-        .until(
-            () -> client.pods().inNamespace(ns).withName("caller").get().getStatus().getPhase(),
-            "Running"::equals);
-    client
-        .resource(
-            new ServiceBuilder()
-                .withNewMetadata()
-                .withName("late")
-                .withNamespace(ns)
-                .endMetadata()
-                .withNewSpec()
-                .withSelector(Map.of("app", "late"))
-                .addNewPort()
-                .withPort(80)
-                .withNewTargetPort(8000)
-                .endPort()
-                .endSpec()
-                .build())
-        .create();
-    await()
-        .atMost(WAIT)
-        .until(
-            () -> client.pods().inNamespace(ns).withName("caller").get().getStatus().getPhase(),
-            phase -> "Succeeded".equals(phase) || "Failed".equals(phase));
+    awaitPhase(ns, "caller", "Running"::equals);
+    createService(ns, "late", 80, 8000);
+    awaitPhase(ns, "caller", phase -> "Succeeded".equals(phase) || "Failed".equals(phase));
     var log = kubelet.logTail(ns, "caller", 20);
     assertTrue(
         log.contains("status 200"), "the Service created after the caller led to it:\n" + log);
