@@ -13,12 +13,9 @@
 #
 #   runtime/src/test/gpu/measure-ckpt.sh [gpu] [cpu] [cpu4]    (default: gpu cpu)
 set -uo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)"
-cd "$repo"
-gpu=runtime/src/test/gpu
-out="${OUT:-/tmp/stepwise-gpu-out}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 dir="${BENCH_DIR:-/root/stepwise-bench}"
-mkdir -p "$out" "$dir"
+mkdir -p "$dir"
 what=("$@")
 [[ ${#what[@]} -eq 0 ]] && what=(gpu cpu)
 echo "disk: $(df -h --output=source,fstype,size,avail "$dir" | tail -1); $(nproc) cores"

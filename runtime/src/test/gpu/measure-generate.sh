@@ -9,21 +9,13 @@
 #
 #   runtime/src/test/gpu/measure-generate.sh
 set -uo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)"
-cd "$repo"
-gpu=runtime/src/test/gpu
-out="${OUT:-/tmp/stepwise-gpu-out}"
-mkdir -p "$out"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 res="$out/generate.jsonl"
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+gpu_info
 model=/tmp/qwen3-0.6b
 mkdir -p $model
 cp examples/reverse-text/qwen3-tiny/{tokenizer.json,tokenizer_config.json,chat_template.jinja} $model/
 cp $gpu/qwen3-0.6b.json $model/config.json
-versions=()
-[[ -f .device/gpu/jars/stepwise-runtime-before.jar ]] && versions+=(before)
-versions+=(after)
-jar_of() { [[ "$1" == before ]] && echo .device/gpu/jars/stepwise-runtime-before.jar || echo .device/gpu/jars/stepwise-runtime.jar; }
 
 # Warm-up on a fresh machine: the first JVM unpacks libtorch into ~/.javacpp/cache and has twice
 # reported no CUDA device (README); the runs after it see the GPU.

@@ -9,20 +9,12 @@
 #
 #   runtime/src/test/gpu/measure-step.sh [example] [0.6b]     (default: both)
 set -uo pipefail
-repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../../.." && pwd)"
-cd "$repo"
-gpu=runtime/src/test/gpu
-out="${OUT:-/tmp/stepwise-gpu-out}"
-mkdir -p "$out"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 res="$out/step.jsonl"
 shapes=("$@")
 [[ ${#shapes[@]} -eq 0 ]] && shapes=(example 0.6b)
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$out/gpu.txt"
+gpu_info
 mem_mib="$(nvidia-smi --query-gpu=memory.total --format=csv,noheader,nounits | head -1)"
-versions=()
-[[ -f .device/gpu/jars/stepwise-runtime-before.jar ]] && versions+=(before)
-versions+=(after)
-jar_of() { [[ "$1" == before ]] && echo .device/gpu/jars/stepwise-runtime-before.jar || echo .device/gpu/jars/stepwise-runtime.jar; }
 
 # Warm-up: on a fresh machine the first JVM (it also unpacks libtorch into ~/.javacpp/cache) has
 # twice reported no CUDA device; the runs after it see the GPU.
