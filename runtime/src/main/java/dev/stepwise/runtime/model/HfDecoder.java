@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import java.util.function.Supplier;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Generator;
@@ -195,17 +197,22 @@ public final class HfDecoder implements Policy {
    * positions (none when {@code cache} is null or empty); appends their keys and values to it.
    */
   public Tensor forward(Tensor tokens, KvCache cache) {
-    return forward(tokens, cache, false);
+    return forward(tokens, cache, HeadOver.ALL);
   }
 
-  /** As above; with {@code lastOnly} the LM head runs on the last position only ({@code T = 1}). */
-  private Tensor forward(Tensor tokens, KvCache cache, boolean lastOnly) {
-    var b = tokens.size(0);
+  /** The positions whose logits a forward pass makes (the LM head runs on those only). */
+  private enum HeadOver {
+    ALL,
+    /** The last one ({@code T = 1}): generation. */
+    LAST,
+    /** All but the last ({@code T - 1}): those that predict a token of the sequence. */
+    ALL_BUT_LAST
+  }
+
+  /** As above, with logits for the positions {@code over} selects. */
+  private Tensor forward(Tensor tokens, KvCache cache, HeadOver over) {
     var t = tokens.size(1);
     long past = cache == null ? 0 : cache.length;
-    long hd = config.headDim();
-    long nh = config.numHeads();
-    long nkv = config.numKvHeads();
     var x = torch.embedding(p(EMBED), tokens);
     // HF: freqs = positions[:, None] * inv_freq; emb = cat(freqs, freqs); cos/sin in fp32.
     var positions =
@@ -221,66 +228,108 @@ public final class HfDecoder implements Policy {
     if (t > 1 && past > 0) {
       throw new IllegalArgumentException("a multi-token step after a prefilled cache");
     }
-    var eps = config.rmsNormEps();
     for (var i = 0; i < config.numLayers(); i++) {
-      var pre = "model.layers." + i + ".";
-      var h = rmsNorm(x, p(pre + "input_layernorm.weight"), eps);
-      var q = linear(h, pre + "self_attn.q_proj").view(b, t, nh, hd);
-      var k = linear(h, pre + "self_attn.k_proj").view(b, t, nkv, hd);
-      var v = linear(h, pre + "self_attn.v_proj").view(b, t, nkv, hd).transpose(1, 2);
-      if (config.qkNorm()) {
-        q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"), eps);
-        k = rmsNorm(k, p(pre + "self_attn.k_norm.weight"), eps);
-      }
-      q = rope(q.transpose(1, 2).to(compute), cos, sin);
-      k = rope(k.transpose(1, 2).to(compute), cos, sin);
-      if (cache != null) {
-        if (cache.keys[i] != null) {
-          k = torch.cat(new TensorVector(cache.keys[i], k), 2);
-          v = torch.cat(new TensorVector(cache.values[i], v), 2);
-          // The superseded tensors go as soon as the caller's per-token PointerScope closes.
-          cache.keys[i].releaseReference();
-          cache.values[i].releaseReference();
-        }
-        k.retainReference();
-        v.retainReference();
-        cache.keys[i] = k;
-        cache.values[i] = v;
-      }
-      var att =
-          torch.scaled_dot_product_attention(
-              q,
-              k,
-              v,
-              new TensorOptional(),
-              0.0,
-              causal,
-              new DoubleOptional(1.0 / Math.sqrt(hd)),
-              nkv != nh);
-      var y = att.transpose(1, 2).reshape(b, t, nh * hd);
-      x = x.add(linear(y, pre + "self_attn.o_proj"));
-      h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
-      var gate = torch.silu(linear(h, pre + "mlp.gate_proj"));
-      var up = linear(h, pre + "mlp.up_proj");
-      x = x.add(linear(gate.mul(up), pre + "mlp.down_proj"));
+      var input = x;
+      var layer = i;
+      x = keepingOnlyResult(() -> layer(layer, input, cos, sin, cache, causal));
     }
     if (cache != null) {
       cache.length = past + t;
     }
-    if (lastOnly && t > 1) {
+    if (over == HeadOver.LAST && t > 1) {
       x = x.narrow(1, t - 1, 1);
+    } else if (over == HeadOver.ALL_BUT_LAST) {
+      x = x.narrow(1, 0, t - 1);
     }
-    x = rmsNorm(x, p("model.norm.weight"), eps);
+    x = rmsNorm(x, p("model.norm.weight"), config.rmsNormEps());
     var head = weight(config.tieWordEmbeddings() ? EMBED : LM_HEAD);
     return x.to(compute).matmul(head.t());
   }
 
+  /**
+   * Decoder layer {@code i} on the residual stream {@code x} {@code [B, T, hidden]}: attention
+   * (appending this layer's keys and values to {@code cache}, if any), then the MLP.
+   */
+  private Tensor layer(int i, Tensor x, Tensor cos, Tensor sin, KvCache cache, boolean causal) {
+    var b = x.size(0);
+    var t = x.size(1);
+    long hd = config.headDim();
+    long nh = config.numHeads();
+    long nkv = config.numKvHeads();
+    var eps = config.rmsNormEps();
+    var pre = "model.layers." + i + ".";
+    var h = rmsNorm(x, p(pre + "input_layernorm.weight"), eps);
+    var q = linear(h, pre + "self_attn.q_proj").view(b, t, nh, hd);
+    var k = linear(h, pre + "self_attn.k_proj").view(b, t, nkv, hd);
+    var v = linear(h, pre + "self_attn.v_proj").view(b, t, nkv, hd).transpose(1, 2);
+    if (config.qkNorm()) {
+      q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"), eps);
+      k = rmsNorm(k, p(pre + "self_attn.k_norm.weight"), eps);
+    }
+    q = rope(q.transpose(1, 2).to(compute), cos, sin);
+    k = rope(k.transpose(1, 2).to(compute), cos, sin);
+    if (cache != null) {
+      if (cache.keys[i] != null) {
+        k = torch.cat(new TensorVector(cache.keys[i], k), 2);
+        v = torch.cat(new TensorVector(cache.values[i], v), 2);
+        // The superseded tensors go now: the concatenation above has copied them.
+        cache.keys[i].releaseReference();
+        cache.values[i].releaseReference();
+      }
+      k.retainReference();
+      v.retainReference();
+      cache.keys[i] = k;
+      cache.values[i] = v;
+    }
+    var att =
+        torch.scaled_dot_product_attention(
+            q,
+            k,
+            v,
+            new TensorOptional(),
+            0.0,
+            causal,
+            new DoubleOptional(1.0 / Math.sqrt(hd)),
+            nkv != nh);
+    var y = att.transpose(1, 2).reshape(b, t, nh * hd);
+    x = x.add(linear(y, pre + "self_attn.o_proj"));
+    h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
+    var gate = torch.silu(linear(h, pre + "mlp.gate_proj"));
+    var up = linear(h, pre + "mlp.up_proj");
+    return x.add(linear(gate.mul(up), pre + "mlp.down_proj"));
+  }
+
+  /**
+   * Runs {@code body} in a {@link PointerScope} of its own and hands only its result to the
+   * caller's scope. The handles of everything else it made are dropped on return, so a tensor that
+   * autograd does not save (a cast, a squared activation, the fp32 copy of the logits) goes back to
+   * the allocator now rather than when the step's scope closes; what autograd saves it keeps alive
+   * by itself. Without a caller's scope (the tensors are the garbage collector's) it just runs
+   * {@code body}.
+   */
+  private static Tensor keepingOnlyResult(Supplier<Tensor> body) {
+    var caller = PointerScope.getInnerScope();
+    if (caller == null) {
+      return body.get();
+    }
+    try (var own = new PointerScope()) {
+      var result = body.get();
+      caller.attach(result);
+      return result;
+    }
+  }
+
   @Override
   public Tensor tokenLogProbs(Tensor tokens) {
-    var t = tokens.size(1);
-    var logits = logits(tokens).narrow(1, 0, t - 1).to(torch.ScalarType.Float);
-    var targets = tokens.narrow(1, 1, t - 1).unsqueeze(2);
-    return logits.log_softmax(2).gather(2, targets).squeeze(2);
+    return keepingOnlyResult(
+        () -> {
+          var t = tokens.size(1);
+          // The head runs on positions 0..T-2 only: no [B, T, V] logits to narrow (whose
+          // backward would write a zero-filled [B, T, V] gradient).
+          var logits = forward(tokens, null, HeadOver.ALL_BUT_LAST).to(torch.ScalarType.Float);
+          var targets = tokens.narrow(1, 1, t - 1).unsqueeze(2);
+          return logits.log_softmax(2).gather(2, targets).squeeze(2);
+        });
   }
 
   /** Feeds the prompts once (prefill), then one token per call, through a KV cache. */
@@ -290,7 +339,7 @@ public final class HfDecoder implements Policy {
     return new Decoding() {
       @Override
       public Tensor next(Tensor tokens) {
-        return forward(tokens, cache, true).squeeze(1).to(torch.ScalarType.Float);
+        return forward(tokens, cache, HeadOver.LAST).squeeze(1).to(torch.ScalarType.Float);
       }
 
       @Override
@@ -309,7 +358,7 @@ public final class HfDecoder implements Policy {
       pieces.push_back(prompts);
       var input = prompts;
       for (var i = 0; i < maxNew; i++) {
-        var last = forward(input, cache, true).squeeze(1).to(torch.ScalarType.Float);
+        var last = forward(input, cache, HeadOver.LAST).squeeze(1).to(torch.ScalarType.Float);
         var next = pick(last, temperature, generator);
         pieces.push_back(next);
         input = next;
