@@ -8,6 +8,8 @@
 # stepwise-runtime.jar), then prints the table (step_table.py). Results: $OUT/step.jsonl.
 #
 #   runtime/src/test/gpu/measure-step.sh [example] [0.6b]     (default: both)
+# PHASES=1 adds, at 0.6b, a run of each side timed phase by phase (forward, backward, optimizer;
+# the device synchronised between them) and the allocator's peak memory: $OUT/phases.txt.
 set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 res="$out/step.jsonl"
@@ -45,8 +47,16 @@ for shape in "${shapes[@]}"; do
           --data.min-len 1000 --data.max-len 1000 --data.batch-size $batch --max-steps 25 --log.interval 5 \
           --eval.samples 0 --output-dir /tmp/swrun
       done
+      if [[ "${PHASES:-0}" == 1 ]]; then
+        # Where the step's time goes: the runtime's phases with the device synchronised at each
+        # boundary (-Dstepwise.profile.phases=true), beside the baseline's (--phases).
+        STEPWISE_JAVA_OPTS=-Dstepwise.profile.phases=true $gpu/device.sh java sft --model.hf $model \
+          --model.random-init --device cuda --data.min-len 1000 --data.max-len 1000 \
+          --data.batch-size $batch --max-steps 12 --log.interval 4 --eval.samples 0 \
+          --output-dir /tmp/swrun 2>&1 | grep -E "step phases|GPU memory" | tee -a "$out/phases.txt"
+      fi
       python3 runtime/src/test/python/gpu_baseline.py --batch $batch --seq 2019 --no-generate --warmup 3 --steps 20 \
-        --out "$out/pytorch-0.6b.json"
+        ${PHASES:+$([[ $PHASES == 1 ]] && echo --phases)} --out "$out/pytorch-0.6b.json"
       ;;
   esac
 done

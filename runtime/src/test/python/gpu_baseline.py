@@ -141,6 +141,10 @@ def main():
     parser.add_argument("--cpu-generate", action="store_true")
     parser.add_argument("--generate-only", action="store_true",
                         help="only the generate figures, on a bf16 model (measure-generate.sh)")
+    parser.add_argument("--phases", action="store_true",
+                        help="after the timed steps, time forward, backward and optimizer apart, "
+                             "synchronising the device between them (the runtime's "
+                             "-Dstepwise.profile.phases=true)")
     parser.add_argument("--prompt-len", type=int, default=128)
     parser.add_argument("--new-tokens", type=int, default=128)
     args = parser.parse_args()
@@ -191,6 +195,8 @@ def main():
         args.batch //= 2
         ids = ids[: args.batch].contiguous()
         step = loop_time(sft_step, warmup=args.warmup, steps=args.steps)
+    memory = torch.cuda.memory_stats()
+    phases = sft_phases(model, opt, ids, args.steps) if args.phases else None
     tokens = args.batch * args.seq
     flops = step_flops(config, args.batch, args.seq)
     result = {
@@ -206,7 +212,12 @@ def main():
         "sft_tflops": flops / step / 1e12,
         "sft_mfu": flops / step / peak,
         "peak_bf16_flops": peak,
+        "peak_allocated_gib": memory["allocated_bytes.all.peak"] / 2**30,
+        "peak_reserved_gib": memory["reserved_bytes.all.peak"] / 2**30,
+        "alloc_retries": memory["num_alloc_retries"],
     }
+    if phases:
+        result["phases_ms"] = phases
     print(json.dumps(result), flush=True)
     if args.no_generate:
         with open(args.out, "w") as f:
@@ -216,6 +227,34 @@ def main():
     model = model.to(torch.bfloat16).eval()
     torch.cuda.empty_cache()
     generate(model, config, args, result)
+
+
+def sft_phases(model, opt, ids, steps):
+    """Mean ms of each phase of the SFT step, the device synchronised at every boundary."""
+    totals = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
+    for i in range(steps + 2):
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            loss = model(input_ids=ids, labels=ids).loss
+        torch.cuda.synchronize()
+        t1 = time.perf_counter()
+        loss.backward()
+        torch.cuda.synchronize()
+        t2 = time.perf_counter()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+        torch.cuda.synchronize()
+        t3 = time.perf_counter()
+        if i >= 2:
+            totals["forward"] += t1 - t0
+            totals["backward"] += t2 - t1
+            totals["optimizer"] += t3 - t2
+    phases = {k: v / steps * 1e3 for k, v in totals.items()}
+    print("pytorch step phases (device-synchronised, mean of %d steps): %s" % (
+        steps, " | ".join(f"{k} {v:.1f} ms" for k, v in phases.items())), flush=True)
+    return phases
 
 
 def generate(model, config, args, result):

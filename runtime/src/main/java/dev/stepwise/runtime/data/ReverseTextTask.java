@@ -5,7 +5,6 @@ import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.TextCodec;
 import java.util.SplittableRandom;
 import org.bytedeco.pytorch.Device;
-import org.bytedeco.pytorch.global.torch;
 
 /**
  * The reverse-text task: the prompt is a random string, the answer is that string reversed. Every
@@ -94,15 +93,23 @@ public final class ReverseTextTask {
    * slice of the step's global batch.
    */
   public Batch batch(long step, int rank, int worldSize, Device device) {
-    return batchOf(firstIndex(step, rank, worldSize), rankBatchSize(worldSize), false, device);
+    return hostBatch(step, rank, worldSize).toDevice(device);
+  }
+
+  /**
+   * {@link #batch} before its copy to the device: the tokenizing, which a trainer can do for the
+   * next step while the device still runs this one.
+   */
+  public HostBatch hostBatch(long step, int rank, int worldSize) {
+    return batchOf(firstIndex(step, rank, worldSize), rankBatchSize(worldSize), false);
   }
 
   /** The held-out strings {@code first .. first + count - 1} as a batch (for the held-out loss). */
   public Batch heldOutBatch(long first, int count, Device device) {
-    return batchOf(first, count, true, device);
+    return batchOf(first, count, true).toDevice(device);
   }
 
-  private Batch batchOf(long first, int b, boolean heldOut, Device device) {
+  private HostBatch batchOf(long first, int b, boolean heldOut) {
     var t = sequenceLength();
     var tokens = new long[b * t];
     var mask = new float[b * (t - 1)];
@@ -135,9 +142,7 @@ public final class ReverseTextTask {
         tokens[row + pos++] = codec.pad();
       }
     }
-    var tokenTensor = torch.tensor(tokens).reshape(b, t).to(device, torch.ScalarType.Long);
-    var maskTensor = torch.tensor(mask).reshape(b, t - 1).to(device, torch.ScalarType.Float);
-    return new Batch(tokenTensor, maskTensor, b, realTokens, answerTokens);
+    return new HostBatch(tokens, mask, b, t, realTokens, answerTokens);
   }
 
   private String draw(long stream, long index, boolean heldOut) {

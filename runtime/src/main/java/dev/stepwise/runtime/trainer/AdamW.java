@@ -6,7 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
 import java.util.TreeMap;
-import java.util.function.DoubleSupplier;
+import org.bytedeco.pytorch.IValue;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.Tensor;
@@ -36,6 +36,7 @@ public final class AdamW {
   private final SortedMap<String, Tensor> expAvgSq = new TreeMap<>();
   private final FusedOps fused;
   private final Map<String, Tensor> stepCounts = new TreeMap<>();
+  private FusedGroups fusedGroups;
   private long steps;
 
   public AdamW(SortedMap<String, Tensor> params, OptimConfig config) {
@@ -111,11 +112,11 @@ public final class AdamW {
    * clip factor are computed on the device (each parameter's norm in fp32, their squares summed in
    * fp64, as the host path does; the factor is {@code min(1, maxNorm / (norm + 1e-6))}, as
    * PyTorch's {@code clip_grad_norm_} computes it), so the step does not wait for the GPU here; the
-   * supplier returned reads the norm (a synchronisation) only when asked, and must be asked before
-   * the step's {@link org.bytedeco.javacpp.PointerScope} closes. On the CPU this is {@link
+   * value returned reads the norm (a synchronisation) only when asked, also after the step's {@link
+   * org.bytedeco.javacpp.PointerScope} has closed; close it once read. On the CPU this is {@link
    * #clipGradNorm} itself.
    */
-  public DoubleSupplier clipGradNormDeferred(double maxNorm) {
+  DeviceScalar clipGradNormDeferred(double maxNorm) {
     var grads = new TensorVector();
     for (var p : params.values()) {
       var g = p.grad();
@@ -129,13 +130,11 @@ public final class AdamW {
         for (var i = 0; i < grads.size(); i++) {
           list.add(grads.get(i));
         }
-        var total = fused.clip(fused.list(list), maxNorm);
-        return total::item_double;
+        return DeviceScalar.of(fused.clip(fused.list(list), maxNorm));
       }
     }
     if (grads.empty() || !grads.get(0).is_cuda()) {
-      var norm = clipGradNorm(maxNorm);
-      return () -> norm;
+      return DeviceScalar.known(clipGradNorm(maxNorm));
     }
     try (var noGrad = new NoGradGuard()) {
       var norms = new TensorVector();
@@ -155,7 +154,7 @@ public final class AdamW {
           grads.get(i).mul_(factor);
         }
       }
-      return total::item_double;
+      return DeviceScalar.of(total);
     }
   }
 
@@ -193,51 +192,99 @@ public final class AdamW {
   /**
    * The fused update: parameters grouped by dtype, device and whether they decay, one kernel call
    * per group. Each group's step-count list repeats one fp32 device scalar set to {@link #steps}.
+   * The groups' lists of parameters, moments and step counts are built once and reused while the
+   * same parameters have gradients (building a TorchScript list costs a native call per tensor);
+   * only the gradients, new tensors every step, are listed anew.
    */
   private void fusedStep(double lr) {
-    record Group(List<Tensor> p, List<Tensor> g, List<Tensor> m, List<Tensor> v, List<Tensor> s) {}
-    var groups = new TreeMap<String, Group>();
     try (var noGrad = new NoGradGuard()) {
+      var withGrad = new ArrayList<String>();
+      var grads = new TreeMap<String, List<Tensor>>();
       forEachGradient(
           (name, p, g) -> {
-            var decay = config.weightDecay() > 0 && p.dim() > 1;
-            var device = p.device().str().getString();
-            var count = stepCounts.get(device);
-            var key = p.scalar_type() + "/" + device + "/" + decay;
-            var group =
-                groups.computeIfAbsent(
-                    key,
-                    k ->
-                        new Group(
-                            new ArrayList<>(),
-                            new ArrayList<>(),
-                            new ArrayList<>(),
-                            new ArrayList<>(),
-                            new ArrayList<>()));
-            group.p().add(p);
-            group.g().add(g);
-            group.m().add(expAvg.get(name));
-            group.v().add(expAvgSq.get(name));
-            group.s().add(count);
+            withGrad.add(name);
+            grads.computeIfAbsent(groupKey(p), k -> new ArrayList<>()).add(g);
           });
+      if (fusedGroups == null || !fusedGroups.names().equals(withGrad)) {
+        if (fusedGroups != null) {
+          fusedGroups.release();
+        }
+        fusedGroups = FusedGroups.of(withGrad, this);
+      }
       for (var count : stepCounts.values()) {
         count.fill_(new Scalar((double) steps));
       }
-      for (var e : groups.entrySet()) {
-        var group = e.getValue();
-        var decay = e.getKey().endsWith("/true") ? config.weightDecay() : 0.0;
+      for (var group : fusedGroups.groups()) {
         fused.adamw(
-            fused.list(group.p()),
-            fused.list(group.g()),
-            fused.list(group.m()),
-            fused.list(group.v()),
-            fused.list(group.s()),
+            group.params(),
+            fused.list(grads.get(group.key())),
+            group.expAvgs(),
+            group.expAvgSqs(),
+            group.steps(),
             lr,
             config.beta1(),
             config.beta2(),
-            decay,
+            group.decays() ? config.weightDecay() : 0.0,
             config.eps());
       }
+    }
+  }
+
+  /** {@code <dtype>/<device>/<decays>}: which fused call updates {@code p}. */
+  private String groupKey(Tensor p) {
+    return p.scalar_type() + "/" + p.device().str().getString() + "/" + decays(p);
+  }
+
+  private boolean decays(Tensor p) {
+    return config.weightDecay() > 0 && p.dim() > 1;
+  }
+
+  /** One fused call's constant lists (TorchScript {@code List[Tensor]}), kept across steps. */
+  private record FusedGroup(
+      String key, boolean decays, IValue params, IValue expAvgs, IValue expAvgSqs, IValue steps) {}
+
+  /** The fused groups for the parameters {@code names} (those with gradients), by group key. */
+  private record FusedGroups(List<String> names, List<FusedGroup> groups) {
+
+    static FusedGroups of(List<String> names, AdamW optimizer) {
+      var members = new TreeMap<String, List<String>>();
+      for (var name : names) {
+        members
+            .computeIfAbsent(optimizer.groupKey(optimizer.params.get(name)), k -> new ArrayList<>())
+            .add(name);
+      }
+      var groups = new ArrayList<FusedGroup>();
+      members.forEach(
+          (key, group) -> {
+            var first = optimizer.params.get(group.get(0));
+            var count = optimizer.stepCounts.get(first.device().str().getString());
+            groups.add(
+                new FusedGroup(
+                    key,
+                    optimizer.decays(first),
+                    kept(optimizer.fused.list(group.stream().map(optimizer.params::get).toList())),
+                    kept(optimizer.fused.list(group.stream().map(optimizer.expAvg::get).toList())),
+                    kept(
+                        optimizer.fused.list(group.stream().map(optimizer.expAvgSq::get).toList())),
+                    kept(optimizer.fused.list(group.stream().map(n -> count).toList()))));
+          });
+      return new FusedGroups(List.copyOf(names), groups);
+    }
+
+    /** Drops the lists (when other parameters have gradients than those they were built for). */
+    void release() {
+      for (var group : groups) {
+        for (var list :
+            List.of(group.params(), group.expAvgs(), group.expAvgSqs(), group.steps())) {
+          list.releaseReference();
+        }
+      }
+    }
+
+    /** Held past the PointerScope of the step that built it, until {@link #release()}. */
+    private static IValue kept(IValue list) {
+      list.retainReference();
+      return list;
     }
   }
 

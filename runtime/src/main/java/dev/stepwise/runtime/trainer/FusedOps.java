@@ -114,6 +114,8 @@ final class FusedOps {
    * maxNorm / (norm + 1e-6))}.
    */
   Tensor clip(IValue grads, double maxNorm) {
-    return clip.apply(new IValueVector(grads, new IValue(maxNorm))).toTensor();
+    // toTensor() points into the returned IValue, which the caller's PointerScope frees: the
+    // result gets a handle of its own, so it can be read after that scope has closed.
+    return new Tensor(clip.apply(new IValueVector(grads, new IValue(maxNorm))).toTensor());
   }
 }

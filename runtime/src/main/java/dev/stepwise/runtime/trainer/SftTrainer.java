@@ -4,9 +4,11 @@ import dev.stepwise.runtime.checkpoint.CheckpointWriter;
 import dev.stepwise.runtime.config.ConfigException;
 import dev.stepwise.runtime.config.SftConfig;
 import dev.stepwise.runtime.config.TomlWriter;
+import dev.stepwise.runtime.data.HostBatch;
 import dev.stepwise.runtime.data.ReverseTextTask;
 import dev.stepwise.runtime.k8s.CheckpointReporter;
 import dev.stepwise.runtime.metrics.TrainerMetrics;
+import dev.stepwise.runtime.model.GpuMemory;
 import dev.stepwise.runtime.parallel.GradientSync;
 import dev.stepwise.runtime.parallel.ProcessGroup;
 import dev.stepwise.runtime.util.StopSignal;
@@ -144,11 +146,13 @@ public final class SftTrainer {
             : Math.max(10, (config.maxSteps() - startStep + 9) / 10);
     var stopped = false;
     // On a GPU, reading a value waits for all the work queued before it and leaves the GPU idle
-    // while the host queues what follows: with one rank the step reads its loss once, after the
-    // optimizer step is queued (the step is over then anyway), and its gradient norm only when it
-    // logs it. With several ranks the loss is read before the all-reduce, which carries it.
+    // while the host queues what follows: with one rank the step reads its loss once, last, after
+    // the optimizer step is queued, its tensors released and the next batch tokenized, and its
+    // gradient norm only when it logs it. With several ranks the loss is read before the
+    // all-reduce, which carries it.
     var readLossLast = device.is_cuda() && !group.distributed();
     var finalAccuracy = Double.NaN;
+    var phases = StepPhases.on(device);
     try (var metrics = TrainerMetrics.open(rank, layout, config, startStep, resumedFrom);
         var saver =
             ckpt == null
@@ -163,17 +167,23 @@ public final class SftTrainer {
                         stop)
                     .observedBy(metrics)) {
       var agreement = new StopAgreement(saver == null ? StopSignal.none() : stop, group, device);
+      HostBatch next = null;
       for (var step = startStep + 1; step <= config.maxSteps(); step++) {
         var stepStart = System.nanoTime();
+        phases.beginStep();
         var lr = setup.schedule().lr(step);
-        double lossValue;
-        double gradNorm;
+        DeviceScalar lossOnDevice;
+        DeviceScalar norm;
         long tokens;
         int samples;
         try (var scope = new PointerScope()) {
-          var batch = task.batch(step, rank, worldSize, device);
+          var batch =
+              (next != null ? next : task.hostBatch(step, rank, worldSize)).toDevice(device);
+          phases.mark("batch");
           var value = loss.loss(model, batch);
+          phases.mark("forward");
           value.backward();
+          phases.mark("backward");
           // Reading the loss waits for the backward pass on a GPU: outside the all-reduce's time.
           var localLoss = readLossLast ? Double.NaN : value.item_float();
           var reduceStart = System.nanoTime();
@@ -186,17 +196,29 @@ public final class SftTrainer {
                   batch.tokenCount(),
                   step);
           allReduceNanos += System.nanoTime() - reduceStart;
-          var norm = optimizer.clipGradNormDeferred(config.optim().maxNorm());
+          norm = optimizer.clipGradNormDeferred(config.optim().maxNorm());
           optimizer.step(lr);
           optimizer.zeroGrad();
-          lossValue = readLossLast ? value.item_float() : reduced.loss();
+          lossOnDevice = readLossLast ? DeviceScalar.of(value) : DeviceScalar.known(reduced.loss());
+          tokens = reduced.tokens();
+          samples = batch.samples() * worldSize;
+        }
+        phases.mark("optimizer");
+        // While the device runs the update just queued, the host has released the step's
+        // tensors (above) and now tokenizes the next step's batch.
+        next = step < config.maxSteps() ? task.hostBatch(step + 1, rank, worldSize) : null;
+        phases.mark("next batch");
+        double lossValue;
+        double gradNorm;
+        try (lossOnDevice;
+            norm) {
+          lossValue = lossOnDevice.getAsDouble();
           gradNorm =
               step % config.log().interval() == 0 || step == config.maxSteps()
                   ? norm.getAsDouble()
                   : Double.NaN;
-          tokens = reduced.tokens();
-          samples = batch.samples() * worldSize;
         }
+        phases.mark("loss read");
         progress = progress.advance(samples, tokens);
         if (Double.isNaN(firstLoss)) {
           firstLoss = lossValue;
@@ -263,6 +285,11 @@ public final class SftTrainer {
     // Every rank's shards are reported before anyone leaves; rank 0's store outlives the others.
     group.barrier("end of training");
     var trainTime = Duration.ofNanos(System.nanoTime() - trainStart);
+    var phaseSummary = phases.summary();
+    if (!phaseSummary.isEmpty()) {
+      log.info(phaseSummary);
+    }
+    GpuMemory.summary(device).ifPresent(log::info);
     if (group.distributed() && progress.step() > startStep) {
       log.info(
           String.format(

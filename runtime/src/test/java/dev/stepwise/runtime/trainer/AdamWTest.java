@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.stepwise.runtime.config.OptimConfig;
 import java.util.SortedMap;
 import java.util.TreeMap;
+import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.NoGradGuard;
 import org.bytedeco.pytorch.Tensor;
@@ -59,10 +60,18 @@ class AdamWTest {
     var norm = 0.0;
     try (var noGrad = new NoGradGuard()) {
       for (var step = from; step < to; step++) {
-        grads(params, step);
-        norm = optim.clipGradNormDeferred(CONFIG.maxNorm()).getAsDouble();
-        optim.step(CONFIG.lr() * (1 + step % 3));
-        optim.zeroGrad();
+        // One PointerScope a step, as the trainers run it: what the optimizer keeps across steps
+        // (the fused path's lists) must outlive it, and the norm is read after it has closed.
+        DeviceScalar deferred;
+        try (var scope = new PointerScope()) {
+          grads(params, step);
+          deferred = optim.clipGradNormDeferred(CONFIG.maxNorm());
+          optim.step(CONFIG.lr() * (1 + step % 3));
+          optim.zeroGrad();
+        }
+        try (deferred) {
+          norm = deferred.getAsDouble();
+        }
       }
     }
     return norm;
