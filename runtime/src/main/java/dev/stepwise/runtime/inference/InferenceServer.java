@@ -13,6 +13,7 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.config.InferenceConfig;
 import dev.stepwise.runtime.model.ByteTokenizer;
 import dev.stepwise.runtime.model.Devices;
+import dev.stepwise.runtime.model.GpuMemory;
 import dev.stepwise.runtime.model.HfTokenizer;
 import dev.stepwise.runtime.model.HfWeights;
 import dev.stepwise.runtime.model.Policy;
@@ -372,12 +373,13 @@ public final class InferenceServer implements AutoCloseable {
     var seconds = (System.nanoTime() - started) / 1e9;
     LOG.info(
         String.format(
-            "inference: %d completions, %,d tokens in %.0f ms (%,.0f tok/s) with weights of step %s",
+            "inference: %d completions, %,d tokens in %.0f ms (%,.0f tok/s) with %s%s",
             completions.size(),
             completionTokens,
             seconds * 1000,
             completionTokens / seconds,
-            servedStep));
+            servedStep == null ? "the initial weights" : "weights of step " + servedStep,
+            GpuMemory.summary(device).map(memory -> " | " + memory).orElse("")));
     return new Generated(completions, servedStep);
   }
 
