@@ -1,6 +1,7 @@
 package dev.stepwise.runtime.model;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
@@ -48,7 +49,7 @@ public final class HfDecoder implements Policy {
   private final Tensor invFreq;
   private final torch.ScalarType compute;
   private final Map<String, Tensor> castWeights = new HashMap<>();
-  private final Map<String, Long> castVersions = new HashMap<>();
+  private final Map<String, long[]> castVersions = new HashMap<>();
   private boolean castOnce;
 
   /**
@@ -259,9 +260,11 @@ public final class HfDecoder implements Policy {
     var eps = config.rmsNormEps();
     var pre = "model.layers." + i + ".";
     var h = rmsNorm(x, p(pre + "input_layernorm.weight"), eps);
-    var q = linear(h, pre + "self_attn.q_proj").view(b, t, nh, hd);
-    var k = linear(h, pre + "self_attn.k_proj").view(b, t, nkv, hd);
-    var v = linear(h, pre + "self_attn.v_proj").view(b, t, nkv, hd).transpose(1, 2);
+    var qkv =
+        linears(h, pre + "self_attn.q_proj", pre + "self_attn.k_proj", pre + "self_attn.v_proj");
+    var q = qkv[0].view(b, t, nh, hd);
+    var k = qkv[1].view(b, t, nkv, hd);
+    var v = qkv[2].view(b, t, nkv, hd).transpose(1, 2);
     if (config.qkNorm()) {
       q = rmsNorm(q, p(pre + "self_attn.q_norm.weight"), eps);
       k = rmsNorm(k, p(pre + "self_attn.k_norm.weight"), eps);
@@ -294,9 +297,9 @@ public final class HfDecoder implements Policy {
     var y = att.transpose(1, 2).reshape(b, t, nh * hd);
     x = x.add(linear(y, pre + "self_attn.o_proj"));
     h = rmsNorm(x, p(pre + "post_attention_layernorm.weight"), eps);
-    var gate = torch.silu(linear(h, pre + "mlp.gate_proj"));
-    var up = linear(h, pre + "mlp.up_proj");
-    return x.add(linear(gate.mul(up), pre + "mlp.down_proj"));
+    var gateUp = linears(h, pre + "mlp.gate_proj", pre + "mlp.up_proj");
+    var gate = torch.silu(gateUp[0]);
+    return x.add(linear(gate.mul(gateUp[1]), pre + "mlp.down_proj"));
   }
 
   /**
@@ -390,34 +393,87 @@ public final class HfDecoder implements Policy {
     castOnce = true;
   }
 
-  /** The weight {@code name} in the compute dtype. */
-  private Tensor weight(String name) {
-    var w = p(name);
-    if (!castOnce || w.scalar_type() == compute || GradMode.is_enabled()) {
-      return w.to(compute);
+  /**
+   * The weights {@code names} in the compute dtype, joined along their output dimension when there
+   * are several (one matrix product then computes all their projections).
+   */
+  private Tensor weight(String... names) {
+    if (!castOnce || GradMode.is_enabled()) {
+      return castAndJoin(names);
     }
-    var version = w.__dispatch__version();
-    var cached = castWeights.get(name);
-    if (cached != null && castVersions.get(name) == version) {
+    var key = String.join("+", names);
+    var versions = new long[names.length];
+    for (var i = 0; i < names.length; i++) {
+      versions[i] = p(names[i]).__dispatch__version();
+    }
+    var cached = castWeights.get(key);
+    if (cached != null && Arrays.equals(castVersions.get(key), versions)) {
       return cached;
     }
-    var cast = w.to(compute);
+    var cast = castAndJoin(names);
     cast.retainReference(); // outlives the caller's PointerScope; released when replaced
     if (cached != null) {
       cached.releaseReference();
     }
-    castWeights.put(name, cast);
-    castVersions.put(name, version);
+    castWeights.put(key, cast);
+    castVersions.put(key, versions);
     return cast;
   }
 
+  private Tensor castAndJoin(String... names) {
+    if (names.length == 1) {
+      return p(names[0]).to(compute);
+    }
+    var parts = new TensorVector();
+    for (var name : names) {
+      parts.push_back(p(name).to(compute));
+    }
+    return torch.cat(parts, 0);
+  }
+
   private Tensor linear(Tensor x, String prefix) {
-    var w = weight(prefix + ".weight");
-    var bias = params.get(prefix + ".bias");
+    return linears(x, prefix)[0];
+  }
+
+  /**
+   * The projections {@code prefixes} of the same input {@code x} (q, k and v; gate and up) as one
+   * matrix product over their joined weights, split back: the input is cast once and its gradient
+   * comes back in one piece, where separate products would cast it per projection.
+   */
+  private Tensor[] linears(Tensor x, String... prefixes) {
+    var weights = new String[prefixes.length];
+    var sizes = new long[prefixes.length];
+    var biases = new ArrayList<Tensor>();
+    for (var i = 0; i < prefixes.length; i++) {
+      weights[i] = prefixes[i] + ".weight";
+      sizes[i] = p(weights[i]).size(0);
+      var bias = params.get(prefixes[i] + ".bias");
+      if (bias != null) {
+        biases.add(bias.to(compute));
+      }
+    }
     var in = x.to(compute);
-    return bias == null
-        ? torch.linear(in, w)
-        : torch.linear(in, w, new TensorOptional(bias.to(compute)));
+    var w = weight(weights);
+    var out =
+        biases.isEmpty()
+            ? torch.linear(in, w)
+            : torch.linear(
+                in,
+                w,
+                new TensorOptional(
+                    biases.size() == 1
+                        ? biases.get(0)
+                        : torch.cat(new TensorVector(biases.toArray(new Tensor[0])), 0)));
+    if (prefixes.length == 1) {
+      return new Tensor[] {out};
+    }
+    var pieces = out.split_with_sizes(sizes, -1);
+    var result = new Tensor[prefixes.length];
+    for (var i = 0; i < prefixes.length; i++) {
+      // A handle of its own: get(i) points into the vector, which may be freed before its use.
+      result[i] = new Tensor(pieces.get(i));
+    }
+    return result;
   }
 
   /** HF's rotate-half RoPE on {@code [B, H, T, D]} with {@code cos}/{@code sin} {@code [T, D]}. */

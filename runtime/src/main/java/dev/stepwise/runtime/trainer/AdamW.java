@@ -117,20 +117,22 @@ public final class AdamW {
    * #clipGradNorm} itself.
    */
   DeviceScalar clipGradNormDeferred(double maxNorm) {
+    if (fused != null) {
+      // The gradients as the parameters hold them (no intermediate vector whose elements the
+      // list would point into, and which the garbage collector may free first).
+      var list = new ArrayList<Tensor>(params.size());
+      forEachGradient((name, p, g) -> list.add(g));
+      if (!list.isEmpty()) {
+        try (var noGrad = new NoGradGuard()) {
+          return DeviceScalar.of(fused.clip(fused.list(list), maxNorm));
+        }
+      }
+    }
     var grads = new TensorVector();
     for (var p : params.values()) {
       var g = p.grad();
       if (g.defined()) {
         grads.push_back(g);
-      }
-    }
-    if (fused != null && !grads.empty()) {
-      try (var noGrad = new NoGradGuard()) {
-        var list = new ArrayList<Tensor>((int) grads.size());
-        for (var i = 0; i < grads.size(); i++) {
-          list.add(grads.get(i));
-        }
-        return DeviceScalar.of(fused.clip(fused.list(list), maxNorm));
       }
     }
     if (grads.empty() || !grads.get(0).is_cuda()) {

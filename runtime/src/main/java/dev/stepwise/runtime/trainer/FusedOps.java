@@ -1,5 +1,6 @@
 package dev.stepwise.runtime.trainer;
 
+import java.lang.ref.Reference;
 import java.util.List;
 import org.bytedeco.pytorch.CompilationUnit;
 import org.bytedeco.pytorch.Function;
@@ -114,8 +115,13 @@ final class FusedOps {
    * maxNorm / (norm + 1e-6))}.
    */
   Tensor clip(IValue grads, double maxNorm) {
-    // toTensor() points into the returned IValue, which the caller's PointerScope frees: the
-    // result gets a handle of its own, so it can be read after that scope has closed.
-    return new Tensor(clip.apply(new IValueVector(grads, new IValue(maxNorm))).toTensor());
+    // toTensor() points into the returned IValue, which the caller's PointerScope (or the garbage
+    // collector) frees: the result gets a handle of its own, so it can be read after that.
+    var result = clip.apply(new IValueVector(grads, new IValue(maxNorm)));
+    try {
+      return new Tensor(result.toTensor());
+    } finally {
+      Reference.reachabilityFence(result);
+    }
   }
 }
