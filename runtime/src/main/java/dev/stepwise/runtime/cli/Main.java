@@ -23,8 +23,9 @@ public final class Main {
   static {
     // Unless told otherwise, JavaCPP reads the process's resident size at every native allocation
     // (every tensor an op returns) to decide whether to force a garbage collection: about half of
-    // the Java side of a small op (2.7 us against 1.5 us here). The runtime frees tensors through
-    // PointerScopes, not through the garbage collector, so the check buys nothing.
+    // the Java side of a small op (runtime/src/test/bench/OpOverhead.java), and it made a GPU
+    // server's decoding, which is bound by such launches, half as fast. The runtime frees tensors
+    // through PointerScopes, not through the garbage collector, so the check buys nothing.
     if (System.getProperty("org.bytedeco.javacpp.maxPhysicalBytes") == null) {
       System.setProperty("org.bytedeco.javacpp.maxPhysicalBytes", "0");
     }
