@@ -18,7 +18,7 @@ public final class GpuMemory {
 
   /**
    * {@code GPU memory: peak 41.2 GiB allocated, 44.0 GiB reserved, 0 allocator retries, 12
-   * cudaMalloc}, or empty when {@code device} is not a CUDA device (the CPU build has no CUDA
+   * cudaMalloc, 0 cudaFree}, or empty when {@code device} is not a CUDA device (the CPU build has no CUDA
    * classes to ask).
    */
   public static Optional<String> summary(Device device) {
