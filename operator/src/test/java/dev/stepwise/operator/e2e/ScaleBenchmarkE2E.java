@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -154,14 +155,18 @@ class ScaleBenchmarkE2E {
           "  operator writes: %d = %.2f per run (children per run %.1f) %s%n",
           writes, writes / (double) runs, children / (double) runs, byKind);
       System.out.printf(
-          "  reconciles: %.0f = %.2f per run; heap after GC: %.1f -> %.1f MiB = %.1f KiB per run%n",
+          "  reconciles: %.0f = %.2f per run; heap after GC (live objects): %.1f -> %.1f MiB ="
+              + " %.1f KiB per run (G1 used: %.1f -> %.1f MiB)%n",
           reconciles,
           reconciles / (double) runs,
+          total(classesBefore) / 1048576.0,
+          total(classesAfter) / 1048576.0,
+          (total(classesAfter) - total(classesBefore)) / 1024.0 / runs,
           heapBefore / 1048576.0,
-          heapAfter / 1048576.0,
-          (heapAfter - heapBefore) / 1024.0 / runs);
+          heapAfter / 1048576.0);
       System.out.printf(
           "  heap growth by class (KiB per run): %s%n", growth(classesBefore, classesAfter, runs));
+      writeGrowth(classesBefore, classesAfter, runs);
       System.out.printf(
           "  last create -> operator idle (its last write): %.1f s%n",
           (lastWrite - lastCreate) / 1e9);
@@ -394,14 +399,61 @@ class ScaleBenchmarkE2E {
     assertEquals(Map.of(), failures, "failed creates");
   }
 
-  /** The 12 classes whose live bytes grew most, as "class=KiB per run". */
-  private static String growth(Map<String, Long> before, Map<String, Long> after, int runs) {
+  /** Live objects of one class: how many, how many bytes. */
+  private record Live(long instances, long bytes) {
+    Live plus(Live other) {
+      return new Live(instances + other.instances, bytes + other.bytes);
+    }
+
+    Live minus(Live other) {
+      return new Live(instances - other.instances, bytes - other.bytes);
+    }
+  }
+
+  private static long total(Map<String, Live> histogram) {
+    return histogram.values().stream().mapToLong(Live::bytes).sum();
+  }
+
+  /** Growth of each class from {@code before} to {@code after}, most bytes first. */
+  private static List<Map.Entry<String, Live>> growthByClass(
+      Map<String, Live> before, Map<String, Live> after) {
     return after.entrySet().stream()
-        .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
-        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .map(
+            e ->
+                Map.entry(
+                    e.getKey(),
+                    e.getValue().minus(before.getOrDefault(e.getKey(), new Live(0, 0)))))
+        .sorted(
+            Comparator.comparingLong((Map.Entry<String, Live> e) -> e.getValue().bytes())
+                .reversed())
+        .toList();
+  }
+
+  /** The 12 classes whose live bytes grew most, as "class=KiB per run". */
+  private static String growth(Map<String, Live> before, Map<String, Live> after, int runs) {
+    return growthByClass(before, after).stream()
         .limit(12)
-        .map(e -> "%s=%.1f".formatted(e.getKey(), e.getValue() / 1024.0 / runs))
+        .map(e -> "%s=%.1f".formatted(e.getKey(), e.getValue().bytes() / 1024.0 / runs))
         .collect(java.util.stream.Collectors.joining(", "));
+  }
+
+  /**
+   * Every class's growth per run (bytes and instances) to target/scale-heap-growth.txt, to tell
+   * which objects a run keeps alive.
+   */
+  private static void writeGrowth(Map<String, Live> before, Map<String, Live> after, int runs)
+      throws IOException {
+    var lines = new ArrayList<String>();
+    lines.add("# live objects per run after %d runs: bytes instances class".formatted(runs));
+    for (var e : growthByClass(before, after)) {
+      lines.add(
+          "%10.1f %8.2f %s"
+              .formatted(
+                  e.getValue().bytes() / (double) runs,
+                  e.getValue().instances() / (double) runs,
+                  e.getKey()));
+    }
+    java.nio.file.Files.write(java.nio.file.Path.of("target", "scale-heap-growth.txt"), lines);
   }
 
   /** The operator pod's own figures, read from its /q/metrics and after a GC through jcmd. */
@@ -443,7 +495,11 @@ class ScaleBenchmarkE2E {
       return total;
     }
 
-    /** Used heap after a full GC of the operator's JVM, in bytes. */
+    /**
+     * Used heap after a full GC of the operator's JVM, in bytes, as G1 reports it: besides the live
+     * objects it counts the eden regions (whole TLABs) its threads took since the GC, so it varies
+     * with what the operator did in that moment. The figure per run comes from the class histogram.
+     */
     long heapAfterGc() throws IOException, InterruptedException {
       var pid = cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).get(pod()).pid();
       var jcmd = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
@@ -460,17 +516,20 @@ class ScaleBenchmarkE2E {
       return bytes;
     }
 
-    /** Live bytes by class (jcmd GC.class_histogram, which collects first). */
-    Map<String, Long> classHistogram() throws IOException, InterruptedException {
+    /** Live instances and bytes by class (jcmd GC.class_histogram, which collects first). */
+    Map<String, Live> classHistogram() throws IOException, InterruptedException {
       var pid = cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).get(pod()).pid();
       var jcmd = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-      var row = Pattern.compile("^\\s*\\d+:\\s+\\d+\\s+(\\d+)\\s+(\\S+)", Pattern.MULTILINE);
+      var row = Pattern.compile("^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)", Pattern.MULTILINE);
       var matcher = row.matcher(run(jcmd, String.valueOf(pid), "GC.class_histogram"));
-      var bytes = new java.util.HashMap<String, Long>();
+      var live = new java.util.HashMap<String, Live>();
       while (matcher.find()) {
-        bytes.merge(matcher.group(2), Long.parseLong(matcher.group(1)), Long::sum);
+        live.merge(
+            matcher.group(3),
+            new Live(Long.parseLong(matcher.group(1)), Long.parseLong(matcher.group(2))),
+            Live::plus);
       }
-      return bytes;
+      return live;
     }
 
     private static String run(String... command) throws IOException, InterruptedException {
