@@ -11,7 +11,7 @@ import dev.stepwise.operator.checkpoint.InitSource;
 import dev.stepwise.operator.checkpoint.ResumeRequest;
 import dev.stepwise.operator.checkpoint.RetentionPolicy;
 import dev.stepwise.operator.checkpoint.RunCheckpoints;
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import dev.stepwise.operator.config.CompactItemStore;
 import dev.stepwise.operator.dependent.InferenceDeploymentDependent;
 import dev.stepwise.operator.dependent.InferenceServiceDependent;
 import dev.stepwise.operator.dependent.OrchestratorDeploymentDependent;
@@ -71,8 +71,7 @@ import org.jboss.logging.Logger;
 // events, its own included, are still skipped (generation-aware processing).
 @ControllerConfiguration(
     name = "trainingrun",
-    informer =
-        @Informer(comparableResourceVersions = false, itemStore = CacheWithoutManagedFields.class))
+    informer = @Informer(comparableResourceVersions = false, itemStore = CompactItemStore.class))
 // What the reconcile calls directly (its dependents' rules are derived by QOSDK): the informers on
 // Checkpoints and pods, retention deleting Checkpoints, outdated trainer pods deleted after a
 // resume, and Events (a repeated one is read and its count patched). The informer on existing
@@ -159,7 +158,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     runs.addIndexer(InitSource.INDEX, InitSource::indexKeys);
     var checkpoints =
         InformerEventSourceConfiguration.from(Checkpoint.class, TrainingRun.class)
-            .withItemStore(new CacheWithoutManagedFields<>())
+            .withItemStore(new CompactItemStore<>())
             .withSecondaryToPrimaryMapper(
                 (Checkpoint c) -> {
                   if (c.getSpec() == null || c.getSpec().getTrainingRun() == null) {
@@ -176,7 +175,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
             .build();
     var pods =
         InformerEventSourceConfiguration.from(Pod.class, TrainingRun.class)
-            .withItemStore(new CacheWithoutManagedFields<>())
+            .withItemStore(new CompactItemStore<>())
             .withLabelSelector(Labels.MANAGED_SELECTOR)
             .withSecondaryToPrimaryMapper(
                 (Pod p) -> {

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import dev.stepwise.operator.config.CompactItemStore;
 import io.javaoperatorsdk.operator.Operator;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
@@ -31,8 +31,7 @@ class ControllerSettingsIT {
   void bothControllersCacheTheirResourcesWithoutManagedFields() {
     for (var name : new String[] {"trainingrun", "checkpoint"}) {
       var config = operator.getRegisteredController(name).orElseThrow().getConfiguration();
-      assertInstanceOf(
-          CacheWithoutManagedFields.class, config.getInformerConfig().getItemStore(), name);
+      assertInstanceOf(CompactItemStore.class, config.getInformerConfig().getItemStore(), name);
     }
   }
 }

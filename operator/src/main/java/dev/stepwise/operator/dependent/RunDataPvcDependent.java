@@ -4,7 +4,7 @@ import dev.stepwise.api.StorageAccessMode;
 import dev.stepwise.api.StorageSpec;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import dev.stepwise.operator.config.CompactItemStore;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -24,9 +24,7 @@ import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
  */
 @KubernetesDependent(
     informer =
-        @Informer(
-            labelSelector = Labels.MANAGED_SELECTOR,
-            itemStore = CacheWithoutManagedFields.class))
+        @Informer(labelSelector = Labels.MANAGED_SELECTOR, itemStore = CompactItemStore.class))
 public class RunDataPvcDependent
     extends KubernetesDependentResource<PersistentVolumeClaim, TrainingRun>
     implements Creator<PersistentVolumeClaim, TrainingRun>, GarbageCollected<TrainingRun> {
