@@ -118,7 +118,7 @@ import org.jboss.logging.Logger;
       @Dependent(
           name = "data",
           type = RunDataPvcDependent.class,
-          activationCondition = RunDataPvcDependent.NoExistingClaim.class),
+          reconcilePrecondition = RunDataPvcDependent.NoExistingClaim.class),
       @Dependent(name = "trainer-service", type = TrainerServiceDependent.class),
       @Dependent(
           name = "trainer",
@@ -128,14 +128,18 @@ import org.jboss.logging.Logger;
           name = "orchestrator",
           type = OrchestratorDeploymentDependent.class,
           reconcilePrecondition = RunDependent.RlOnly.class),
+      // One informer per kind: the inference Deployment and Service are read through the
+      // orchestrator's and the trainer Service's, which hold every managed object of their kind.
       @Dependent(
           name = "inference",
           type = InferenceDeploymentDependent.class,
-          reconcilePrecondition = RunDependent.RlOnly.class),
+          reconcilePrecondition = RunDependent.RlOnly.class,
+          useEventSourceWithName = "orchestrator"),
       @Dependent(
           name = "inference-service",
           type = InferenceServiceDependent.class,
-          reconcilePrecondition = RunDependent.RlOnly.class)
+          reconcilePrecondition = RunDependent.RlOnly.class,
+          useEventSourceWithName = "trainer-service")
     })
 public class TrainingRunReconciler implements Reconciler<TrainingRun> {
 
