@@ -88,6 +88,7 @@ class ScaleBenchmarkE2E {
       awaitChildren(NS, warmup);
       audit.mark();
       awaitIdle(audit, System.nanoTime(), new ArrayList<>());
+      operator.awaitNoReconciles();
       var heapBefore = operator.heapAfterGc();
       var classesBefore = operator.classHistogram();
       var reconcilesBefore = operator.reconciles();
@@ -112,6 +113,9 @@ class ScaleBenchmarkE2E {
       var operatorLatencies = latencies(NS, runObjects);
       var requests = new ArrayList<AuditLog.Request>();
       var lastWrite = awaitIdle(audit, lastCreate, requests);
+      // No write for 5 s is not the end of the work: reconciles that write nothing (status events
+      // of the children) may still be queued. The heap and CPU figures wait for them.
+      operator.awaitNoReconciles();
       var cpu = operator.cpuSeconds() - cpuBefore;
       var writes = AuditLog.countWrites(requests, LocalCluster.operatorUser()::equals);
       var byKind = AuditLog.writesBy(requests, LocalCluster.operatorUser()::equals);
@@ -517,6 +521,24 @@ class ScaleBenchmarkE2E {
         throw new AssertionError("no heap figure in jcmd GC.heap_info:\n" + info);
       }
       return bytes;
+    }
+
+    /** Waits until no reconcile has started for 5 s. */
+    void awaitNoReconciles() {
+      var last = new double[] {Double.NaN};
+      var since = new long[] {System.nanoTime()};
+      await()
+          .atMost(Duration.ofMinutes(5))
+          .pollInterval(Duration.ofMillis(500))
+          .until(
+              () -> {
+                var now = reconciles();
+                if (Double.compare(now, last[0]) != 0) {
+                  last[0] = now;
+                  since[0] = System.nanoTime();
+                }
+                return System.nanoTime() - since[0] > 5_000_000_000L;
+              });
     }
 
     /** CPU time (user and system) the operator's JVM has used, from /proc/<pid>/stat. */
