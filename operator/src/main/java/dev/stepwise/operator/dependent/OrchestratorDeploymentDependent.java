@@ -16,7 +16,10 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
  */
 @KubernetesDependent(
     informer =
-        @Informer(labelSelector = Labels.MANAGED_SELECTOR, itemStore = CompactItemStore.class))
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CompactItemStore.class,
+            onUpdateFilter = ChildUpdateFilter.class))
 public class OrchestratorDeploymentDependent extends RunDependent<Deployment> {
 
   public OrchestratorDeploymentDependent() {

@@ -25,7 +25,10 @@ import java.util.Optional;
  */
 @KubernetesDependent(
     informer =
-        @Informer(labelSelector = Labels.MANAGED_SELECTOR, itemStore = CompactItemStore.class))
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CompactItemStore.class,
+            onUpdateFilter = ChildUpdateFilter.class))
 public class RunDataPvcDependent
     extends KubernetesDependentResource<PersistentVolumeClaim, TrainingRun>
     implements Creator<PersistentVolumeClaim, TrainingRun>, GarbageCollected<TrainingRun> {

@@ -13,7 +13,10 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
 /** RoleBinding {@code <run>-runtime}: grants the run's Role to the run's ServiceAccount. */
 @KubernetesDependent(
     informer =
-        @Informer(labelSelector = Labels.MANAGED_SELECTOR, itemStore = CompactItemStore.class))
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CompactItemStore.class,
+            onUpdateFilter = ChildUpdateFilter.class))
 public class RuntimeRoleBindingDependent extends RunDependent<RoleBinding> {
 
   public RuntimeRoleBindingDependent() {

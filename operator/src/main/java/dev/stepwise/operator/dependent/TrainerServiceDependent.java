@@ -17,7 +17,10 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
  */
 @KubernetesDependent(
     informer =
-        @Informer(labelSelector = Labels.MANAGED_SELECTOR, itemStore = CompactItemStore.class))
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CompactItemStore.class,
+            onUpdateFilter = ChildUpdateFilter.class))
 public class TrainerServiceDependent extends RunDependent<Service> {
 
   public TrainerServiceDependent() {

@@ -16,7 +16,10 @@ import java.util.TreeMap;
 /** ConfigMap {@code <run>-config}: the TOML of each role, mounted at /etc/stepwise. */
 @KubernetesDependent(
     informer =
-        @Informer(labelSelector = Labels.MANAGED_SELECTOR, itemStore = CompactItemStore.class))
+        @Informer(
+            labelSelector = Labels.MANAGED_SELECTOR,
+            itemStore = CompactItemStore.class,
+            onUpdateFilter = ChildUpdateFilter.class))
 public class TrainingConfigMapDependent extends RunDependent<ConfigMap> {
 
   public static final String COMPONENT = "config";
