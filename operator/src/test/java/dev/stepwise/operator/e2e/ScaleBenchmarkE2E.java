@@ -9,6 +9,7 @@ import dev.stepwise.api.TrainingRun;
 import dev.stepwise.cluster.LocalCluster;
 import dev.stepwise.cluster.controlplane.AuditLog;
 import dev.stepwise.operator.Fixtures;
+import dev.stepwise.operator.Labels;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
@@ -339,7 +340,11 @@ class ScaleBenchmarkE2E {
     var meta = new ObjectMeta();
     meta.setName(old.getName());
     meta.setNamespace(FLOOR_NS);
-    meta.setLabels(old.getLabels());
+    // Without the operator's managed-by label: its informers would take every floor object into
+    // their caches while the floor is timed (it owns none of them, so it reconciles nothing).
+    var labels = new java.util.HashMap<>(old.getLabels());
+    labels.remove(Labels.MANAGED_BY);
+    meta.setLabels(labels);
     meta.setAnnotations(old.getAnnotations());
     object.setMetadata(meta);
     if (object instanceof RoleBinding binding) {
