@@ -11,7 +11,7 @@ import dev.stepwise.operator.checkpoint.InitSource;
 import dev.stepwise.operator.checkpoint.ResumeRequest;
 import dev.stepwise.operator.checkpoint.RetentionPolicy;
 import dev.stepwise.operator.checkpoint.RunCheckpoints;
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import dev.stepwise.operator.config.CompactItemStore;
 import dev.stepwise.operator.dependent.InferenceDeploymentDependent;
 import dev.stepwise.operator.dependent.InferenceServiceDependent;
 import dev.stepwise.operator.dependent.OrchestratorDeploymentDependent;
@@ -71,8 +71,7 @@ import org.jboss.logging.Logger;
 // events, its own included, are still skipped (generation-aware processing).
 @ControllerConfiguration(
     name = "trainingrun",
-    informer =
-        @Informer(comparableResourceVersions = false, itemStore = CacheWithoutManagedFields.class))
+    informer = @Informer(comparableResourceVersions = false, itemStore = CompactItemStore.class))
 // What the reconcile calls directly (its dependents' rules are derived by QOSDK): the informers on
 // Checkpoints and pods, retention deleting Checkpoints, outdated trainer pods deleted after a
 // resume, and Events (a repeated one is read and its count patched). The informer on existing
@@ -119,7 +118,7 @@ import org.jboss.logging.Logger;
       @Dependent(
           name = "data",
           type = RunDataPvcDependent.class,
-          activationCondition = RunDataPvcDependent.NoExistingClaim.class),
+          reconcilePrecondition = RunDataPvcDependent.NoExistingClaim.class),
       @Dependent(name = "trainer-service", type = TrainerServiceDependent.class),
       @Dependent(
           name = "trainer",
@@ -129,14 +128,18 @@ import org.jboss.logging.Logger;
           name = "orchestrator",
           type = OrchestratorDeploymentDependent.class,
           reconcilePrecondition = RunDependent.RlOnly.class),
+      // One informer per kind: the inference Deployment and Service are read through the
+      // orchestrator's and the trainer Service's, which hold every managed object of their kind.
       @Dependent(
           name = "inference",
           type = InferenceDeploymentDependent.class,
-          reconcilePrecondition = RunDependent.RlOnly.class),
+          reconcilePrecondition = RunDependent.RlOnly.class,
+          useEventSourceWithName = "orchestrator"),
       @Dependent(
           name = "inference-service",
           type = InferenceServiceDependent.class,
-          reconcilePrecondition = RunDependent.RlOnly.class)
+          reconcilePrecondition = RunDependent.RlOnly.class,
+          useEventSourceWithName = "trainer-service")
     })
 public class TrainingRunReconciler implements Reconciler<TrainingRun> {
 
@@ -159,7 +162,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
     runs.addIndexer(InitSource.INDEX, InitSource::indexKeys);
     var checkpoints =
         InformerEventSourceConfiguration.from(Checkpoint.class, TrainingRun.class)
-            .withItemStore(new CacheWithoutManagedFields<>())
+            .withItemStore(new CompactItemStore<>())
             .withSecondaryToPrimaryMapper(
                 (Checkpoint c) -> {
                   if (c.getSpec() == null || c.getSpec().getTrainingRun() == null) {
@@ -176,7 +179,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
             .build();
     var pods =
         InformerEventSourceConfiguration.from(Pod.class, TrainingRun.class)
-            .withItemStore(new CacheWithoutManagedFields<>())
+            .withItemStore(new CompactItemStore<>())
             .withLabelSelector(Labels.MANAGED_SELECTOR)
             .withSecondaryToPrimaryMapper(
                 (Pod p) -> {

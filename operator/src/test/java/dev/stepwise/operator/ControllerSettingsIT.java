@@ -1,14 +1,24 @@
 package dev.stepwise.operator;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import dev.stepwise.operator.config.CompactItemStore;
+import io.fabric8.kubernetes.api.model.ConfigMap;
+import io.fabric8.kubernetes.api.model.Service;
+import io.fabric8.kubernetes.api.model.ServiceAccount;
+import io.fabric8.kubernetes.api.model.apps.Deployment;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.rbac.Role;
+import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
 import io.javaoperatorsdk.operator.Operator;
+import io.javaoperatorsdk.operator.processing.Controller;
 import io.quarkus.test.junit.QuarkusTest;
 import io.quarkus.test.kubernetes.client.WithKubernetesTestServer;
 import jakarta.inject.Inject;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** Controller settings the operator depends on, as QOSDK built them from the annotations. */
@@ -31,8 +41,28 @@ class ControllerSettingsIT {
   void bothControllersCacheTheirResourcesWithoutManagedFields() {
     for (var name : new String[] {"trainingrun", "checkpoint"}) {
       var config = operator.getRegisteredController(name).orElseThrow().getConfiguration();
-      assertInstanceOf(
-          CacheWithoutManagedFields.class, config.getInformerConfig().getItemStore(), name);
+      assertInstanceOf(CompactItemStore.class, config.getInformerConfig().getItemStore(), name);
+    }
+  }
+
+  @Test
+  void eachKindOfChildHasOneInformer() {
+    var controller = (Controller<?>) operator.getRegisteredController("trainingrun").orElseThrow();
+    // The orchestrator and inference Deployments share one, and so do the two Services: with one
+    // each, both informers held every managed object of the kind, and each reconcile read both.
+    for (var kind :
+        List.of(
+            Deployment.class,
+            Service.class,
+            StatefulSet.class,
+            ConfigMap.class,
+            ServiceAccount.class,
+            Role.class,
+            RoleBinding.class)) {
+      assertEquals(
+          1,
+          controller.getEventSourceManager().getEventSourcesFor(kind).size(),
+          kind.getSimpleName());
     }
   }
 }

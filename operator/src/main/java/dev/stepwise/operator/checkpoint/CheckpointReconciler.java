@@ -8,7 +8,7 @@ import dev.stepwise.api.ControllerReference;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.checkpoint.CheckpointCleanup.Action;
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import dev.stepwise.operator.config.CompactItemStore;
 import dev.stepwise.operator.dependent.CheckpointCleanupJob;
 import dev.stepwise.operator.status.ErrorMessages;
 import dev.stepwise.operator.status.EventReason;
@@ -47,7 +47,7 @@ import org.jboss.logging.Logger;
 @ControllerConfiguration(
     name = "checkpoint",
     finalizerName = Constants.CHECKPOINT_FINALIZER,
-    informer = @Informer(itemStore = CacheWithoutManagedFields.class))
+    informer = @Informer(itemStore = CompactItemStore.class))
 // Not dependents, so QOSDK cannot infer them: the cleanup Jobs (informer, create, delete once
 // done), the Checkpoint's run, read fresh, and the runs whose spec.init may start from it.
 @RBACRule(
@@ -76,7 +76,7 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
       EventSourceContext<Checkpoint> context) {
     var jobs =
         InformerEventSourceConfiguration.from(Job.class, Checkpoint.class)
-            .withItemStore(new CacheWithoutManagedFields<>())
+            .withItemStore(new CompactItemStore<>())
             .withLabelSelector(
                 Labels.MANAGED_SELECTOR
                     + ","

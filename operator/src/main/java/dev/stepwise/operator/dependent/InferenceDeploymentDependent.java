@@ -4,24 +4,16 @@ import dev.stepwise.api.InferenceSpec;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.Roles;
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import io.fabric8.kubernetes.api.model.ContainerPortBuilder;
 import io.fabric8.kubernetes.api.model.ProbeBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
-import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /**
  * Deployment {@code <run>-inference} (rl only): stateless inference servers. Their pod template
  * carries nothing a resume changes, so a resume never restarts them.
  */
-@KubernetesDependent(
-    informer =
-        @Informer(
-            labelSelector = Labels.MANAGED_SELECTOR,
-            itemStore = CacheWithoutManagedFields.class))
 public class InferenceDeploymentDependent extends RunDependent<Deployment> {
 
   public InferenceDeploymentDependent() {

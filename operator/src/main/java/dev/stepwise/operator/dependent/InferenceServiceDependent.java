@@ -3,20 +3,12 @@ package dev.stepwise.operator.dependent;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.Roles;
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
 import io.fabric8.kubernetes.api.model.Service;
 import io.fabric8.kubernetes.api.model.ServiceBuilder;
 import io.fabric8.kubernetes.api.model.ServicePortBuilder;
-import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
-import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 
 /** Service {@code <run>-inference} (rl only): where the orchestrator reaches the inference pods. */
-@KubernetesDependent(
-    informer =
-        @Informer(
-            labelSelector = Labels.MANAGED_SELECTOR,
-            itemStore = CacheWithoutManagedFields.class))
 public class InferenceServiceDependent extends RunDependent<Service> {
 
   public InferenceServiceDependent() {

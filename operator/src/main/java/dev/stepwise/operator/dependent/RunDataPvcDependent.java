@@ -4,7 +4,7 @@ import dev.stepwise.api.StorageAccessMode;
 import dev.stepwise.api.StorageSpec;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import dev.stepwise.operator.config.CompactItemStore;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.Quantity;
@@ -16,6 +16,7 @@ import io.javaoperatorsdk.operator.processing.dependent.Creator;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependent;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
+import java.util.Optional;
 
 /**
  * PVC {@code <run>-data}: the run directory. Created once and never rewritten (a claim's spec is
@@ -26,7 +27,8 @@ import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
     informer =
         @Informer(
             labelSelector = Labels.MANAGED_SELECTOR,
-            itemStore = CacheWithoutManagedFields.class))
+            itemStore = CompactItemStore.class,
+            onUpdateFilter = ChildUpdateFilter.class))
 public class RunDataPvcDependent
     extends KubernetesDependentResource<PersistentVolumeClaim, TrainingRun>
     implements Creator<PersistentVolumeClaim, TrainingRun>, GarbageCollected<TrainingRun> {
@@ -76,7 +78,14 @@ public class RunDataPvcDependent
         .build();
   }
 
-  /** Activation condition: the operator's own claim exists only without an existing claim. */
+  /**
+   * Reconcile precondition: the operator's own claim exists only without an existing claim. Not an
+   * activation condition: JOSDK 5.3 starts a conditioned dependent's informer again on every
+   * reconcile, and each start walks the informer's whole cache (every claim of every run) to
+   * rebuild its index, under the informer's lock, so each reconcile cost O(runs) there. Not met, a
+   * precondition deletes the dependent's resource: {@link #delete} makes that a no-op, and the
+   * schema forbids changing spec.storage, so a run with an existing claim never had one of ours.
+   */
   public static class NoExistingClaim implements Condition<PersistentVolumeClaim, TrainingRun> {
     @Override
     public boolean isMet(
@@ -86,6 +95,16 @@ public class RunDataPvcDependent
       return existingClaim(run) == null;
     }
   }
+
+  @Override
+  public Optional<PersistentVolumeClaim> getSecondaryResource(
+      TrainingRun run, Context<TrainingRun> context) {
+    return RunDependent.child(eventSource(), targetSecondaryResourceID(run, context), run);
+  }
+
+  /** Never deletes: the claim holds the run's data and goes only with its run (owner reference). */
+  @Override
+  public void delete(TrainingRun run, Context<TrainingRun> context) {}
 
   /** Controlled by its run, like the other children ({@link RunDependent#controlledBy}). */
   @Override

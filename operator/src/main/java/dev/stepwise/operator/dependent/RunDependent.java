@@ -13,6 +13,9 @@ import io.javaoperatorsdk.operator.api.reconciler.dependent.DependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.Matcher.Result;
 import io.javaoperatorsdk.operator.processing.dependent.kubernetes.CRUDKubernetesDependentResource;
 import io.javaoperatorsdk.operator.processing.dependent.workflow.Condition;
+import io.javaoperatorsdk.operator.processing.event.ResourceID;
+import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
+import java.util.Optional;
 
 /**
  * A child of a TrainingRun that the operator creates, keeps as desired, and leaves to garbage
@@ -61,6 +64,31 @@ public abstract class RunDependent<R extends HasMetadata>
     var references = child.getMetadata().getOwnerReferences();
     references.removeIf(r -> run.getMetadata().getUid().equals(r.getUid()));
     references.add(ControllerReference.of(run, true));
+  }
+
+  @Override
+  public Optional<R> getSecondaryResource(TrainingRun run, Context<TrainingRun> context) {
+    return child(eventSource(), targetSecondaryResourceID(run, context), run);
+  }
+
+  /**
+   * The child {@code id} of {@code run}, read by name from the dependent's own informer. JOSDK's
+   * default reads every child of that kind of the run from every informer of the kind (the claims
+   * informer of ExistingClaims too) and then picks by name, and each read is a fresh copy out of
+   * the cache ({@link dev.stepwise.operator.config.CompactItemStore}). As with JOSDK's
+   * owner-reference mapping, a child belongs to the run its owner reference names.
+   */
+  static <R extends HasMetadata> Optional<R> child(
+      Optional<InformerEventSource<R, TrainingRun>> informer, ResourceID id, TrainingRun run) {
+    return informer
+        .flatMap(i -> i.get(id))
+        .filter(
+            child ->
+                child.getMetadata().getOwnerReferences().stream()
+                    .anyMatch(
+                        r ->
+                            run.getKind().equals(r.getKind())
+                                && run.getMetadata().getName().equals(r.getName())));
   }
 
   @Override

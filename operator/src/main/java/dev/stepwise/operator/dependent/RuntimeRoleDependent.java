@@ -4,7 +4,7 @@ import dev.stepwise.api.Checkpoint;
 import dev.stepwise.api.Constants;
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import dev.stepwise.operator.config.CompactItemStore;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.rbac.PolicyRuleBuilder;
 import io.fabric8.kubernetes.api.model.rbac.Role;
@@ -24,7 +24,8 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
     informer =
         @Informer(
             labelSelector = Labels.MANAGED_SELECTOR,
-            itemStore = CacheWithoutManagedFields.class))
+            itemStore = CompactItemStore.class,
+            onUpdateFilter = ChildUpdateFilter.class))
 public class RuntimeRoleDependent extends RunDependent<Role> {
 
   public RuntimeRoleDependent() {

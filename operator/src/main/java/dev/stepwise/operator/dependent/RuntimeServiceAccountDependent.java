@@ -2,7 +2,7 @@ package dev.stepwise.operator.dependent;
 
 import dev.stepwise.api.TrainingRun;
 import dev.stepwise.operator.Labels;
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import dev.stepwise.operator.config.CompactItemStore;
 import io.fabric8.kubernetes.api.model.ServiceAccount;
 import io.fabric8.kubernetes.api.model.ServiceAccountBuilder;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
@@ -18,7 +18,8 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
     informer =
         @Informer(
             labelSelector = Labels.MANAGED_SELECTOR,
-            itemStore = CacheWithoutManagedFields.class))
+            itemStore = CompactItemStore.class,
+            onUpdateFilter = ChildUpdateFilter.class))
 public class RuntimeServiceAccountDependent extends RunDependent<ServiceAccount> {
 
   public static final String COMPONENT = "runtime";

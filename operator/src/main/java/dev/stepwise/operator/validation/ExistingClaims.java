@@ -1,7 +1,7 @@
 package dev.stepwise.operator.validation;
 
 import dev.stepwise.api.TrainingRun;
-import dev.stepwise.operator.config.CacheWithoutManagedFields;
+import dev.stepwise.operator.config.CompactItemStore;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -33,7 +33,7 @@ public final class ExistingClaims {
     runs.addIndexer(INDEX, ExistingClaims::indexKeys);
     var claims =
         InformerEventSourceConfiguration.from(PersistentVolumeClaim.class, TrainingRun.class)
-            .withItemStore(new CacheWithoutManagedFields<>())
+            .withItemStore(new CompactItemStore<>())
             .withName(EVENT_SOURCE)
             .withSecondaryToPrimaryMapper(
                 (PersistentVolumeClaim c) ->

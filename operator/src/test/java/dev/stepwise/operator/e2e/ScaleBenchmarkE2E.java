@@ -9,6 +9,7 @@ import dev.stepwise.api.TrainingRun;
 import dev.stepwise.cluster.LocalCluster;
 import dev.stepwise.cluster.controlplane.AuditLog;
 import dev.stepwise.operator.Fixtures;
+import dev.stepwise.operator.Labels;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
@@ -24,6 +25,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -87,6 +89,7 @@ class ScaleBenchmarkE2E {
       awaitChildren(NS, warmup);
       audit.mark();
       awaitIdle(audit, System.nanoTime(), new ArrayList<>());
+      operator.awaitNoReconciles();
       var heapBefore = operator.heapAfterGc();
       var classesBefore = operator.classHistogram();
       var reconcilesBefore = operator.reconciles();
@@ -96,6 +99,7 @@ class ScaleBenchmarkE2E {
       for (int i = 0; i < runs; i++) {
         runObjects.add(run(i));
       }
+      var cpuBefore = operator.cpuSeconds();
       audit.mark();
       var burst = System.nanoTime();
       runObjects.forEach(r -> started.put(NS + "/" + r.getMetadata().getName(), burst));
@@ -110,6 +114,10 @@ class ScaleBenchmarkE2E {
       var operatorLatencies = latencies(NS, runObjects);
       var requests = new ArrayList<AuditLog.Request>();
       var lastWrite = awaitIdle(audit, lastCreate, requests);
+      // No write for 5 s is not the end of the work: reconciles that write nothing (status events
+      // of the children) may still be queued. The heap and CPU figures wait for them.
+      operator.awaitNoReconciles();
+      var cpu = operator.cpuSeconds() - cpuBefore;
       var writes = AuditLog.countWrites(requests, LocalCluster.operatorUser()::equals);
       var byKind = AuditLog.writesBy(requests, LocalCluster.operatorUser()::equals);
       var heapAfter = operator.heapAfterGc();
@@ -154,17 +162,22 @@ class ScaleBenchmarkE2E {
           "  operator writes: %d = %.2f per run (children per run %.1f) %s%n",
           writes, writes / (double) runs, children / (double) runs, byKind);
       System.out.printf(
-          "  reconciles: %.0f = %.2f per run; heap after GC: %.1f -> %.1f MiB = %.1f KiB per run%n",
+          "  reconciles: %.0f = %.2f per run; heap after GC (live objects): %.1f -> %.1f MiB ="
+              + " %.1f KiB per run (G1 used: %.1f -> %.1f MiB)%n",
           reconciles,
           reconciles / (double) runs,
+          total(classesBefore) / 1048576.0,
+          total(classesAfter) / 1048576.0,
+          (total(classesAfter) - total(classesBefore)) / 1024.0 / runs,
           heapBefore / 1048576.0,
-          heapAfter / 1048576.0,
-          (heapAfter - heapBefore) / 1024.0 / runs);
+          heapAfter / 1048576.0);
       System.out.printf(
           "  heap growth by class (KiB per run): %s%n", growth(classesBefore, classesAfter, runs));
+      writeGrowth(classesBefore, classesAfter, runs);
       System.out.printf(
-          "  last create -> operator idle (its last write): %.1f s%n",
-          (lastWrite - lastCreate) / 1e9);
+          "  last create -> operator idle (its last write): %.1f s; operator CPU from the burst to"
+              + " idle: %.1f s = %.1f ms per run%n",
+          (lastWrite - lastCreate) / 1e9, cpu, cpu * 1000 / runs);
 
       audit.mark();
       await()
@@ -327,7 +340,11 @@ class ScaleBenchmarkE2E {
     var meta = new ObjectMeta();
     meta.setName(old.getName());
     meta.setNamespace(FLOOR_NS);
-    meta.setLabels(old.getLabels());
+    // Without the operator's managed-by label: its informers would take every floor object into
+    // their caches while the floor is timed (it owns none of them, so it reconciles nothing).
+    var labels = new java.util.HashMap<>(old.getLabels());
+    labels.remove(Labels.MANAGED_BY);
+    meta.setLabels(labels);
     meta.setAnnotations(old.getAnnotations());
     object.setMetadata(meta);
     if (object instanceof RoleBinding binding) {
@@ -394,14 +411,61 @@ class ScaleBenchmarkE2E {
     assertEquals(Map.of(), failures, "failed creates");
   }
 
-  /** The 12 classes whose live bytes grew most, as "class=KiB per run". */
-  private static String growth(Map<String, Long> before, Map<String, Long> after, int runs) {
+  /** Live objects of one class: how many, how many bytes. */
+  private record Live(long instances, long bytes) {
+    Live plus(Live other) {
+      return new Live(instances + other.instances, bytes + other.bytes);
+    }
+
+    Live minus(Live other) {
+      return new Live(instances - other.instances, bytes - other.bytes);
+    }
+  }
+
+  private static long total(Map<String, Live> histogram) {
+    return histogram.values().stream().mapToLong(Live::bytes).sum();
+  }
+
+  /** Growth of each class from {@code before} to {@code after}, most bytes first. */
+  private static List<Map.Entry<String, Live>> growthByClass(
+      Map<String, Live> before, Map<String, Live> after) {
     return after.entrySet().stream()
-        .map(e -> Map.entry(e.getKey(), e.getValue() - before.getOrDefault(e.getKey(), 0L)))
-        .sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+        .map(
+            e ->
+                Map.entry(
+                    e.getKey(),
+                    e.getValue().minus(before.getOrDefault(e.getKey(), new Live(0, 0)))))
+        .sorted(
+            Comparator.comparingLong((Map.Entry<String, Live> e) -> e.getValue().bytes())
+                .reversed())
+        .toList();
+  }
+
+  /** The 12 classes whose live bytes grew most, as "class=KiB per run". */
+  private static String growth(Map<String, Live> before, Map<String, Live> after, int runs) {
+    return growthByClass(before, after).stream()
         .limit(12)
-        .map(e -> "%s=%.1f".formatted(e.getKey(), e.getValue() / 1024.0 / runs))
+        .map(e -> "%s=%.1f".formatted(e.getKey(), e.getValue().bytes() / 1024.0 / runs))
         .collect(java.util.stream.Collectors.joining(", "));
+  }
+
+  /**
+   * Every class's growth per run (bytes and instances) to target/scale-heap-growth.txt, to tell
+   * which objects a run keeps alive.
+   */
+  private static void writeGrowth(Map<String, Live> before, Map<String, Live> after, int runs)
+      throws IOException {
+    var lines = new ArrayList<String>();
+    lines.add("# live objects per run after %d runs: bytes instances class".formatted(runs));
+    for (var e : growthByClass(before, after)) {
+      lines.add(
+          "%10.1f %8.2f %s"
+              .formatted(
+                  e.getValue().bytes() / (double) runs,
+                  e.getValue().instances() / (double) runs,
+                  e.getKey()));
+    }
+    java.nio.file.Files.write(java.nio.file.Path.of("target", "scale-heap-growth.txt"), lines);
   }
 
   /** The operator pod's own figures, read from its /q/metrics and after a GC through jcmd. */
@@ -443,7 +507,11 @@ class ScaleBenchmarkE2E {
       return total;
     }
 
-    /** Used heap after a full GC of the operator's JVM, in bytes. */
+    /**
+     * Used heap after a full GC of the operator's JVM, in bytes, as G1 reports it: besides the live
+     * objects it counts the eden regions (whole TLABs) its threads took since the GC, so it varies
+     * with what the operator did in that moment. The figure per run comes from the class histogram.
+     */
     long heapAfterGc() throws IOException, InterruptedException {
       var pid = cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).get(pod()).pid();
       var jcmd = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
@@ -460,17 +528,48 @@ class ScaleBenchmarkE2E {
       return bytes;
     }
 
-    /** Live bytes by class (jcmd GC.class_histogram, which collects first). */
-    Map<String, Long> classHistogram() throws IOException, InterruptedException {
+    /** Waits until no reconcile has started for 5 s. */
+    void awaitNoReconciles() {
+      var last = new double[] {Double.NaN};
+      var since = new long[] {System.nanoTime()};
+      await()
+          .atMost(Duration.ofMinutes(5))
+          .pollInterval(Duration.ofMillis(500))
+          .until(
+              () -> {
+                var now = reconciles();
+                if (Double.compare(now, last[0]) != 0) {
+                  last[0] = now;
+                  since[0] = System.nanoTime();
+                }
+                return System.nanoTime() - since[0] > 5_000_000_000L;
+              });
+    }
+
+    /** CPU time (user and system) the operator's JVM has used, from /proc/<pid>/stat. */
+    double cpuSeconds() throws IOException {
+      var pid = cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).get(pod()).pid();
+      var stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", pid + "", "stat"));
+      // Fields after the command name in parentheses start at field 3 (state); utime and stime are
+      // fields 14 and 15, in clock ticks of 1/100 s.
+      var fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0;
+    }
+
+    /** Live instances and bytes by class (jcmd GC.class_histogram, which collects first). */
+    Map<String, Live> classHistogram() throws IOException, InterruptedException {
       var pid = cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).get(pod()).pid();
       var jcmd = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-      var row = Pattern.compile("^\\s*\\d+:\\s+\\d+\\s+(\\d+)\\s+(\\S+)", Pattern.MULTILINE);
+      var row = Pattern.compile("^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)", Pattern.MULTILINE);
       var matcher = row.matcher(run(jcmd, String.valueOf(pid), "GC.class_histogram"));
-      var bytes = new java.util.HashMap<String, Long>();
+      var live = new java.util.HashMap<String, Live>();
       while (matcher.find()) {
-        bytes.merge(matcher.group(2), Long.parseLong(matcher.group(1)), Long::sum);
+        live.merge(
+            matcher.group(3),
+            new Live(Long.parseLong(matcher.group(1)), Long.parseLong(matcher.group(2))),
+            Live::plus);
       }
-      return bytes;
+      return live;
     }
 
     private static String run(String... command) throws IOException, InterruptedException {
