@@ -18,8 +18,8 @@ public final class GpuMemory {
 
   /**
    * {@code GPU memory: peak 41.2 GiB allocated, 44.0 GiB reserved, 0 allocator retries, 12
-   * cudaMalloc, 0 cudaFree}, or empty when {@code device} is not a CUDA device (the CPU build has no CUDA
-   * classes to ask).
+   * cudaMalloc, 0 cudaFree}, or empty when {@code device} is not a CUDA device (the CPU build has
+   * no CUDA classes to ask).
    */
   public static Optional<String> summary(Device device) {
     if (!device.is_cuda()) {
