@@ -2,6 +2,7 @@ package dev.stepwise.runtime.trainer;
 
 import dev.stepwise.runtime.config.OptimConfig;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SortedMap;
@@ -201,11 +202,11 @@ public final class AdamW {
   private void fusedStep(double lr) {
     try (var noGrad = new NoGradGuard()) {
       var withGrad = new ArrayList<String>();
-      var grads = new TreeMap<String, List<Tensor>>();
+      var grads = new HashMap<String, Tensor>();
       forEachGradient(
           (name, p, g) -> {
             withGrad.add(name);
-            grads.computeIfAbsent(groupKey(p), k -> new ArrayList<>()).add(g);
+            grads.put(name, g);
           });
       if (fusedGroups == null || !fusedGroups.names().equals(withGrad)) {
         if (fusedGroups != null) {
@@ -219,7 +220,7 @@ public final class AdamW {
       for (var group : fusedGroups.groups()) {
         fused.adamw(
             group.params(),
-            fused.list(grads.get(group.key())),
+            fused.list(group.names().stream().map(grads::get).toList()),
             group.expAvgs(),
             group.expAvgSqs(),
             group.steps(),
@@ -241,9 +242,17 @@ public final class AdamW {
     return config.weightDecay() > 0 && p.dim() > 1;
   }
 
-  /** One fused call's constant lists (TorchScript {@code List[Tensor]}), kept across steps. */
+  /**
+   * One fused call: its parameters by name, and their constant lists (TorchScript {@code
+   * List[Tensor]}), kept across steps.
+   */
   private record FusedGroup(
-      String key, boolean decays, IValue params, IValue expAvgs, IValue expAvgSqs, IValue steps) {}
+      List<String> names,
+      boolean decays,
+      IValue params,
+      IValue expAvgs,
+      IValue expAvgSqs,
+      IValue steps) {}
 
   /** The fused groups for the parameters {@code names} (those with gradients), by group key. */
   private record FusedGroups(List<String> names, List<FusedGroup> groups) {
@@ -262,7 +271,7 @@ public final class AdamW {
             var count = optimizer.stepCounts.get(first.device().str().getString());
             groups.add(
                 new FusedGroup(
-                    key,
+                    List.copyOf(group),
                     optimizer.decays(first),
                     kept(optimizer.fused.list(group.stream().map(optimizer.params::get).toList())),
                     kept(optimizer.fused.list(group.stream().map(optimizer.expAvg::get).toList())),
