@@ -37,6 +37,7 @@ import dev.stepwise.operator.validation.ExistingClaims;
 import dev.stepwise.operator.validation.TrainingRunValidator;
 import io.fabric8.kubernetes.api.model.Pod;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
@@ -52,6 +53,7 @@ import io.javaoperatorsdk.operator.processing.event.source.EventSource;
 import io.javaoperatorsdk.operator.processing.event.source.informer.InformerEventSource;
 import io.quarkiverse.operatorsdk.annotations.RBACRule;
 import io.quarkiverse.operatorsdk.annotations.RBACVerbs;
+import java.net.HttpURLConnection;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -270,13 +272,14 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
         RetentionPolicy.decide(checkpoints, rules, run.getStatus().getResumedFrom(), usedByOthers);
     var reasons = decision.deletions().iterator();
     for (var old : RetentionPolicy.toDelete(checkpoints, decision)) {
-      context.getClient().resource(old).delete();
-      events.record(
-          context.getClient(),
-          run,
-          EventReason.CheckpointPruned,
-          "deleted Checkpoint %s: %s"
-              .formatted(old.getMetadata().getName(), reasons.next().reason()));
+      var reason = reasons.next().reason();
+      if (deleteAsSeen(old, context)) {
+        events.record(
+            context.getClient(),
+            run,
+            EventReason.CheckpointPruned,
+            "deleted Checkpoint %s: %s".formatted(old.getMetadata().getName(), reason));
+      }
     }
     if (decision.quota().state() == QuotaState.EXCEEDED_BY_PROTECTED) {
       events.record(
@@ -286,6 +289,30 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
           decision.quota().message());
     }
     return decision.quota();
+  }
+
+  /**
+   * Deletes {@code checkpoint} only as the cache showed it (a resourceVersion precondition): the
+   * decision was made on that version, and a Checkpoint that changed since (a new timeline's
+   * trainer re-reported the step under the same name, or deleted and created it anew) must not go
+   * on a stale view. The change brings another reconcile, which decides again.
+   *
+   * @return whether it was deleted
+   */
+  private static boolean deleteAsSeen(Checkpoint checkpoint, Context<TrainingRun> context) {
+    try {
+      context.getClient().resource(checkpoint).lockResourceVersion().delete();
+      return true;
+    } catch (KubernetesClientException e) {
+      if (e.getCode() != HttpURLConnection.HTTP_CONFLICT
+          && e.getCode() != HttpURLConnection.HTTP_NOT_FOUND) {
+        throw e;
+      }
+      LOG.debugf(
+          "Checkpoint %s/%s changed since the cache showed it: not deleted, decided again",
+          checkpoint.getMetadata().getNamespace(), checkpoint.getMetadata().getName());
+      return false;
+    }
   }
 
   /**

@@ -29,7 +29,10 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.function.Supplier;
 import org.awaitility.Awaitility;
+import org.awaitility.core.ConditionEvaluationListener;
 import org.awaitility.core.ConditionFactory;
+import org.awaitility.core.EvaluatedCondition;
+import org.awaitility.core.TimeoutEvent;
 
 /**
  * One TrainingRun of an end-to-end test, driven and watched through the API server as a user would
@@ -92,8 +95,12 @@ final class E2eRun {
         .alias(name + ": " + what)
         .atMost(timeout)
         .conditionEvaluationListener(
-            e -> {
-              if (e.getRemainingTimeInMS() <= 0) {
+            new ConditionEvaluationListener<Object>() {
+              @Override
+              public void conditionEvaluated(EvaluatedCondition<Object> condition) {}
+
+              @Override
+              public void onTimeout(TimeoutEvent timeout) {
                 System.out.println("TIMEOUT " + name + ": " + what + "\n" + diagnostics.get());
               }
             });

@@ -121,29 +121,54 @@ public final class CheckpointStore {
    * Deletes the complete checkpoint at {@code step} (only if written by {@code timeline}, when
    * given): renames the step directory to a hidden tombstone first, so it stops being a checkpoint
    * at once, then deletes the tombstone. Also removes tombstones a crash left behind.
+   *
+   * <p>A trainer may swap a new timeline's copy of the same step in (see {@link
+   * CheckpointWriter#write}) between the check of the manifest and the rename. So the manifest is
+   * read again from the tombstone, and a copy of another timeline goes back where it was: what
+   * another timeline wrote is never deleted.
    */
   public Deletion deleteCheckpoint(long step, OptionalLong timeline) {
+    return deleteCheckpoint(step, timeline, () -> {});
+  }
+
+  /** {@link #deleteCheckpoint(long, OptionalLong)}, running {@code beforeRename} in its window. */
+  Deletion deleteCheckpoint(long step, OptionalLong timeline, Runnable beforeRename) {
     var dir = layout.stepDir(step);
     try {
       sweepTombstones();
       if (!Files.isDirectory(dir)) {
         return Deletion.ABSENT;
       }
-      var manifest = readManifest(step);
+      var manifest = readManifest(dir, step);
       if (manifest == null) {
-        return Deletion.INCOMPLETE;
+        return Deletion.INCOMPLETE; // a first save in flight writes here: never moved
       }
-      if (timeline.isPresent() && manifest.timeline() != timeline.getAsLong()) {
+      if (!ofTimeline(manifest, timeline)) {
         return Deletion.OTHER_TIMELINE;
       }
+      beforeRename.run();
       var tombstone = layout.tombstone(step, RunLayout.Tombstone.DELETED);
-      Files.move(dir, tombstone, StandardCopyOption.ATOMIC_MOVE);
+      try {
+        Files.move(dir, tombstone, StandardCopyOption.ATOMIC_MOVE);
+      } catch (NoSuchFileException deletedMeanwhile) {
+        return Deletion.ABSENT;
+      }
+      var taken = readManifest(tombstone, step);
+      if (taken == null || !ofTimeline(taken, timeline)) {
+        Files.move(tombstone, dir, StandardCopyOption.ATOMIC_MOVE);
+        AtomicFiles.fsyncDir(layout.checkpointsDir());
+        return Deletion.OTHER_TIMELINE;
+      }
       AtomicFiles.fsyncDir(layout.checkpointsDir());
       deleteTree(tombstone);
       return Deletion.DELETED;
     } catch (IOException e) {
       throw new UncheckedIOException("cannot delete " + dir, e);
     }
+  }
+
+  private static boolean ofTimeline(Manifest manifest, OptionalLong timeline) {
+    return timeline.isEmpty() || manifest.timeline() == timeline.getAsLong();
   }
 
   private void sweepTombstones() throws IOException {
@@ -249,8 +274,13 @@ public final class CheckpointStore {
   }
 
   private Manifest readManifest(long step) {
+    return readManifest(layout.stepDir(step), step);
+  }
+
+  /** The manifest in {@code dir} if it describes {@code step}, else null. */
+  private static Manifest readManifest(Path dir, long step) {
     try {
-      var manifest = JSON.readValue(layout.manifest(step).toFile(), Manifest.class);
+      var manifest = JSON.readValue(dir.resolve(RunLayout.MANIFEST).toFile(), Manifest.class);
       return manifest.step() == step && manifest.components() != null ? manifest : null;
     } catch (IOException e) {
       return null;

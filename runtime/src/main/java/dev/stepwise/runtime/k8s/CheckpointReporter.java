@@ -235,18 +235,30 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
         checkpoints.withName(name).editStatus(c -> withStatus(c, manifest));
         return;
       }
-      // A checkpoint of an abandoned timeline at the same step: same resource, new data. The
-      // object was just read: label it Ready only if it is not already (one merge patch, no GET).
-      var labels = current == null ? null : current.getMetadata().getLabels();
+      if (current == null) {
+        throw e; // deleted between the create and the read: the retry creates it
+      }
+      // A checkpoint of an abandoned timeline at the same step: same resource, new data. Both
+      // writes are conditional on the version just read: had the operator's retention deleted it
+      // meanwhile (deciding on the old timeline's data), the new status must not go on an object
+      // whose cleanup would then take the new data. A conflict is retried, and the retry sees the
+      // deletion and waits for it.
+      var labels = current.getMetadata().getLabels();
       if (labels == null
           || !CheckpointPhase.Ready.name().equals(labels.get(Constants.LABEL_PHASE))) {
-        checkpoints
-            .withName(name)
-            .patch(
-                PatchContext.of(PatchType.JSON_MERGE),
-                "{\"metadata\":{\"labels\":{\"%s\":\"%s\"}}}"
-                    .formatted(Constants.LABEL_PHASE, CheckpointPhase.Ready.name()));
+        current =
+            checkpoints
+                .withName(name)
+                .patch(
+                    PatchContext.of(PatchType.JSON_MERGE),
+                    "{\"metadata\":{\"resourceVersion\":\"%s\",\"labels\":{\"%s\":\"%s\"}}}"
+                        .formatted(
+                            current.getMetadata().getResourceVersion(),
+                            Constants.LABEL_PHASE,
+                            CheckpointPhase.Ready.name()));
       }
+      checkpoints.resource(withStatus(current, manifest)).updateStatus();
+      return;
     }
     checkpoints.withName(name).editStatus(c -> withStatus(c, manifest));
   }

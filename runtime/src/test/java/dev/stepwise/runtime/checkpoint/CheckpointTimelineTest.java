@@ -103,6 +103,32 @@ class CheckpointTimelineTest {
   }
 
   @Test
+  void aNewTimelineSwappedInWhileTheOldCopyIsDeletedIsKept() throws IOException {
+    var layout = new RunLayout(run);
+    var store = new CheckpointStore(layout);
+    save(10, 0, "old");
+    // The cleanup of timeline 0's step 10 has checked the manifest; before its rename, the
+    // trainer of timeline 1 replaces the step with its own copy.
+    var result =
+        store.deleteCheckpoint(
+            10,
+            OptionalLong.of(0),
+            () -> {
+              try {
+                save(10, 1, "new");
+              } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+            });
+
+    assertEquals(Deletion.OTHER_TIMELINE, result);
+    assertEquals(1, store.manifest(10).timeline(), "timeline 1's copy is in place");
+    assertEquals(
+        "new", Files.readString(layout.componentDir(10, RunLayout.TRAINER).resolve("state.txt")));
+    assertEquals(List.of(10L), store.completeSteps());
+  }
+
+  @Test
   void deletionTakesOnlyTheCheckpointItWasAskedFor() throws IOException {
     var layout = new RunLayout(run);
     var store = new CheckpointStore(layout);
