@@ -5,6 +5,8 @@ import io.fabric8.kubernetes.api.model.EventBuilder;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectReferenceBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
+import java.net.HttpURLConnection;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -28,20 +30,27 @@ public class EventRecorder {
     var now = Instant.now().truncatedTo(ChronoUnit.SECONDS).toString();
     try {
       var events = client.v1().events().inNamespace(namespace);
-      var existing = events.withName(name).get();
-      if (existing != null) {
+      try {
+        // Most events happen once: create first, and read only when it already exists.
+        events.resource(newEvent(object, name, reason, message, now)).create();
+      } catch (KubernetesClientException e) {
+        if (e.getCode() != HttpURLConnection.HTTP_CONFLICT) {
+          throw e;
+        }
+        var existing = events.withName(name).get();
+        if (existing == null) {
+          throw e; // expired between the create and the read: the next occurrence creates it
+        }
         // Patch from the object just read: edit() by name would read it again.
         events
             .resource(existing)
             .edit(
-                e ->
-                    new EventBuilder(e)
-                        .withCount(e.getCount() == null ? 2 : e.getCount() + 1)
+                old ->
+                    new EventBuilder(old)
+                        .withCount(old.getCount() == null ? 2 : old.getCount() + 1)
                         .withLastTimestamp(now)
                         .build());
-        return;
       }
-      events.resource(newEvent(object, name, reason, message, now)).create();
     } catch (RuntimeException e) {
       // An event is a courtesy to humans: never fail a reconcile because of one.
       LOG.warnf(

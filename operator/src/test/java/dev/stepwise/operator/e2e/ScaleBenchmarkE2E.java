@@ -43,22 +43,26 @@ import org.junit.jupiter.api.Test;
  * client creating the very same objects, submitted at once to the same number of threads and timed
  * the same way (so both include queueing and watch delivery, measured too). Also: operator writes
  * per run (audit log), reconciles per run (the operator's own metrics) and heap per run (after a
- * full GC, past a warm-up of 10 runs, with the classes that grew most), time from the last create
- * until the operator is idle, and operator writes in an idle window with N runs under management
- * (asserted to be 0).
+ * full GC, past a first burst that warms the operator up, with the classes that grew most), time
+ * from the last create until the operator is idle, and operator writes in an idle window with N
+ * runs under management (asserted to be 0).
  *
  * <p>N is {@code -Dstepwise.scale.runs} (default 100; the README gives the 1000-run command), the
- * idle window {@code -Dstepwise.idle.seconds} (default 60).
+ * idle window {@code -Dstepwise.idle.seconds} (default 60), the first, uncounted burst {@code
+ * -Dstepwise.scale.warmup} (default min(N, 100) runs); {@code -Dstepwise.scale.jfr=FILE} records
+ * the operator's JVM with JFR from the burst until it is idle.
  */
 class ScaleBenchmarkE2E {
 
   private static final String NS = "e2e-scale";
   private static final String FLOOR_NS = "e2e-scale-floor";
   private static final int THREADS = 8;
-  private static final int WARMUP_RUNS = 10;
+  private static final int DEFAULT_WARMUP_RUNS = 100;
 
   private final int runs = Integer.getInteger("stepwise.scale.runs", 100);
   private final Duration idle = Duration.ofSeconds(Long.getLong("stepwise.idle.seconds", 60));
+  private final int warmupRuns =
+      Integer.getInteger("stepwise.scale.warmup", Math.min(runs, DEFAULT_WARMUP_RUNS));
 
   /** When a watch saw each child, by namespace/run, as nanoTime. */
   private final Map<String, List<Long>> seen = new ConcurrentHashMap<>();
@@ -77,16 +81,28 @@ class ScaleBenchmarkE2E {
     var audit = new AuditLog(cluster.controlPlane().auditLog());
     var operator = new OperatorProbe(cluster);
     try {
-      // A few runs first, so that one-time costs (caches, pools, code paths run once) are not
-      // counted per run.
+      // A first burst, timed against its own floor but not counted per run: the operator of the
+      // measured burst is then warm, as one that has run for a while is (its hot paths compiled
+      // by the JIT, pools and caches filled), and so is the test's client for the floor.
       var warmup = new ArrayList<TrainingRun>();
-      for (int i = 0; i < WARMUP_RUNS; i++) {
+      for (int i = 0; i < warmupRuns; i++) {
         var run = run(i);
         run.getMetadata().setName("warmup-" + i);
         warmup.add(run);
-        client.resource(run).create();
       }
+      var warmupCpu = operator.cpuSeconds();
+      var warmupStart = System.nanoTime();
+      warmup.forEach(r -> started.put(NS + "/" + r.getMetadata().getName(), warmupStart));
+      parallel(
+          warmup,
+          run -> {
+            client.resource(run).create();
+            return null;
+          });
       awaitChildren(NS, warmup);
+      var warmupOperator = latencies(NS, warmup);
+      warmupCpu = operator.cpuSeconds() - warmupCpu;
+      var warmupFloor = floor(client, warmup);
       audit.mark();
       awaitIdle(audit, System.nanoTime(), new ArrayList<>());
       operator.awaitNoReconciles();
@@ -100,6 +116,7 @@ class ScaleBenchmarkE2E {
         runObjects.add(run(i));
       }
       var cpuBefore = operator.cpuSeconds();
+      operator.startRecording();
       audit.mark();
       var burst = System.nanoTime();
       runObjects.forEach(r -> started.put(NS + "/" + r.getMetadata().getName(), burst));
@@ -118,6 +135,7 @@ class ScaleBenchmarkE2E {
       // of the children) may still be queued. The heap and CPU figures wait for them.
       operator.awaitNoReconciles();
       var cpu = operator.cpuSeconds() - cpuBefore;
+      operator.stopRecording();
       var writes = AuditLog.countWrites(requests, LocalCluster.operatorUser()::equals);
       var byKind = AuditLog.writesBy(requests, LocalCluster.operatorUser()::equals);
       var heapAfter = operator.heapAfterGc();
@@ -125,26 +143,27 @@ class ScaleBenchmarkE2E {
       var reconciles = operator.reconciles() - reconcilesBefore;
 
       // The floor: the same objects, created by the raw client with the same concurrency.
-      var templates = templates(client, runObjects);
       var floorStart = System.nanoTime();
-      runObjects.forEach(r -> started.put(FLOOR_NS + "/" + r.getMetadata().getName(), floorStart));
-      parallel(
-          runObjects,
-          run -> {
-            var name = run.getMetadata().getName();
-            for (var object : templates.get(name)) {
-              client.resource(object).create();
-            }
-            return null;
-          });
-      awaitChildren(FLOOR_NS, runObjects);
-      var floorLatencies = latencies(FLOOR_NS, runObjects);
+      var floorLatencies = floor(client, runObjects);
+      var floorBurst = System.nanoTime() - floorStart;
       var delivery = deliveryTime(client);
 
-      var children = templates.values().stream().mapToInt(List::size).sum();
+      var children = runObjects.stream().mapToInt(ScaleBenchmarkE2E::childCount).sum();
       System.out.printf(
           "BENCHMARK scale-e2e %d runs (sft/rl alternating, suspended), burst created in %.1f s%n",
           runs, (lastCreate - burst) / 1e9);
+      System.out.printf(
+          "  first burst (%d runs, not counted below: it warms the operator up):"
+              + " operator p50 %.0f ms p99 %.0f ms | floor p50 %.0f ms p99 %.0f ms | ratio p50"
+              + " %.2f, p99 %.2f; operator CPU %.1f ms per run%n",
+          warmupRuns,
+          pct(warmupOperator, 50),
+          pct(warmupOperator, 99),
+          pct(warmupFloor, 50),
+          pct(warmupFloor, 99),
+          pct(warmupOperator, 50) / pct(warmupFloor, 50),
+          pct(warmupOperator, 99) / pct(warmupFloor, 99),
+          warmupCpu * 1000 / warmupRuns);
       System.out.printf(
           "  create -> all children: operator p50 %.0f ms p99 %.0f ms | floor (raw client, same"
               + " objects, %d threads) p50 %.0f ms p99 %.0f ms | ratio p50 %.2f, p99 %.2f%n",
@@ -157,7 +176,7 @@ class ScaleBenchmarkE2E {
           pct(operatorLatencies, 99) / pct(floorLatencies, 99));
       System.out.printf(
           "  floor burst %.1f s; watch delivery (create returned -> watch event) median %.1f ms%n",
-          (System.nanoTime() - floorStart) / 1e9, delivery);
+          floorBurst / 1e9, delivery);
       System.out.printf(
           "  operator writes: %d = %.2f per run (children per run %.1f) %s%n",
           writes, writes / (double) runs, children / (double) runs, byKind);
@@ -188,7 +207,7 @@ class ScaleBenchmarkE2E {
               () -> AuditLog.countWrites(audit.take(), LocalCluster.operatorUser()::equals) == 0);
       System.out.printf(
           "  idle: 0 operator writes in %d s with %d runs under management%n",
-          idle.toSeconds(), runs + WARMUP_RUNS);
+          idle.toSeconds(), runs + warmupRuns);
       assertTrue(
           !Double.isNaN(reconciles),
           "the operator publishes JOSDK's reconcile counter on /q/metrics");
@@ -296,6 +315,27 @@ class ScaleBenchmarkE2E {
               return System.nanoTime() - last[0] > 5_000_000_000L;
             });
     return last[0];
+  }
+
+  /**
+   * The floor for {@code runObjects}: the raw client creates the children the operator made for
+   * them (in {@link #FLOOR_NS}), from {@link #THREADS} threads; returns the sorted latencies.
+   */
+  private double[] floor(KubernetesClient client, List<TrainingRun> runObjects)
+      throws InterruptedException {
+    var templates = templates(client, runObjects);
+    var start = System.nanoTime();
+    runObjects.forEach(r -> started.put(FLOOR_NS + "/" + r.getMetadata().getName(), start));
+    parallel(
+        runObjects,
+        run -> {
+          for (var object : templates.get(run.getMetadata().getName())) {
+            client.resource(object).create();
+          }
+          return null;
+        });
+    awaitChildren(FLOOR_NS, runObjects);
+    return latencies(FLOOR_NS, runObjects);
   }
 
   /** The operator's children of each run, stripped of what the API server set, for the floor. */
@@ -554,6 +594,34 @@ class ScaleBenchmarkE2E {
       // fields 14 and 15, in clock ticks of 1/100 s.
       var fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
       return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0;
+    }
+
+    /**
+     * Starts a JFR recording (profile settings) in the operator's JVM when {@code
+     * -Dstepwise.scale.jfr=FILE} is set, for {@link #stopRecording} to write to FILE.
+     */
+    void startRecording() throws IOException, InterruptedException {
+      if (System.getProperty("stepwise.scale.jfr") != null) {
+        jcmd("JFR.start", "name=scale-burst", "settings=profile");
+      }
+    }
+
+    /** Writes the recording {@link #startRecording} started, if any, and says where. */
+    void stopRecording() throws IOException, InterruptedException {
+      var file = System.getProperty("stepwise.scale.jfr");
+      if (file != null) {
+        var path = java.nio.file.Path.of(file).toAbsolutePath();
+        jcmd("JFR.stop", "name=scale-burst", "filename=" + path);
+        System.out.printf("  operator JFR recording of the burst: %s%n", path);
+      }
+    }
+
+    private String jcmd(String... command) throws IOException, InterruptedException {
+      var pid = cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).get(pod()).pid();
+      var jcmd = java.nio.file.Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+      var args = new ArrayList<String>(List.of(jcmd, String.valueOf(pid)));
+      args.addAll(Arrays.asList(command));
+      return run(args.toArray(String[]::new));
     }
 
     /** Live instances and bytes by class (jcmd GC.class_histogram, which collects first). */
