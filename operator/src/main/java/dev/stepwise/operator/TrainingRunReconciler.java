@@ -36,7 +36,6 @@ import dev.stepwise.operator.status.Workload;
 import dev.stepwise.operator.validation.ExistingClaims;
 import dev.stepwise.operator.validation.TrainingRunValidator;
 import io.fabric8.kubernetes.api.model.Pod;
-import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -212,7 +211,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
           "TrainingRun %s/%s not reconciled: %s",
           run.getMetadata().getNamespace(), run.getMetadata().getName(), problem.get().message());
       var next = RunStatusCalculator.invalid(run, problem.get(), now);
-      return report(run, context, previous, next, false).rescheduleAfter(RECHECK_INVALID);
+      return report(run, context, previous, next).rescheduleAfter(RECHECK_INVALID);
     }
     if (ResumeRequest.isNew(run)) {
       // Status as write-ahead log: record the resume first; the next reconcile applies it.
@@ -224,10 +223,9 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
           "resuming from checkpoint step %d (timeline %d): trainer and orchestrator restart,"
                   .formatted(accepted.getResumedFrom(), accepted.getTimeline())
               + " inference keeps running");
-      return report(run, context, previous, accepted, false).rescheduleAfter(APPLY_RESUME);
+      return report(run, context, previous, accepted).rescheduleAfter(APPLY_RESUME);
     }
     run.setStatus(RunStatusCalculator.progress(run, checkpoints));
-    var created = context.getSecondaryResource(StatefulSet.class).isEmpty();
     context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
     var quota = retain(run, checkpoints, context);
     TrainerPods.deleteOutdated(run, context);
@@ -247,7 +245,7 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
                 run, Workload.observe(run, context), PodProblems.of(pods), now),
             quota,
             now);
-    return report(run, context, previous, next, created);
+    return report(run, context, previous, next);
   }
 
   /**
@@ -343,15 +341,14 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
       TrainingRun run,
       Context<TrainingRun> context,
       TrainingRunStatus previous,
-      TrainingRunStatus next,
-      boolean created) {
+      TrainingRunStatus next) {
     if (!RunStatusCalculator.changed(previous, next)) {
       return UpdateControl.noUpdate();
     }
     RunStatusWriter.write(context, run, next)
         .ifPresent(
             before -> {
-              for (var transition : RunTransitions.between(before, next, created)) {
+              for (var transition : RunTransitions.between(before, next)) {
                 events.record(context.getClient(), run, transition.reason(), transition.message());
               }
             });

@@ -3,20 +3,24 @@ package dev.stepwise.operator.dependent;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.fabric8.kubernetes.api.model.HasMetadata;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
+import io.fabric8.kubernetes.api.model.apps.StatefulSetStatus;
 import io.javaoperatorsdk.operator.processing.event.source.filter.OnUpdateFilter;
-import java.util.Arrays;
-import java.util.List;
+import java.util.ArrayList;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Which updates of a run's child reconcile the run: a change outside its status (someone edited
  * what the operator keeps as desired, its labels or owners), or the status the run reads of its
  * children: a workload's ready replicas ({@link dev.stepwise.operator.status.Workload}) and the
- * trainer StatefulSet's update revision ({@link TrainerPods#deleteOutdated}). The other status
- * writes of the controllers (a Deployment's conditions, observedGeneration, replica counters)
- * otherwise reconciled every run about three more times for nothing.
+ * trainer StatefulSet's update revision once it changes ({@link TrainerPods#deleteOutdated}; its
+ * first value, set as the StatefulSet is created, outdates no pod). The other status writes of the
+ * controllers (a Deployment's conditions, observedGeneration, replica counters) and what the volume
+ * binder writes into a claim (its volume's name, its pv.kubernetes.io annotations) would otherwise
+ * reconcile every run several more times for nothing.
  */
 public class ChildUpdateFilter implements OnUpdateFilter<HasMetadata> {
 
@@ -24,19 +28,34 @@ public class ChildUpdateFilter implements OnUpdateFilter<HasMetadata> {
 
   @Override
   public boolean accept(HasMetadata updated, HasMetadata previous) {
-    return !Objects.equals(readStatus(updated), readStatus(previous))
+    return readStatusChanged(updated, previous)
         || !withoutStatus(updated).equals(withoutStatus(previous));
   }
 
-  /** The status fields of {@code child} that the operator reads. */
-  private static List<Object> readStatus(HasMetadata child) {
-    if (child instanceof StatefulSet set && set.getStatus() != null) {
-      return Arrays.asList(set.getStatus().getReadyReplicas(), set.getStatus().getUpdateRevision());
+  /**
+   * Whether the status the operator reads changed: ready replicas, and the trainer's revision once
+   * its controller has seen the StatefulSet's latest spec ({@link TrainerPods#settledRevision}),
+   * but not its first one.
+   */
+  private static boolean readStatusChanged(HasMetadata updated, HasMetadata previous) {
+    if (updated instanceof StatefulSet after && previous instanceof StatefulSet before) {
+      var first = before.getStatus() == null || before.getStatus().getUpdateRevision() == null;
+      return !Objects.equals(readyReplicas(after.getStatus()), readyReplicas(before.getStatus()))
+          || (!first
+              && !Objects.equals(
+                  TrainerPods.settledRevision(Optional.of(after)),
+                  TrainerPods.settledRevision(Optional.of(before))));
     }
-    if (child instanceof Deployment deployment && deployment.getStatus() != null) {
-      return Arrays.asList(deployment.getStatus().getReadyReplicas());
+    if (updated instanceof Deployment after && previous instanceof Deployment before) {
+      return !Objects.equals(
+          after.getStatus() == null ? null : after.getStatus().getReadyReplicas(),
+          before.getStatus() == null ? null : before.getStatus().getReadyReplicas());
     }
-    return List.of();
+    return false;
+  }
+
+  private static Integer readyReplicas(StatefulSetStatus status) {
+    return status == null ? null : status.getReadyReplicas();
   }
 
   private static ObjectNode withoutStatus(HasMetadata child) {
@@ -45,7 +64,33 @@ public class ChildUpdateFilter implements OnUpdateFilter<HasMetadata> {
     if (tree.get("metadata") instanceof ObjectNode metadata) {
       metadata.remove("resourceVersion");
       metadata.remove("managedFields");
+      if (child instanceof PersistentVolumeClaim
+          && metadata.get("annotations") instanceof ObjectNode annotations) {
+        var binders = new ArrayList<String>();
+        annotations
+            .fieldNames()
+            .forEachRemaining(
+                key -> {
+                  if (isBinderAnnotation(key)) {
+                    binders.add(key);
+                  }
+                });
+        annotations.remove(binders);
+        if (annotations.isEmpty()) {
+          metadata.remove("annotations");
+        }
+      }
+    }
+    if (child instanceof PersistentVolumeClaim && tree.get("spec") instanceof ObjectNode spec) {
+      spec.remove("volumeName");
     }
     return tree;
+  }
+
+  /** An annotation the volume binder or provisioner writes into a claim as it binds it. */
+  private static boolean isBinderAnnotation(String key) {
+    return key.startsWith("pv.kubernetes.io/")
+        || key.startsWith("volume.kubernetes.io/")
+        || key.startsWith("volume.beta.kubernetes.io/");
   }
 }

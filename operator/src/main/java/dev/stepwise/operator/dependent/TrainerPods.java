@@ -11,6 +11,7 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.javaoperatorsdk.operator.api.reconciler.Context;
 import java.util.Collection;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.jboss.logging.Logger;
@@ -52,6 +53,23 @@ public final class TrainerPods {
         .toList();
   }
 
+  /**
+   * The StatefulSet's update revision once its controller has seen its latest spec (status
+   * observedGeneration = generation); empty before. Until then the revision in the status is the
+   * previous template's, and a pod the controller just made from the new template would look
+   * outdated: deleting it would restart the trainer once more, and count as a recovery.
+   */
+  static Optional<String> settledRevision(Optional<StatefulSet> sts) {
+    return sts.filter(
+            s -> {
+              var generation = s.getMetadata().getGeneration();
+              var observed = s.getStatus() == null ? null : s.getStatus().getObservedGeneration();
+              return s.getStatus() != null
+                  && (generation == null || (observed != null && observed >= generation));
+            })
+        .map(s -> s.getStatus().getUpdateRevision());
+  }
+
   /** UIDs of the pods whose containers all last exited with status 0 (a finished run). */
   public static Set<String> cleanExits(Collection<Pod> pods) {
     return pods.stream()
@@ -76,9 +94,7 @@ public final class TrainerPods {
    * for old ones that never join them).
    */
   public static void deleteOutdated(TrainingRun run, Context<TrainingRun> context) {
-    var sts = context.getSecondaryResource(StatefulSet.class);
-    var current =
-        sts.map(s -> s.getStatus() == null ? null : s.getStatus().getUpdateRevision()).orElse(null);
+    var current = settledRevision(context.getSecondaryResource(StatefulSet.class)).orElse(null);
     if (current == null) {
       return;
     }

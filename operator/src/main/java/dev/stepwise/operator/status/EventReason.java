@@ -2,8 +2,6 @@ package dev.stepwise.operator.status;
 
 /** The vocabulary of Kubernetes Events the operator records on TrainingRuns and Checkpoints. */
 public enum EventReason {
-  /** The workloads of a new run were created. */
-  WorkloadsCreated(false),
   /** A spec change was applied to the workloads. */
   WorkloadsUpdated(false),
   /** Every workload reports ready. */

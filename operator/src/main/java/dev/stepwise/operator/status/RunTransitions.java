@@ -7,7 +7,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
-/** Which events a change of status deserves: only transitions, never a steady state. */
+/**
+ * Which events a change of status deserves: only transitions, never a steady state, and none for
+ * the birth of a run (its first status): what was created, and that it starts suspended, the
+ * children and the status say, and a burst of new runs writes no more than it must.
+ */
 public final class RunTransitions {
 
   /** One event to record. */
@@ -16,12 +20,11 @@ public final class RunTransitions {
   private RunTransitions() {}
 
   /**
-   * @param created the workloads did not exist before this reconcile
-   * @param previous status before this reconcile (may be null)
+   * @param previous status before this reconcile (null or without a phase for a new run)
    */
-  public static List<Transition> between(
-      TrainingRunStatus previous, TrainingRunStatus next, boolean created) {
+  public static List<Transition> between(TrainingRunStatus previous, TrainingRunStatus next) {
     var old = previous != null ? previous : new TrainingRunStatus();
+    var born = old.getPhase() == null;
     var events = new ArrayList<Transition>();
     var wasDegraded = Conditions.isTrue(old.getConditions(), Conditions.DEGRADED);
     var isDegraded = Conditions.isTrue(next.getConditions(), Conditions.DEGRADED);
@@ -43,12 +46,7 @@ public final class RunTransitions {
       events.add(new Transition(EventReason.SpecValid, "the spec is valid again"));
     }
     var gen = next.getObservedGeneration();
-    if (created) {
-      events.add(
-          new Transition(
-              EventReason.WorkloadsCreated, "created the workloads for generation " + gen));
-    } else if (old.getObservedGeneration() != null
-        && !Objects.equals(old.getObservedGeneration(), gen)) {
+    if (old.getObservedGeneration() != null && !Objects.equals(old.getObservedGeneration(), gen)) {
       events.add(
           new Transition(
               EventReason.WorkloadsUpdated, "applied generation " + gen + " to the workloads"));
@@ -61,7 +59,7 @@ public final class RunTransitions {
             new Transition(
                 EventReason.RunSucceeded,
                 "checkpoint at step " + next.getStep() + " is Ready: the run is complete"));
-    if (next.getPhase() != old.getPhase()) {
+    if (next.getPhase() != old.getPhase() && !born) {
       if (phaseEvents.containsKey(next.getPhase())) {
         events.add(phaseEvents.get(next.getPhase()));
       }

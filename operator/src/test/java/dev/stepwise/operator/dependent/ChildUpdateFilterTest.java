@@ -1,13 +1,17 @@
 package dev.stepwise.operator.dependent;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.fabric8.kubernetes.api.model.ConfigMapBuilder;
+import io.fabric8.kubernetes.api.model.PersistentVolumeClaimBuilder;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.DeploymentBuilder;
 import io.fabric8.kubernetes.api.model.apps.DeploymentConditionBuilder;
+import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.fabric8.kubernetes.api.model.apps.StatefulSetBuilder;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ChildUpdateFilterTest {
@@ -61,11 +65,102 @@ class ChildUpdateFilterTest {
     fewer.getMetadata().setResourceVersion("2");
     assertTrue(filter.accept(fewer, set));
 
+    // The first revision, written as the StatefulSet is created, outdates no pod.
+    var first =
+        new StatefulSetBuilder(set).editStatus().withUpdateRevision("r1").endStatus().build();
+    first.getMetadata().setResourceVersion("3");
+    assertFalse(filter.accept(first, set));
     // A resume changes the trainer's template: the new revision restarts the outdated pods.
     var revised =
-        new StatefulSetBuilder(set).editStatus().withUpdateRevision("r2").endStatus().build();
-    revised.getMetadata().setResourceVersion("3");
-    assertTrue(filter.accept(revised, set));
+        new StatefulSetBuilder(first).editStatus().withUpdateRevision("r2").endStatus().build();
+    revised.getMetadata().setResourceVersion("4");
+    assertTrue(filter.accept(revised, first));
+    // A first revision that comes with a change of ready replicas still counts.
+    var firstAndReady =
+        new StatefulSetBuilder(set)
+            .editStatus()
+            .withReadyReplicas(0)
+            .withUpdateRevision("r1")
+            .endStatus()
+            .build();
+    assertTrue(filter.accept(firstAndReady, set));
+  }
+
+  private static StatefulSet trainer(long generation, long observed, String revision) {
+    return new StatefulSetBuilder()
+        .withNewMetadata()
+        .withName("run-trainer")
+        .withGeneration(generation)
+        .withResourceVersion(generation + "." + observed + revision)
+        .endMetadata()
+        .withNewStatus()
+        .withObservedGeneration(observed)
+        .withUpdateRevision(revision)
+        .endStatus()
+        .build();
+  }
+
+  @Test
+  void theTrainersRevisionCountsOnceItsControllerHasSeenTheNewTemplate() {
+    var running = trainer(2, 2, "r1");
+    // The operator changed the template (a resume): until the controller has seen it, the status
+    // still names the old revision, and a pod made from the new template is not outdated.
+    var updated = trainer(3, 2, "r1");
+    assertEquals(Optional.of("r1"), TrainerPods.settledRevision(Optional.of(running)));
+    assertEquals(Optional.empty(), TrainerPods.settledRevision(Optional.of(updated)));
+    var settled = trainer(3, 3, "r2");
+    assertEquals(Optional.of("r2"), TrainerPods.settledRevision(Optional.of(settled)));
+    assertTrue(filter.accept(settled, updated));
+  }
+
+  @Test
+  void theBinderBindingAClaimReconcilesNothingButAnEditOfItsSpecDoes() {
+    var claim =
+        new PersistentVolumeClaimBuilder()
+            .withNewMetadata()
+            .withName("run-data")
+            .withResourceVersion("1")
+            .addToLabels("stepwise.dev/training-run", "run")
+            .endMetadata()
+            .withNewSpec()
+            .withAccessModes("ReadWriteOnce")
+            .endSpec()
+            .withNewStatus()
+            .withPhase("Pending")
+            .endStatus()
+            .build();
+    var bound =
+        new PersistentVolumeClaimBuilder(claim)
+            .editMetadata()
+            .withResourceVersion("2")
+            .addToAnnotations("pv.kubernetes.io/bind-completed", "yes")
+            .addToAnnotations("pv.kubernetes.io/bound-by-controller", "yes")
+            .addToAnnotations("volume.kubernetes.io/storage-provisioner", "stepwise.dev/local")
+            .endMetadata()
+            .editSpec()
+            .withVolumeName("pvc-123")
+            .endSpec()
+            .editStatus()
+            .withPhase("Bound")
+            .endStatus()
+            .build();
+    assertFalse(filter.accept(bound, claim));
+
+    var relabelled =
+        new PersistentVolumeClaimBuilder(bound)
+            .editMetadata()
+            .withResourceVersion("3")
+            .addToAnnotations("team", "a")
+            .endMetadata()
+            .build();
+    assertTrue(filter.accept(relabelled, bound));
+    var edited =
+        new PersistentVolumeClaimBuilder(bound)
+            .editSpec()
+            .withAccessModes("ReadWriteMany")
+            .endSpec()
+            .build();
+    assertTrue(filter.accept(edited, bound));
   }
 
   @Test

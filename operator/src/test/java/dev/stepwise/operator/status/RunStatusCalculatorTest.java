@@ -54,7 +54,7 @@ class RunStatusCalculatorTest {
     assertEquals(3L, ready.getObservedGeneration());
     assertEquals(
         List.of(EventReason.RunReady),
-        RunTransitions.between(run.getStatus(), ready, false).stream()
+        RunTransitions.between(run.getStatus(), ready).stream()
             .map(RunTransitions.Transition::reason)
             .toList());
   }
