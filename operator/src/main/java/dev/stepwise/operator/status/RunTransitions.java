@@ -9,8 +9,8 @@ import java.util.Objects;
 
 /**
  * Which events a change of status deserves: only transitions, never a steady state, and none for
- * the birth of a run (its first status): what was created, and that it starts suspended, the
- * children and the status say, and a burst of new runs writes no more than it must.
+ * the birth of a run (its first status): its children and its status already say what was created
+ * and whether it starts suspended, and a burst of new runs then writes no more than it must.
  */
 public final class RunTransitions {
 

@@ -91,14 +91,7 @@ class ScaleBenchmarkE2E {
         warmup.add(run);
       }
       var warmupCpu = operator.cpuSeconds();
-      var warmupStart = System.nanoTime();
-      warmup.forEach(r -> started.put(NS + "/" + r.getMetadata().getName(), warmupStart));
-      parallel(
-          warmup,
-          run -> {
-            client.resource(run).create();
-            return null;
-          });
+      submit(client, warmup);
       awaitChildren(NS, warmup);
       var warmupOperator = latencies(NS, warmup);
       warmupCpu = operator.cpuSeconds() - warmupCpu;
@@ -118,14 +111,7 @@ class ScaleBenchmarkE2E {
       var cpuBefore = operator.cpuSeconds();
       operator.startRecording();
       audit.mark();
-      var burst = System.nanoTime();
-      runObjects.forEach(r -> started.put(NS + "/" + r.getMetadata().getName(), burst));
-      parallel(
-          runObjects,
-          run -> {
-            client.resource(run).create();
-            return null;
-          });
+      var burst = submit(client, runObjects);
       var lastCreate = System.nanoTime();
       awaitChildren(NS, runObjects);
       var operatorLatencies = latencies(NS, runObjects);
@@ -315,6 +301,23 @@ class ScaleBenchmarkE2E {
               return System.nanoTime() - last[0] > 5_000_000_000L;
             });
     return last[0];
+  }
+
+  /**
+   * Creates {@code runObjects} in {@link #NS} at once from {@link #THREADS} threads, as a user
+   * submitting them would; each run's clock starts at the submission, which is returned (nanoTime).
+   */
+  private long submit(KubernetesClient client, List<TrainingRun> runObjects)
+      throws InterruptedException {
+    var start = System.nanoTime();
+    runObjects.forEach(r -> started.put(NS + "/" + r.getMetadata().getName(), start));
+    parallel(
+        runObjects,
+        run -> {
+          client.resource(run).create();
+          return null;
+        });
+    return start;
   }
 
   /**
