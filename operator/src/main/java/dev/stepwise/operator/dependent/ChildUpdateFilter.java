@@ -6,9 +6,7 @@ import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.fabric8.kubernetes.api.model.apps.Deployment;
 import io.fabric8.kubernetes.api.model.apps.StatefulSet;
-import io.fabric8.kubernetes.api.model.apps.StatefulSetStatus;
 import io.javaoperatorsdk.operator.processing.event.source.filter.OnUpdateFilter;
-import java.util.ArrayList;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -38,53 +36,56 @@ public class ChildUpdateFilter implements OnUpdateFilter<HasMetadata> {
    * but not its first one.
    */
   private static boolean readStatusChanged(HasMetadata updated, HasMetadata previous) {
+    if (!Objects.equals(readyReplicas(updated), readyReplicas(previous))) {
+      return true;
+    }
     if (updated instanceof StatefulSet after && previous instanceof StatefulSet before) {
       var first = before.getStatus() == null || before.getStatus().getUpdateRevision() == null;
-      return !Objects.equals(readyReplicas(after.getStatus()), readyReplicas(before.getStatus()))
-          || (!first
-              && !Objects.equals(
-                  TrainerPods.settledRevision(Optional.of(after)),
-                  TrainerPods.settledRevision(Optional.of(before))));
-    }
-    if (updated instanceof Deployment after && previous instanceof Deployment before) {
-      return !Objects.equals(
-          after.getStatus() == null ? null : after.getStatus().getReadyReplicas(),
-          before.getStatus() == null ? null : before.getStatus().getReadyReplicas());
+      return !first
+          && !Objects.equals(
+              TrainerPods.settledRevision(Optional.of(after)),
+              TrainerPods.settledRevision(Optional.of(before)));
     }
     return false;
   }
 
-  private static Integer readyReplicas(StatefulSetStatus status) {
-    return status == null ? null : status.getReadyReplicas();
+  /** A workload's ready replicas; null for other kinds or before its controller counted them. */
+  private static Integer readyReplicas(HasMetadata child) {
+    if (child instanceof StatefulSet set && set.getStatus() != null) {
+      return set.getStatus().getReadyReplicas();
+    }
+    if (child instanceof Deployment deployment && deployment.getStatus() != null) {
+      return deployment.getStatus().getReadyReplicas();
+    }
+    return null;
   }
 
+  /** {@code child} as a JSON tree without its status and what the API server and binder add. */
   private static ObjectNode withoutStatus(HasMetadata child) {
     ObjectNode tree = JSON.valueToTree(child);
     tree.remove("status");
     if (tree.get("metadata") instanceof ObjectNode metadata) {
       metadata.remove("resourceVersion");
       metadata.remove("managedFields");
-      if (child instanceof PersistentVolumeClaim
-          && metadata.get("annotations") instanceof ObjectNode annotations) {
-        var binders = new ArrayList<String>();
-        annotations
-            .fieldNames()
-            .forEachRemaining(
-                key -> {
-                  if (isBinderAnnotation(key)) {
-                    binders.add(key);
-                  }
-                });
-        annotations.remove(binders);
-        if (annotations.isEmpty()) {
-          metadata.remove("annotations");
-        }
-      }
     }
-    if (child instanceof PersistentVolumeClaim && tree.get("spec") instanceof ObjectNode spec) {
-      spec.remove("volumeName");
+    if (child instanceof PersistentVolumeClaim) {
+      withoutBinding(tree);
     }
     return tree;
+  }
+
+  /** Drops what the volume binder writes into a claim: its volume's name, its annotations. */
+  private static void withoutBinding(ObjectNode claim) {
+    if (claim.get("metadata") instanceof ObjectNode metadata
+        && metadata.get("annotations") instanceof ObjectNode annotations) {
+      annotations.properties().removeIf(a -> isBinderAnnotation(a.getKey()));
+      if (annotations.isEmpty()) {
+        metadata.remove("annotations");
+      }
+    }
+    if (claim.get("spec") instanceof ObjectNode spec) {
+      spec.remove("volumeName");
+    }
   }
 
   /** An annotation the volume binder or provisioner writes into a claim as it binds it. */
