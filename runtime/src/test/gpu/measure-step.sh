@@ -26,7 +26,7 @@ for shape in "${shapes[@]}"; do
   case "$shape" in
     example)
       for v in "${versions[@]}"; do
-        STEPWISE_JAR="$(jar_of $v)" python3 $gpu/timed_log.py --label "java-$v example" --from-step 100 --json "$res" -- \
+        STEPWISE_JAR="$(jar_of $v)" python3 $gpu/timed_log.py --label "java-$v example" --from-step 100 --to-step 550 --json "$res" -- \
           $gpu/device.sh java sft @ examples/reverse-text/sft-qwen3.toml --device cuda --max-steps 600 \
           --eval.samples 0 --log.interval 50 --output-dir /tmp/swrun
       done
@@ -42,9 +42,9 @@ for shape in "${shapes[@]}"; do
       [[ "$mem_mib" -lt 100000 ]] && batch=4
       # max-len 1000: every sequence is the ChatML prompt (18 tokens) + 2 x 1000 + 1 = 2019 tokens.
       for v in "${versions[@]}"; do
-        STEPWISE_JAR="$(jar_of $v)" python3 $gpu/timed_log.py --label "java-$v 0.6b" --from-step 5 --json "$res" -- \
+        STEPWISE_JAR="$(jar_of $v)" python3 $gpu/timed_log.py --label "java-$v 0.6b" --from-step 5 --to-step 40 --json "$res" -- \
           $gpu/device.sh java sft --model.hf $model --model.random-init --device cuda \
-          --data.min-len 1000 --data.max-len 1000 --data.batch-size $batch --max-steps 25 --log.interval 5 \
+          --data.min-len 1000 --data.max-len 1000 --data.batch-size $batch --max-steps 45 --log.interval 5 \
           --eval.samples 0 --output-dir /tmp/swrun
       done
       if [[ "${PHASES:-0}" == 1 ]]; then
@@ -55,7 +55,7 @@ for shape in "${shapes[@]}"; do
           --data.batch-size $batch --max-steps 12 --log.interval 4 --eval.samples 0 \
           --output-dir /tmp/swrun 2>&1 | grep -E "step phases|GPU memory" | tee -a "$out/phases.txt"
       fi
-      python3 runtime/src/test/python/gpu_baseline.py --batch $batch --seq 2019 --no-generate --warmup 3 --steps 20 \
+      python3 runtime/src/test/python/gpu_baseline.py --batch $batch --seq 2019 --no-generate --warmup 5 --steps 35 \
         ${PHASES:+$([[ $PHASES == 1 ]] && echo --phases)} --out "$out/pytorch-0.6b.json"
       ;;
   esac

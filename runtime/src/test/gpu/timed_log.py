@@ -1,11 +1,15 @@
 """Runs a `stepwise sft` command and times its steps from outside: each `step k/N` log line is
-stamped as it arrives. A log line comes after the runtime has read that step's loss (a device
-synchronisation in every version of the trainer), so the time between two log lines is the device
-time of the steps between them. Prints the command's output and, last, one JSON line:
-{"label", "ms_per_step", "steps_timed", "first_step", "last_step"} over the log lines from
---from-step on (the steps before it warm up: allocator, cuBLAS/cuDNN heuristics).
+stamped as it arrives. A log line comes after the runtime has read that step's loss, which waits
+for the step to end on the device; a trainer that defers reads (stepwise.pipeline, the default on
+a GPU since 2026-12-07) reads step k once step k+1 is queued, so its line comes a fixed time after
+step k ended in the steady state, except the last step's, which is read at once. So the time
+between two log lines before the last is the device time of the steps between them; --to-step
+leaves out the last line (and any other step read at once: saves, evaluations). Prints the
+command's output and, last, one JSON line: {"label", "ms_per_step", "steps_timed", "first_step",
+"last_step"} over the log lines from --from-step (the steps before it warm up: allocator,
+cuBLAS/cuDNN heuristics) to --to-step.
 
-    python3 timed_log.py --label java-after --from-step 50 -- CMD ARGS...
+    python3 timed_log.py --label java-after --from-step 50 --to-step 550 -- CMD ARGS...
 """
 
 import argparse
@@ -18,6 +22,7 @@ import time
 parser = argparse.ArgumentParser()
 parser.add_argument("--label", required=True)
 parser.add_argument("--from-step", type=int, default=0)
+parser.add_argument("--to-step", type=int, default=None)
 parser.add_argument("--json", help="append the result line to this file too")
 parser.add_argument("command", nargs=argparse.REMAINDER)
 args = parser.parse_args()
@@ -32,7 +37,7 @@ for line in process.stdout:
     if m:
         stamps.append((int(m.group(1)), now))
 rc = process.wait()
-timed = [(s, t) for s, t in stamps if s >= args.from_step]
+timed = [(s, t) for s, t in stamps if s >= args.from_step and (args.to_step is None or s <= args.to_step)]
 result = {"label": args.label, "rc": rc}
 if len(timed) >= 2:
     (s0, t0), (s1, t1) = timed[0], timed[-1]

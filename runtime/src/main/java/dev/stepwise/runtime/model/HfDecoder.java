@@ -11,6 +11,7 @@ import java.util.TreeMap;
 import java.util.function.Supplier;
 import org.bytedeco.javacpp.PointerScope;
 import org.bytedeco.pytorch.Device;
+import org.bytedeco.pytorch.DeviceOptional;
 import org.bytedeco.pytorch.DoubleOptional;
 import org.bytedeco.pytorch.Generator;
 import org.bytedeco.pytorch.GeneratorOptional;
@@ -21,6 +22,7 @@ import org.bytedeco.pytorch.Scalar;
 import org.bytedeco.pytorch.ScalarTypeOptional;
 import org.bytedeco.pytorch.Tensor;
 import org.bytedeco.pytorch.TensorOptional;
+import org.bytedeco.pytorch.TensorOptions;
 import org.bytedeco.pytorch.TensorVector;
 import org.bytedeco.pytorch.global.torch;
 
@@ -216,10 +218,13 @@ public final class HfDecoder implements Policy {
     long past = cache == null ? 0 : cache.length;
     var x = torch.embedding(p(EMBED), tokens);
     // HF: freqs = positions[:, None] * inv_freq; emb = cat(freqs, freqs); cos/sin in fp32.
+    // Made on the device: a copy from the host would wait for the work queued before it.
     var positions =
         torch
-            .arange(new Scalar(past), new Scalar(past + t))
-            .to(device, torch.ScalarType.Float)
+            .arange(
+                new Scalar(past),
+                new Scalar(past + t),
+                new TensorOptions(torch.ScalarType.Float).device(new DeviceOptional(device)))
             .unsqueeze(1);
     var freqs = positions.mul(invFreq);
     var emb = torch.cat(new TensorVector(freqs, freqs), -1);

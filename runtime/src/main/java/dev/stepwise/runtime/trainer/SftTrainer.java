@@ -39,6 +39,13 @@ public final class SftTrainer {
       Duration trainTime,
       Duration wallTime) {}
 
+  /**
+   * System property: defer each step's reads until the next step is queued (default: on a GPU with
+   * one rank). Off, every step is read before the next is queued; tests switch it on on the CPU to
+   * show that the order of reads changes no number.
+   */
+  static final String PIPELINE = "stepwise.pipeline";
+
   private static final Logger LOG = LoggerFactory.getLogger(SftTrainer.class);
 
   private final SftConfig config;
@@ -48,6 +55,7 @@ public final class SftTrainer {
   private final int rank;
   private final int worldSize;
   private StopSignal stop = StopSignal.none();
+  private Boolean deferReadsOverride;
 
   public SftTrainer(SftConfig config) {
     this(config, CheckpointWriter.FileListener.NONE);
@@ -75,6 +83,15 @@ public final class SftTrainer {
    */
   public SftTrainer stopOn(StopSignal stop) {
     this.stop = stop;
+    return this;
+  }
+
+  /**
+   * Defers each step's reads until the next step is queued ({@code true}) or never ({@code false}),
+   * whatever the device: tests use it to show that the order of reads changes no number.
+   */
+  SftTrainer deferringReads(boolean on) {
+    this.deferReadsOverride = on;
     return this;
   }
 
@@ -136,21 +153,25 @@ public final class SftTrainer {
             ? Optional.<CheckpointReporter>empty()
             : CheckpointReporter.fromEnvironment(layout);
     long allReduceNanos = 0;
-    var firstLoss = Double.NaN;
-    var lastLoss = Double.NaN;
     var trainStart = System.nanoTime();
     var startStep = progress.step();
-    var progressEvery =
-        config.log().progressInterval() > 0
-            ? config.log().progressInterval()
-            : Math.max(10, (config.maxSteps() - startStep + 9) / 10);
+    var tally = new Tally(progress, trainStart);
     var stopped = false;
     // On a GPU, reading a value waits for all the work queued before it and leaves the GPU idle
-    // while the host queues what follows: with one rank the step reads its loss once, last, after
-    // the optimizer step is queued, its tensors released and the next batch tokenized, and its
-    // gradient norm only when it logs it. With several ranks the loss is read before the
-    // all-reduce, which carries it.
-    var readLossLast = device.is_cuda() && !group.distributed();
+    // while the host queues what follows. With one rank a step's loss (and, on logging steps, its
+    // gradient norm) stays on the device until the next step's work is queued behind it; the host
+    // reads it and writes the step's log line and metrics while the GPU runs the next step. A
+    // step that saves a checkpoint, evaluates, stops or ends the run is read at once, before the
+    // next step changes the weights. With several ranks the loss is read before the all-reduce,
+    // which carries it.
+    var deferReads = device.is_cuda() && !group.distributed();
+    // (Ranks that could disagree on which steps are deferred would disagree on the stop
+    // agreement's all-reduce: with several ranks every step is read at once.)
+    var pipelined =
+        !group.distributed()
+            && (deferReadsOverride != null
+                ? deferReadsOverride
+                : Boolean.parseBoolean(System.getProperty(PIPELINE, Boolean.toString(deferReads))));
     var finalAccuracy = Double.NaN;
     var phases = StepPhases.on(device);
     try (var metrics = TrainerMetrics.open(rank, layout, config, startStep, resumedFrom);
@@ -167,89 +188,37 @@ public final class SftTrainer {
                         stop)
                     .observedBy(metrics)) {
       var agreement = new StopAgreement(saver == null ? StopSignal.none() : stop, group, device);
-      HostBatch next = null;
+      var next = task.hostBatch(startStep + 1, rank, worldSize);
+      QueuedStep pending = null;
       for (var step = startStep + 1; step <= config.maxSteps(); step++) {
-        var stepStart = System.nanoTime();
         phases.beginStep();
-        var lr = setup.schedule().lr(step);
-        DeviceScalar lossOnDevice;
-        DeviceScalar norm;
-        long tokens;
-        int samples;
-        try (var scope = new PointerScope()) {
-          var batch =
-              (next != null ? next : task.hostBatch(step, rank, worldSize)).toDevice(device);
-          phases.mark("batch");
-          var value = loss.loss(model, batch);
-          phases.mark("forward");
-          value.backward();
-          phases.mark("backward");
-          // Reading the loss waits for the backward pass on a GPU: outside the all-reduce's time.
-          var localLoss = readLossLast ? Double.NaN : value.item_float();
-          var reduceStart = System.nanoTime();
-          var reduced =
-              GradientSync.allReduce(
-                  group,
-                  model.parameters(),
-                  localLoss,
-                  batch.lossTokens(),
-                  batch.tokenCount(),
-                  step);
-          allReduceNanos += System.nanoTime() - reduceStart;
-          norm = optimizer.clipGradNormDeferred(config.optim().maxNorm());
-          optimizer.step(lr);
-          optimizer.zeroGrad();
-          lossOnDevice = readLossLast ? DeviceScalar.of(value) : DeviceScalar.known(reduced.loss());
-          tokens = reduced.tokens();
-          samples = batch.samples() * worldSize;
-        }
-        phases.mark("optimizer");
-        // While the device runs the update just queued, the host has released the step's
-        // tensors (above) and now tokenizes the next step's batch.
+        var queued = queue(step, next, setup, loss, deferReads, phases);
+        allReduceNanos += queued.allReduceNanos();
+        // While the device runs the step just queued, the host has released the step's tensors
+        // (in queue) and now tokenizes the next step's batch.
         next = step < config.maxSteps() ? task.hostBatch(step + 1, rank, worldSize) : null;
         phases.mark("next batch");
-        double lossValue;
-        double gradNorm;
-        try (lossOnDevice;
-            norm) {
-          lossValue = lossOnDevice.getAsDouble();
-          gradNorm =
-              step % config.log().interval() == 0 || step == config.maxSteps()
-                  ? norm.getAsDouble()
-                  : Double.NaN;
+        if (pending != null) {
+          var read = tally.read(pending);
+          metrics.step(read.metrics(tally.progress()));
+          logProgress(read.step(), startStep, trainStart);
+          pending = null;
         }
+        var lastStep = step == config.maxSteps();
+        var saveDue = saver != null && ckpt.due(step, config.maxSteps());
+        var evalDue = evalDue(step);
+        if (pipelined && !lastStep && !saveDue && !evalDue && !agreement.signal().requested()) {
+          pending = queued;
+          phases.mark("loss read");
+          continue;
+        }
+        var read = tally.read(queued);
         phases.mark("loss read");
-        progress = progress.advance(samples, tokens);
-        if (Double.isNaN(firstLoss)) {
-          firstLoss = lossValue;
-        }
-        lastLoss = lossValue;
-        var seconds = (System.nanoTime() - stepStart) / 1e9;
-        if (step % config.log().interval() == 0 || step == config.maxSteps()) {
-          log.atInfo()
-              .addKeyValue("step", step)
-              .addKeyValue("loss", lossValue)
-              .addKeyValue("lr", lr)
-              .log(
-                  String.format(
-                      "step %d/%d | loss %.4f | lr %.2e | grad-norm %.3f | %,.0f tok/s | %.0f ms",
-                      step,
-                      config.maxSteps(),
-                      lossValue,
-                      lr,
-                      gradNorm,
-                      tokens / seconds,
-                      seconds * 1000));
-        }
         // Held-out evaluation every eval.interval steps and at the last one, before the step's
         // checkpoint, which records it.
         Double evalLoss = null;
         Double evalAccuracy = null;
-        if (rank == 0
-            && config.eval().samples() > 0
-            && !stop.requested()
-            && ((config.eval().interval() > 0 && step % config.eval().interval() == 0)
-                || step == config.maxSteps())) {
+        if (evalDue && !stop.requested()) {
           evalAccuracy = Evaluator.accuracy(model, task, config.eval().samples(), device);
           evalLoss =
               Evaluator.loss(
@@ -258,18 +227,15 @@ public final class SftTrainer {
               String.format(
                   "eval step %d | held-out exact-match %.1f%% | held-out loss %.4f",
                   step, 100 * evalAccuracy, evalLoss));
-          if (step == config.maxSteps()) {
+          if (lastStep) {
             finalAccuracy = evalAccuracy;
           }
         }
-        metrics.step(
-            TrainerMetrics.Step.of(step, progress, lossValue, lr, tokens, seconds)
-                .withEval(evalLoss, evalAccuracy));
-        if (config.maxSteps() - startStep >= 100 && (step - startStep) % progressEvery == 0) {
-          logProgress(step, startStep, trainStart);
-        }
-        var capture = setup.capture(progress, dataState(task, step), configToml, rank, worldSize);
-        if (saver != null && ckpt.due(step, config.maxSteps())) {
+        metrics.step(read.metrics(tally.progress()).withEval(evalLoss, evalAccuracy));
+        logProgress(step, startStep, trainStart);
+        var capture =
+            setup.capture(tally.progress(), dataState(task, step), configToml, rank, worldSize);
+        if (saveDue) {
           saver.save(capture);
         }
         if (agreement.stopAfter(step)) {
@@ -281,6 +247,7 @@ public final class SftTrainer {
         }
       }
     }
+    progress = tally.progress();
     reporter.ifPresent(CheckpointReporter::close);
     // Every rank's shards are reported before anyone leaves; rank 0's store outlives the others.
     group.barrier("end of training");
@@ -315,10 +282,176 @@ public final class SftTrainer {
                 progress.totalTokens(),
                 trainTime.toMillis() / 1000.0,
                 wall.toMillis() / 1000.0));
-    return new Result(progress, resumedFrom, firstLoss, lastLoss, accuracy, trainTime, wall);
+    return new Result(
+        progress, resumedFrom, tally.firstLoss(), tally.lastLoss(), accuracy, trainTime, wall);
   }
 
+  /**
+   * Queues step {@code step} on the batch {@code hostBatch}: forward, backward, the all-reduce of
+   * several ranks, gradient clipping and the optimizer update. On a GPU with {@code deferReads}
+   * nothing in it waits for the device: its loss and gradient norm stay there until {@link
+   * QueuedStep#read}. Its tensors are released when it returns.
+   */
+  private QueuedStep queue(
+      long step,
+      HostBatch hostBatch,
+      TrainerSetup setup,
+      LossFunction loss,
+      boolean deferReads,
+      StepPhases phases) {
+    var queuedAt = System.nanoTime();
+    var model = setup.model();
+    var optimizer = setup.optimizer();
+    var lr = setup.schedule().lr(step);
+    QueuedStep queued;
+    try (var scope = new PointerScope()) {
+      var batch = hostBatch.toDevice(setup.device());
+      phases.mark("batch");
+      var value = loss.loss(model, batch);
+      phases.mark("forward");
+      value.backward();
+      phases.mark("backward");
+      // Reading the loss waits for the backward pass on a GPU: outside the all-reduce's time.
+      var localLoss = deferReads ? Double.NaN : value.item_float();
+      var reduceStart = System.nanoTime();
+      var reduced =
+          GradientSync.allReduce(
+              group, model.parameters(), localLoss, batch.lossTokens(), batch.tokenCount(), step);
+      var reduceNanos = System.nanoTime() - reduceStart;
+      var norm = optimizer.clipGradNormDeferred(config.optim().maxNorm());
+      optimizer.step(lr);
+      optimizer.zeroGrad();
+      queued =
+          new QueuedStep(
+              step,
+              lr,
+              deferReads ? DeviceScalar.of(value) : DeviceScalar.known(reduced.loss()),
+              norm,
+              reduced.tokens(),
+              batch.samples() * worldSize,
+              queuedAt,
+              reduceNanos);
+    }
+    phases.mark("optimizer");
+    return queued;
+  }
+
+  /** Whether rank 0 evaluates on held-out data after {@code step}. */
+  private boolean evalDue(long step) {
+    return rank == 0
+        && config.eval().samples() > 0
+        && ((config.eval().interval() > 0 && step % config.eval().interval() == 0)
+            || step == config.maxSteps());
+  }
+
+  /** Whether {@code step} writes a log line (with its gradient norm). */
+  private boolean logged(long step) {
+    return step % config.log().interval() == 0 || step == config.maxSteps();
+  }
+
+  /**
+   * A step whose work is queued, with its loss and gradient norm where they were computed. Reading
+   * them ({@link Tally#read}) closes it.
+   */
+  private record QueuedStep(
+      long step,
+      double lr,
+      DeviceScalar loss,
+      DeviceScalar gradNorm,
+      long tokens,
+      int samples,
+      long queuedAt,
+      long allReduceNanos) {}
+
+  /**
+   * A step read back: {@code seconds} runs from when it was queued, or from when the step before it
+   * was read if that was later (with reads deferred, the time between two steps' completions).
+   */
+  private record StepRead(
+      long step, double lr, double loss, double gradNorm, long tokens, double seconds) {
+
+    TrainerMetrics.Step metrics(Progress progress) {
+      return TrainerMetrics.Step.of(step, progress, loss, lr, tokens, seconds);
+    }
+  }
+
+  /** The steps read so far, in order: progress, first and last loss; logs each step it reads. */
+  private final class Tally {
+    private Progress progress;
+    private double firstLoss = Double.NaN;
+    private double lastLoss = Double.NaN;
+    private long lastRead;
+
+    Tally(Progress progress, long trainStart) {
+      this.progress = progress;
+      this.lastRead = trainStart;
+    }
+
+    /** Reads {@code queued}'s values (waiting for the device if they are still there). */
+    StepRead read(QueuedStep queued) {
+      double loss;
+      double gradNorm;
+      try (var lossValue = queued.loss();
+          var normValue = queued.gradNorm()) {
+        loss = lossValue.getAsDouble();
+        gradNorm = logged(queued.step()) ? normValue.getAsDouble() : Double.NaN;
+      }
+      var now = System.nanoTime();
+      var read =
+          new StepRead(
+              queued.step(),
+              queued.lr(),
+              loss,
+              gradNorm,
+              queued.tokens(),
+              (now - Math.max(queued.queuedAt(), lastRead)) / 1e9);
+      lastRead = now;
+      progress = progress.advance(queued.samples(), queued.tokens());
+      if (Double.isNaN(firstLoss)) {
+        firstLoss = loss;
+      }
+      lastLoss = loss;
+      if (logged(read.step())) {
+        log.atInfo()
+            .addKeyValue("step", read.step())
+            .addKeyValue("loss", loss)
+            .addKeyValue("lr", read.lr())
+            .log(
+                String.format(
+                    "step %d/%d | loss %.4f | lr %.2e | grad-norm %.3f | %,.0f tok/s | %.0f ms",
+                    read.step(),
+                    config.maxSteps(),
+                    loss,
+                    read.lr(),
+                    gradNorm,
+                    read.tokens() / read.seconds(),
+                    read.seconds() * 1000));
+      }
+      return read;
+    }
+
+    Progress progress() {
+      return progress;
+    }
+
+    double firstLoss() {
+      return firstLoss;
+    }
+
+    double lastLoss() {
+      return lastLoss;
+    }
+  }
+
+  /** Every tenth of a run of 100 steps or more ({@code log.progress-interval} steps if set). */
   private void logProgress(long step, long startStep, long trainStart) {
+    var every =
+        config.log().progressInterval() > 0
+            ? config.log().progressInterval()
+            : Math.max(10, (config.maxSteps() - startStep + 9) / 10);
+    if (config.maxSteps() - startStep < 100 || (step - startStep) % every != 0) {
+      return;
+    }
     var elapsed = (System.nanoTime() - trainStart) / 1e9;
     var done = step - startStep;
     var eta = elapsed / done * (config.maxSteps() - step);
