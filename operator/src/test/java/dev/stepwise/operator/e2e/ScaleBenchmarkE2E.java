@@ -111,9 +111,11 @@ class ScaleBenchmarkE2E {
       var cpuBefore = operator.cpuSeconds();
       operator.startRecording();
       audit.mark();
+      var sharesBefore = CpuShares.now(cluster, operator);
       var burst = submit(client, runObjects);
       var lastCreate = System.nanoTime();
       awaitChildren(NS, runObjects);
+      var operatorShares = CpuShares.now(cluster, operator).minus(sharesBefore);
       var operatorLatencies = latencies(NS, runObjects);
       var requests = new ArrayList<AuditLog.Request>();
       var lastWrite = awaitIdle(audit, lastCreate, requests);
@@ -130,7 +132,9 @@ class ScaleBenchmarkE2E {
 
       // The floor: the same objects, created by the raw client with the same concurrency.
       var floorStart = System.nanoTime();
+      var floorSharesBefore = CpuShares.now(cluster, operator);
       var floorLatencies = floor(client, runObjects);
+      var floorShares = CpuShares.now(cluster, operator).minus(floorSharesBefore);
       var floorBurst = System.nanoTime() - floorStart;
       var delivery = deliveryTime(client);
 
@@ -138,6 +142,7 @@ class ScaleBenchmarkE2E {
       System.out.printf(
           "BENCHMARK scale-e2e %d runs (sft/rl alternating, suspended), burst created in %.1f s%n",
           runs, (lastCreate - burst) / 1e9);
+      System.out.printf("  pods running beside the benchmark: %s%n", podNames(cluster));
       System.out.printf(
           "  first burst (%d runs, not counted below: it warms the operator up):"
               + " operator p50 %.0f ms p99 %.0f ms | floor p50 %.0f ms p99 %.0f ms | ratio p50"
@@ -163,6 +168,10 @@ class ScaleBenchmarkE2E {
       System.out.printf(
           "  floor burst %.1f s; watch delivery (create returned -> watch event) median %.1f ms%n",
           floorBurst / 1e9, delivery);
+      System.out.printf(
+          "  CPU from the burst until its last child was seen, per run: operator path %s;"
+              + " floor %s%n",
+          operatorShares.perRun(runs), floorShares.perRun(runs));
       System.out.printf(
           "  operator writes: %d = %.2f per run (children per run %.1f) %s%n",
           writes, writes / (double) runs, children / (double) runs, byKind);
@@ -512,6 +521,110 @@ class ScaleBenchmarkE2E {
   }
 
   /** The operator pod's own figures, read from its /q/metrics and after a GC through jcmd. */
+  /**
+   * CPU time (user and system, seconds) used so far by each process that shares this machine's
+   * cores during a burst: the API server (etcd runs inside it), the controller manager, the
+   * operator, this JVM (the test's clients and watches, and the local kubelet) and the other pods
+   * the kubelet runs (those earlier tests left, by pid); with the wall clock.
+   */
+  private record CpuShares(
+      long nanos,
+      double apiServer,
+      double controllerManager,
+      double operator,
+      double testJvm,
+      Map<Long, Double> otherPods) {
+
+    static CpuShares now(LocalCluster cluster, OperatorProbe operator) throws IOException {
+      var controlPlane = cluster.controlPlane();
+      var operatorPid = operator.pid();
+      var others = new java.util.HashMap<Long, Double>();
+      for (var pid : podPids(cluster)) {
+        if (pid != operatorPid) {
+          try {
+            others.put(pid, processCpuSeconds(pid));
+          } catch (IOException gone) {
+            // exited meanwhile: not counted
+          }
+        }
+      }
+      return new CpuShares(
+          System.nanoTime(),
+          processCpuSeconds(controlPlane.apiServerProcess().pid()),
+          processCpuSeconds(controlPlane.controllerManagerProcess().pid()),
+          operator.cpuSeconds(),
+          processCpuSeconds(ProcessHandle.current().pid()),
+          others);
+    }
+
+    CpuShares minus(CpuShares earlier) {
+      var others = new java.util.HashMap<Long, Double>();
+      otherPods.forEach(
+          (pid, cpu) -> {
+            if (earlier.otherPods.containsKey(pid)) {
+              others.put(pid, cpu - earlier.otherPods.get(pid));
+            }
+          });
+      return new CpuShares(
+          nanos - earlier.nanos,
+          apiServer - earlier.apiServer,
+          controllerManager - earlier.controllerManager,
+          operator - earlier.operator,
+          testJvm - earlier.testJvm,
+          others);
+    }
+
+    /** {@code API server 21 ms, ... = 60 ms (1.9 of 2 cores busy over 3.1 s)}. */
+    String perRun(int runs) {
+      var others = otherPods.values().stream().mapToDouble(Double::doubleValue).sum();
+      var total = apiServer + controllerManager + operator + testJvm + others;
+      return String.format(
+          "API server %.1f ms, controller manager %.1f ms, operator %.1f ms, test JVM (clients,"
+              + " watches, kubelet) %.1f ms, %d other pods %.1f ms = %.1f ms (%.1f of %d cores"
+              + " busy over %.1f s)",
+          apiServer * 1000 / runs,
+          controllerManager * 1000 / runs,
+          operator * 1000 / runs,
+          testJvm * 1000 / runs,
+          otherPods.size(),
+          others * 1000 / runs,
+          total * 1000 / runs,
+          total / (nanos / 1e9),
+          Runtime.getRuntime().availableProcessors(),
+          nanos / 1e9);
+    }
+  }
+
+  /** The pids of every pod process the local kubelet runs, in every namespace. */
+  private static List<Long> podPids(LocalCluster cluster) {
+    var pids = new ArrayList<Long>();
+    for (var ns : cluster.client().namespaces().list().getItems()) {
+      cluster.kubelet().processes(ns.getMetadata().getName()).values().stream()
+          .filter(p -> p.pid() > 0)
+          .forEach(p -> pids.add(p.pid()));
+    }
+    return pids;
+  }
+
+  /** {@code ns/pod} of every pod process the local kubelet runs. */
+  private static List<String> podNames(LocalCluster cluster) {
+    var names = new ArrayList<String>();
+    for (var ns : cluster.client().namespaces().list().getItems()) {
+      var namespace = ns.getMetadata().getName();
+      cluster.kubelet().processes(namespace).keySet().forEach(p -> names.add(namespace + "/" + p));
+    }
+    return names;
+  }
+
+  /** CPU time (user and system) process {@code pid} has used, from /proc/<pid>/stat. */
+  static double processCpuSeconds(long pid) throws IOException {
+    var stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", pid + "", "stat"));
+    // Fields after the command name in parentheses start at field 3 (state); utime and stime are
+    // fields 14 and 15, in clock ticks of 1/100 s.
+    var fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+    return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0;
+  }
+
   private static final class OperatorProbe {
     private static final Pattern RECONCILES =
         Pattern.compile(
@@ -591,12 +704,11 @@ class ScaleBenchmarkE2E {
 
     /** CPU time (user and system) the operator's JVM has used, from /proc/<pid>/stat. */
     double cpuSeconds() throws IOException {
-      var pid = cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).get(pod()).pid();
-      var stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc", pid + "", "stat"));
-      // Fields after the command name in parentheses start at field 3 (state); utime and stime are
-      // fields 14 and 15, in clock ticks of 1/100 s.
-      var fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) / 100.0;
+      return processCpuSeconds(pid());
+    }
+
+    long pid() {
+      return cluster.kubelet().processes(LocalCluster.OPERATOR_NAMESPACE).get(pod()).pid();
     }
 
     /**
