@@ -12,8 +12,11 @@ import dev.stepwise.operator.Fixtures;
 import dev.stepwise.operator.Labels;
 import io.fabric8.kubernetes.api.model.HasMetadata;
 import io.fabric8.kubernetes.api.model.ObjectMeta;
+import io.fabric8.kubernetes.api.model.authentication.TokenRequestBuilder;
 import io.fabric8.kubernetes.api.model.rbac.RoleBinding;
+import io.fabric8.kubernetes.client.ConfigBuilder;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientBuilder;
 import io.fabric8.kubernetes.client.informers.ResourceEventHandler;
 import io.fabric8.kubernetes.client.informers.SharedIndexInformer;
 import java.io.IOException;
@@ -39,19 +42,23 @@ import org.junit.jupiter.api.Test;
  * The operator at scale on the real control plane, as a benchmark that prints figures: N
  * TrainingRuns (sft and rl alternating, suspended so that no pod runs) submitted at once, each
  * timed from the submission to the moment a watch saw its last child, as a user who submits N runs
- * sees it; beside it, in the same run against the same API server, the floor: the raw Fabric8
+ * sees it; beside it, in the same run against the same API server, two floors: the raw Fabric8
  * client creating the very same objects, submitted at once to the same number of threads and timed
- * the same way (so both include queueing and watch delivery, measured too). Also: operator writes
- * per run (audit log), reconciles per run (the operator's own metrics) and heap per run (after a
- * full GC, past a first burst that warms the operator up, with the classes that grew most), time
- * from the last create until the operator is idle, and operator writes in an idle window with N
- * runs under management (asserted to be 0).
+ * the same way (so both include queueing and watch delivery, measured too), once as the cluster's
+ * admin and once as the operator's own ServiceAccount. The API server checks every Role and
+ * RoleBinding a non-admin creates against the creator's own permissions (RBAC escalation checks,
+ * ~100 ms of its time each here) and skips that for the admin, so only the second floor does the
+ * API server work the operator's path must. Also: operator writes per run (audit log), reconciles
+ * per run (the operator's own metrics) and heap per run (after a full GC, past a first burst that
+ * warms the operator up, with the classes that grew most), time from the last create until the
+ * operator is idle, and operator writes in an idle window with N runs under management (asserted to
+ * be 0).
  *
  * <p>N is {@code -Dstepwise.scale.runs} (default 100; the README gives the 1000-run command), the
  * idle window {@code -Dstepwise.idle.seconds} (default 60), the first, uncounted burst {@code
  * -Dstepwise.scale.warmup} (default min(N, 100) runs), the number of measured bursts {@code
  * -Dstepwise.scale.bursts} (default 3: every figure above comes from the first; the others give
- * their latencies, CPU and p50 ratio, and the median ratio is printed); {@code
+ * their latencies, CPU and p50 ratios, and the median ratios are printed); {@code
  * -Dstepwise.scale.jfr=FILE} records the operator's JVM with JFR from the first burst until it is
  * idle.
  */
@@ -59,6 +66,7 @@ class ScaleBenchmarkE2E {
 
   private static final String NS = "e2e-scale";
   private static final String FLOOR_NS = "e2e-scale-floor";
+  private static final String IDENTITY_FLOOR_NS = "e2e-scale-floor-sa";
   private static final int THREADS = 8;
   private static final int DEFAULT_WARMUP_RUNS = 100;
   private static final int DEFAULT_BURSTS = 3;
@@ -80,9 +88,16 @@ class ScaleBenchmarkE2E {
     var client = cluster.client();
     RealCluster.namespace(NS);
     RealCluster.namespace(FLOOR_NS);
+    RealCluster.namespace(IDENTITY_FLOOR_NS);
     var watches = new ArrayList<SharedIndexInformer<?>>();
     watches.addAll(watch(client, NS));
     watches.addAll(watch(client, FLOOR_NS));
+    watches.addAll(watch(client, IDENTITY_FLOOR_NS));
+    // Two floors: the raw client as the cluster's admin (the API server skips its RBAC escalation
+    // checks for system:masters), and as the operator's own ServiceAccount, which pays them on
+    // every Role and RoleBinding it creates, as the operator does.
+    var adminFloor = new FloorClient(FLOOR_NS, client);
+    var identityFloor = new FloorClient(IDENTITY_FLOOR_NS, operatorIdentityClient(client));
     var audit = new AuditLog(cluster.controlPlane().auditLog());
     var operator = new OperatorProbe(cluster);
     try {
@@ -100,7 +115,8 @@ class ScaleBenchmarkE2E {
       awaitChildren(NS, warmup);
       var warmupOperator = latencies(NS, warmup);
       warmupCpu = operator.cpuSeconds() - warmupCpu;
-      var warmupFloor = floor(cluster, operator, warmup).latencies();
+      var warmupFloor = floor(cluster, operator, adminFloor, warmup).latencies();
+      var warmupIdentityFloor = floor(cluster, operator, identityFloor, warmup).latencies();
       audit.mark();
       awaitIdle(audit, System.nanoTime(), new ArrayList<>());
       operator.awaitNoReconciles();
@@ -136,8 +152,9 @@ class ScaleBenchmarkE2E {
       var reconciles = operator.reconciles() - reconcilesBefore;
 
       // The floor: the same objects, created by the raw client with the same concurrency.
-      var floor = floor(cluster, operator, runObjects);
+      var floor = floor(cluster, operator, adminFloor, runObjects);
       var floorLatencies = floor.latencies();
+      var identity = floor(cluster, operator, identityFloor, runObjects);
       var floorShares = floor.cpu();
       var delivery = deliveryTime(client);
 
@@ -159,6 +176,13 @@ class ScaleBenchmarkE2E {
           pct(warmupOperator, 99) / pct(warmupFloor, 99),
           warmupCpu * 1000 / warmupRuns);
       System.out.printf(
+          "  first burst against the floor as the operator's ServiceAccount: p50 %.0f ms p99 %.0f"
+              + " ms | ratio p50 %.2f, p99 %.2f%n",
+          pct(warmupIdentityFloor, 50),
+          pct(warmupIdentityFloor, 99),
+          pct(warmupOperator, 50) / pct(warmupIdentityFloor, 50),
+          pct(warmupOperator, 99) / pct(warmupIdentityFloor, 99));
+      System.out.printf(
           "  create -> all children: operator p50 %.0f ms p99 %.0f ms | floor (raw client, same"
               + " objects, %d threads) p50 %.0f ms p99 %.0f ms | ratio p50 %.2f, p99 %.2f%n",
           pct(operatorLatencies, 50),
@@ -169,16 +193,25 @@ class ScaleBenchmarkE2E {
           pct(operatorLatencies, 50) / pct(floorLatencies, 50),
           pct(operatorLatencies, 99) / pct(floorLatencies, 99));
       System.out.printf(
+          "  floor as the operator's ServiceAccount (same objects, RBAC escalation checks paid):"
+              + " p50 %.0f ms p99 %.0f ms | ratio p50 %.2f, p99 %.2f%n",
+          pct(identity.latencies(), 50),
+          pct(identity.latencies(), 99),
+          pct(operatorLatencies, 50) / pct(identity.latencies(), 50),
+          pct(operatorLatencies, 99) / pct(identity.latencies(), 99));
+      System.out.printf(
           "  floor burst (first create to last child seen) %.1f s; watch delivery (create returned"
               + " -> watch event) median %.1f ms%n",
           floorShares.nanos() / 1e9, delivery);
       System.out.printf(
-          "  stages: operator %s | floor %s%n",
-          stages(NS, runObjects), stages(FLOOR_NS, runObjects));
+          "  stages: operator %s | floor %s | floor as the ServiceAccount %s%n",
+          stages(NS, runObjects),
+          stages(FLOOR_NS, runObjects),
+          stages(IDENTITY_FLOOR_NS, runObjects));
       System.out.printf(
           "  CPU from the burst until its last child was seen, per run: operator path %s;"
-              + " floor %s%n",
-          operatorShares.perRun(runs), floorShares.perRun(runs));
+              + " floor %s; floor as the ServiceAccount %s%n",
+          operatorShares.perRun(runs), floorShares.perRun(runs), identity.cpu().perRun(runs));
       System.out.printf(
           "  operator writes: %d = %.2f per run (children per run %.1f) %s%n",
           writes, writes / (double) runs, children / (double) runs, byKind);
@@ -202,18 +235,24 @@ class ScaleBenchmarkE2E {
 
       // One burst's p50 moves a lot on a shared 2-core machine: the same burst again, each with
       // its floor, and the median of the ratios.
-      var p50Ratios = new ArrayList<Double>();
-      p50Ratios.add(pct(operatorLatencies, 50) / pct(floorLatencies, 50));
+      var p50Ratios = new ArrayList<double[]>();
+      p50Ratios.add(
+          new double[] {
+            pct(operatorLatencies, 50) / pct(floorLatencies, 50),
+            pct(operatorLatencies, 50) / pct(identity.latencies(), 50)
+          });
       for (int burstNumber = 2; burstNumber <= bursts; burstNumber++) {
-        p50Ratios.add(burstAgain(cluster, audit, operator, burstNumber));
+        p50Ratios.add(burstAgain(cluster, audit, operator, adminFloor, identityFloor, burstNumber));
       }
-      var sortedRatios = p50Ratios.stream().sorted().toList();
       System.out.printf(
-          "  p50 ratio (operator / floor) over %d bursts of %d runs: %s, median %.2f%n",
+          "  p50 ratio over %d bursts of %d runs: operator / floor %s, median %.2f; operator /"
+              + " floor as the ServiceAccount %s, median %.2f%n",
           bursts,
           runs,
-          p50Ratios.stream().map(r -> String.format("%.2f", r)).toList(),
-          sortedRatios.get(sortedRatios.size() / 2));
+          p50Ratios.stream().map(r -> String.format("%.2f", r[0])).toList(),
+          median(p50Ratios.stream().mapToDouble(r -> r[0]).toArray()),
+          p50Ratios.stream().map(r -> String.format("%.2f", r[1])).toList(),
+          median(p50Ratios.stream().mapToDouble(r -> r[1]).toArray()));
 
       audit.mark();
       await()
@@ -230,17 +269,25 @@ class ScaleBenchmarkE2E {
           "the operator publishes JOSDK's reconcile counter on /q/metrics");
     } finally {
       watches.forEach(SharedIndexInformer::close);
+      identityFloor.client().close();
       client.namespaces().withName(NS).delete();
       client.namespaces().withName(FLOOR_NS).delete();
+      client.namespaces().withName(IDENTITY_FLOOR_NS).delete();
     }
   }
 
   /**
    * Burst {@code number} (2, 3, ...) of N runs once the operator is idle, timed against its own
-   * floor as the first; prints its line and returns its p50 ratio.
+   * floors as the first; prints its lines and returns its p50 ratios to both floors.
    */
-  private double burstAgain(
-      LocalCluster cluster, AuditLog audit, OperatorProbe operator, int number) throws Exception {
+  private double[] burstAgain(
+      LocalCluster cluster,
+      AuditLog audit,
+      OperatorProbe operator,
+      FloorClient adminFloor,
+      FloorClient identityFloor,
+      int number)
+      throws Exception {
     var client = cluster.client();
     var runObjects = new ArrayList<TrainingRun>();
     for (int i = 0; i < runs; i++) {
@@ -257,26 +304,36 @@ class ScaleBenchmarkE2E {
     var operatorLatencies = latencies(NS, runObjects);
     awaitIdle(audit, lastCreate, new ArrayList<>());
     operator.awaitNoReconciles();
-    var floor = floor(cluster, operator, runObjects);
-    var floorLatencies = floor.latencies();
-    var floorShares = floor.cpu();
-    var ratio = pct(operatorLatencies, 50) / pct(floorLatencies, 50);
+    var floor = floor(cluster, operator, adminFloor, runObjects);
+    var identity = floor(cluster, operator, identityFloor, runObjects);
+    var ratio = pct(operatorLatencies, 50) / pct(floor.latencies(), 50);
+    var identityRatio = pct(operatorLatencies, 50) / pct(identity.latencies(), 50);
     System.out.printf(
-        "  burst %d stages: operator %s | floor %s%n",
-        number, stages(NS, runObjects), stages(FLOOR_NS, runObjects));
+        "  burst %d stages: operator %s | floor %s | floor as the ServiceAccount %s%n",
+        number,
+        stages(NS, runObjects),
+        stages(FLOOR_NS, runObjects),
+        stages(IDENTITY_FLOOR_NS, runObjects));
     System.out.printf(
         "  burst %d: operator p50 %.0f ms p99 %.0f ms | floor p50 %.0f ms p99 %.0f ms | ratio p50"
-            + " %.2f, p99 %.2f | CPU per run: operator path %s; floor %s%n",
+            + " %.2f, p99 %.2f | floor as the ServiceAccount p50 %.0f ms p99 %.0f ms | ratio p50"
+            + " %.2f, p99 %.2f | CPU per run: operator path %s; floor %s; floor as the"
+            + " ServiceAccount %s%n",
         number,
         pct(operatorLatencies, 50),
         pct(operatorLatencies, 99),
-        pct(floorLatencies, 50),
-        pct(floorLatencies, 99),
+        pct(floor.latencies(), 50),
+        pct(floor.latencies(), 99),
         ratio,
-        pct(operatorLatencies, 99) / pct(floorLatencies, 99),
+        pct(operatorLatencies, 99) / pct(floor.latencies(), 99),
+        pct(identity.latencies(), 50),
+        pct(identity.latencies(), 99),
+        identityRatio,
+        pct(operatorLatencies, 99) / pct(identity.latencies(), 99),
         operatorShares.perRun(runs),
-        floorShares.perRun(runs));
-    return ratio;
+        floor.cpu().perRun(runs),
+        identity.cpu().perRun(runs));
+    return new double[] {ratio, identityRatio};
   }
 
   private TrainingRun run(int i) {
@@ -373,6 +430,12 @@ class ScaleBenchmarkE2E {
         pct(firstToLast.stream().mapToDouble(Double::doubleValue).sorted().toArray(), 50));
   }
 
+  private static double median(double[] values) {
+    var sorted = values.clone();
+    Arrays.sort(sorted);
+    return sorted[sorted.length / 2];
+  }
+
   private static double pct(double[] sorted, int p) {
     var index = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
     return sorted[Math.max(0, Math.min(sorted.length - 1, index))];
@@ -419,34 +482,64 @@ class ScaleBenchmarkE2E {
   /** The floor's latencies (sorted) and the CPU its creates took, from the first to the last. */
   private record Floor(double[] latencies, CpuShares cpu) {}
 
+  /** Where a floor creates its objects, and as whom. */
+  private record FloorClient(String namespace, KubernetesClient client) {}
+
   /**
-   * The floor for {@code runObjects}: the raw client creates the children the operator made for
-   * them (in {@link #FLOOR_NS}), from {@link #THREADS} threads. The CPU is counted from the first
-   * create (after the children were listed for templates) to the last child seen.
+   * A client of the same API server as the operator's ServiceAccount (a token from the TokenRequest
+   * API): the same identity, and so the same RBAC checks, as the operator.
    */
-  private Floor floor(LocalCluster cluster, OperatorProbe operator, List<TrainingRun> runObjects)
+  private static KubernetesClient operatorIdentityClient(KubernetesClient admin) {
+    var token =
+        admin
+            .serviceAccounts()
+            .inNamespace(LocalCluster.OPERATOR_NAMESPACE)
+            .withName(LocalCluster.RELEASE)
+            .tokenRequest(
+                new TokenRequestBuilder()
+                    .withNewSpec()
+                    .withExpirationSeconds(3600L)
+                    .endSpec()
+                    .build())
+            .getStatus()
+            .getToken();
+    var config = new ConfigBuilder(admin.getConfiguration()).withOauthToken(token).build();
+    return new KubernetesClientBuilder().withConfig(config).build();
+  }
+
+  /**
+   * The floor for {@code runObjects}: the raw client {@code target} creates the children the
+   * operator made for them (in its namespace), from {@link #THREADS} threads. The CPU is counted
+   * from the first create (after the children were listed for templates) to the last child seen.
+   */
+  private Floor floor(
+      LocalCluster cluster,
+      OperatorProbe operator,
+      FloorClient target,
+      List<TrainingRun> runObjects)
       throws InterruptedException, IOException {
-    var client = cluster.client();
-    var templates = templates(client, runObjects);
+    var templates = templates(cluster.client(), runObjects, target.namespace());
     var cpuBefore = CpuShares.now(cluster, operator);
     var start = System.nanoTime();
-    runObjects.forEach(r -> started.put(FLOOR_NS + "/" + r.getMetadata().getName(), start));
+    runObjects.forEach(
+        r -> started.put(target.namespace() + "/" + r.getMetadata().getName(), start));
     parallel(
         runObjects,
         run -> {
           for (var object : templates.get(run.getMetadata().getName())) {
-            client.resource(object).create();
+            target.client().resource(object).create();
           }
           return null;
         });
-    awaitChildren(FLOOR_NS, runObjects);
+    awaitChildren(target.namespace(), runObjects);
     return new Floor(
-        latencies(FLOOR_NS, runObjects), CpuShares.now(cluster, operator).minus(cpuBefore));
+        latencies(target.namespace(), runObjects),
+        CpuShares.now(cluster, operator).minus(cpuBefore));
   }
 
   /** The operator's children of each run, stripped of what the API server set, for the floor. */
   private static Map<String, List<HasMetadata>> templates(
-      KubernetesClient client, List<TrainingRun> runObjects) {
+      KubernetesClient client, List<TrainingRun> runObjects, String namespace) {
     var byRun = new ConcurrentHashMap<String, List<HasMetadata>>();
     for (var run : runObjects) {
       var name = run.getMetadata().getName();
@@ -474,18 +567,18 @@ class ScaleBenchmarkE2E {
       objects.addAll(
           client.apps().deployments().inNamespace(NS).withLabelSelector(label).list().getItems());
       for (var object : objects) {
-        strip(object);
+        strip(object, namespace);
       }
       byRun.put(name, objects);
     }
     return byRun;
   }
 
-  private static void strip(HasMetadata object) {
+  private static void strip(HasMetadata object, String namespace) {
     var old = object.getMetadata();
     var meta = new ObjectMeta();
     meta.setName(old.getName());
-    meta.setNamespace(FLOOR_NS);
+    meta.setNamespace(namespace);
     // Without the operator's managed-by label: its informers would take every floor object into
     // their caches while the floor is timed (it owns none of them, so it reconciles nothing).
     var labels = new java.util.HashMap<>(old.getLabels());
@@ -494,7 +587,7 @@ class ScaleBenchmarkE2E {
     meta.setAnnotations(old.getAnnotations());
     object.setMetadata(meta);
     if (object instanceof RoleBinding binding) {
-      binding.getSubjects().forEach(s -> s.setNamespace(FLOOR_NS));
+      binding.getSubjects().forEach(s -> s.setNamespace(namespace));
     }
     if (object instanceof io.fabric8.kubernetes.api.model.Service service) {
       service.getSpec().setClusterIP(null);
