@@ -40,9 +40,9 @@ public final class SftTrainer {
       Duration wallTime) {}
 
   /**
-   * System property: defer each step's reads until the next step is queued (default: on a GPU with
-   * one rank). Off, every step is read before the next is queued; tests switch it on on the CPU to
-   * show that the order of reads changes no number.
+   * System property: read each step once the next step is queued (default: on a GPU with one rank);
+   * {@code false} reads every step before the next is queued (to measure the difference on one
+   * build).
    */
   static final String PIPELINE = "stepwise.pipeline";
 
@@ -164,14 +164,15 @@ public final class SftTrainer {
     // step that saves a checkpoint, evaluates, stops or ends the run is read at once, before the
     // next step changes the weights. With several ranks the loss is read before the all-reduce,
     // which carries it.
-    var deferReads = device.is_cuda() && !group.distributed();
+    var lossStaysOnDevice = device.is_cuda() && !group.distributed();
     // (Ranks that could disagree on which steps are deferred would disagree on the stop
     // agreement's all-reduce: with several ranks every step is read at once.)
-    var pipelined =
+    var readAfterNextQueued =
         !group.distributed()
             && (deferReadsOverride != null
                 ? deferReadsOverride
-                : Boolean.parseBoolean(System.getProperty(PIPELINE, Boolean.toString(deferReads))));
+                : Boolean.parseBoolean(
+                    System.getProperty(PIPELINE, Boolean.toString(lossStaysOnDevice))));
     var finalAccuracy = Double.NaN;
     var phases = StepPhases.on(device);
     try (var metrics = TrainerMetrics.open(rank, layout, config, startStep, resumedFrom);
@@ -192,7 +193,7 @@ public final class SftTrainer {
       QueuedStep pending = null;
       for (var step = startStep + 1; step <= config.maxSteps(); step++) {
         phases.beginStep();
-        var queued = queue(step, next, setup, loss, deferReads, phases);
+        var queued = queue(step, next, setup, loss, lossStaysOnDevice, phases);
         allReduceNanos += queued.allReduceNanos();
         // While the device runs the step just queued, the host has released the step's tensors
         // (in queue) and now tokenizes the next step's batch.
@@ -207,7 +208,11 @@ public final class SftTrainer {
         var lastStep = step == config.maxSteps();
         var saveDue = saver != null && ckpt.due(step, config.maxSteps());
         var evalDue = evalDue(step);
-        if (pipelined && !lastStep && !saveDue && !evalDue && !agreement.signal().requested()) {
+        if (readAfterNextQueued
+            && !lastStep
+            && !saveDue
+            && !evalDue
+            && !agreement.signal().requested()) {
           pending = queued;
           phases.mark("loss read");
           continue;
@@ -288,16 +293,16 @@ public final class SftTrainer {
 
   /**
    * Queues step {@code step} on the batch {@code hostBatch}: forward, backward, the all-reduce of
-   * several ranks, gradient clipping and the optimizer update. On a GPU with {@code deferReads}
-   * nothing in it waits for the device: its loss and gradient norm stay there until {@link
-   * QueuedStep#read}. Its tensors are released when it returns.
+   * several ranks, gradient clipping and the optimizer update. On a GPU with {@code
+   * lossStaysOnDevice} nothing in it waits for the device: its loss and gradient norm stay there
+   * until {@link QueuedStep#read}. Its tensors are released when it returns.
    */
   private QueuedStep queue(
       long step,
       HostBatch hostBatch,
       TrainerSetup setup,
       LossFunction loss,
-      boolean deferReads,
+      boolean lossStaysOnDevice,
       StepPhases phases) {
     var queuedAt = System.nanoTime();
     var model = setup.model();
@@ -312,7 +317,7 @@ public final class SftTrainer {
       value.backward();
       phases.mark("backward");
       // Reading the loss waits for the backward pass on a GPU: outside the all-reduce's time.
-      var localLoss = deferReads ? Double.NaN : value.item_float();
+      var localLoss = lossStaysOnDevice ? Double.NaN : value.item_float();
       var reduceStart = System.nanoTime();
       var reduced =
           GradientSync.allReduce(
@@ -325,7 +330,7 @@ public final class SftTrainer {
           new QueuedStep(
               step,
               lr,
-              deferReads ? DeviceScalar.of(value) : DeviceScalar.known(reduced.loss()),
+              lossStaysOnDevice ? DeviceScalar.of(value) : DeviceScalar.known(reduced.loss()),
               norm,
               reduced.tokens(),
               batch.samples() * worldSize,

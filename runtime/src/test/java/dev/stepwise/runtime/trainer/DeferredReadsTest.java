@@ -14,7 +14,6 @@ import dev.stepwise.runtime.log.LogCapture;
 import dev.stepwise.runtime.util.StopSignal;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -144,27 +143,7 @@ class DeferredReadsTest {
     // The signal arrives as step 3's line is logged: with reads deferred that is after step 4 was
     // queued, so step 4 is the step in flight.
     var out = new ByteArrayOutputStream();
-    var log =
-        new PrintStream(
-            new OutputStream() {
-              private final ByteArrayOutputStream line = new ByteArrayOutputStream();
-
-              @Override
-              public void write(int b) {
-                out.write(b);
-                line.write(b);
-                if (b == '\n') {
-                  // (The line may reach the stream more than once: one signal only.)
-                  if (!stop.requested()
-                      && line.toString(StandardCharsets.UTF_8).contains("step 3/8 |")) {
-                    stop.received("SIGTERM");
-                  }
-                  line.reset();
-                }
-              }
-            },
-            true,
-            StandardCharsets.UTF_8);
+    var log = StopOnSignalTest.signalAtStep(new StopSignal[] {stop}, 3, out);
     var flags = new String[] {"--max-steps", "8", "--ckpt.interval", "6", "--log.interval", "1"};
     var run = train(stopped, true, stop, out, log, flags);
     assertEquals(4, run.result().progress().step(), run.log());

@@ -43,7 +43,7 @@ class StopOnSignalTest {
   @TempDir Path tmp;
 
   /** A log that delivers {@code stop}'s first signal when the trainer prints step {@code at}. */
-  private static PrintStream signalAtStep(StopSignal[] stop, long at, ByteArrayOutputStream out) {
+  static PrintStream signalAtStep(StopSignal[] stop, long at, ByteArrayOutputStream out) {
     var prefix = ("step " + at + "/").getBytes(StandardCharsets.UTF_8);
     return new PrintStream(
         new OutputStream() {
