@@ -12,7 +12,6 @@ import dev.stepwise.operator.checkpoint.ResumeRequest;
 import dev.stepwise.operator.checkpoint.RetentionPolicy;
 import dev.stepwise.operator.checkpoint.RunCheckpoints;
 import dev.stepwise.operator.config.CompactItemStore;
-import dev.stepwise.operator.config.OldestRunFirstExecutor;
 import dev.stepwise.operator.dependent.InferenceDeploymentDependent;
 import dev.stepwise.operator.dependent.InferenceServiceDependent;
 import dev.stepwise.operator.dependent.OrchestratorDeploymentDependent;
@@ -227,7 +226,6 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
       return report(run, context, previous, accepted).rescheduleAfter(APPLY_RESUME);
     }
     run.setStatus(RunStatusCalculator.progress(run, checkpoints));
-    OldestRunFirstExecutor.startingWorkflow();
     context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
     var quota = retain(run, checkpoints, context);
     TrainerPods.deleteOutdated(run, context);
