@@ -251,6 +251,13 @@ public final class LocalKubelet implements AutoCloseable {
     return result;
   }
 
+  /** Every pod the kubelet runs now, in every namespace, by {@code namespace/name}. */
+  public SortedMap<String, LocalPod.Snapshot> processes() {
+    var result = new TreeMap<String, LocalPod.Snapshot>();
+    pods.values().forEach(p -> result.put(p.namespace + "/" + p.name, p.snapshot()));
+    return result;
+  }
+
   /** SIGKILLs pod {@code namespace/pod}'s process, like an OOM kill; its restart policy acts. */
   public void kill(String namespace, String pod) {
     pods.values().stream()

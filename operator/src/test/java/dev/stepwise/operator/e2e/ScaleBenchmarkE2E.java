@@ -162,7 +162,8 @@ class ScaleBenchmarkE2E {
       System.out.printf(
           "BENCHMARK scale-e2e %d runs (sft/rl alternating, suspended), burst created in %.1f s%n",
           runs, (lastCreate - burst) / 1e9);
-      System.out.printf("  pods running beside the benchmark: %s%n", podNames(cluster));
+      System.out.printf(
+          "  pods running beside the benchmark: %s%n", cluster.kubelet().processes().keySet());
       System.out.printf(
           "  first burst (%d runs, not counted below: it warms the operator up):"
               + " operator p50 %.0f ms p99 %.0f ms | floor p50 %.0f ms p99 %.0f ms | ratio p50"
@@ -203,11 +204,7 @@ class ScaleBenchmarkE2E {
           "  floor burst (first create to last child seen) %.1f s; watch delivery (create returned"
               + " -> watch event) median %.1f ms%n",
           floorShares.nanos() / 1e9, delivery);
-      System.out.printf(
-          "  stages: operator %s | floor %s | floor as the ServiceAccount %s%n",
-          stages(NS, runObjects),
-          stages(FLOOR_NS, runObjects),
-          stages(IDENTITY_FLOOR_NS, runObjects));
+      System.out.printf("  stages: %s%n", stages(runObjects));
       System.out.printf(
           "  CPU from the burst until its last child was seen, per run: operator path %s;"
               + " floor %s; floor as the ServiceAccount %s%n",
@@ -308,12 +305,7 @@ class ScaleBenchmarkE2E {
     var identity = floor(cluster, operator, identityFloor, runObjects);
     var ratio = pct(operatorLatencies, 50) / pct(floor.latencies(), 50);
     var identityRatio = pct(operatorLatencies, 50) / pct(identity.latencies(), 50);
-    System.out.printf(
-        "  burst %d stages: operator %s | floor %s | floor as the ServiceAccount %s%n",
-        number,
-        stages(NS, runObjects),
-        stages(FLOOR_NS, runObjects),
-        stages(IDENTITY_FLOOR_NS, runObjects));
+    System.out.printf("  burst %d stages: %s%n", number, stages(runObjects));
     System.out.printf(
         "  burst %d: operator p50 %.0f ms p99 %.0f ms | floor p50 %.0f ms p99 %.0f ms | ratio p50"
             + " %.2f, p99 %.2f | floor as the ServiceAccount p50 %.0f ms p99 %.0f ms | ratio p50"
@@ -407,6 +399,15 @@ class ScaleBenchmarkE2E {
             })
         .sorted()
         .toArray();
+  }
+
+  /** {@link #stages(String, List)} of the operator's burst and of both floors. */
+  private String stages(List<TrainingRun> runObjects) {
+    return String.format(
+        "operator %s | floor %s | floor as the ServiceAccount %s",
+        stages(NS, runObjects),
+        stages(FLOOR_NS, runObjects),
+        stages(IDENTITY_FLOOR_NS, runObjects));
   }
 
   /**
@@ -726,8 +727,9 @@ class ScaleBenchmarkE2E {
       var controlPlane = cluster.controlPlane();
       var operatorPid = operator.pid();
       var others = new java.util.HashMap<Long, Double>();
-      for (var pid : podPids(cluster)) {
-        if (pid != operatorPid) {
+      for (var pod : cluster.kubelet().processes().values()) {
+        var pid = pod.pid();
+        if (pid > 0 && pid != operatorPid) {
           try {
             others.put(pid, processCpuSeconds(pid));
           } catch (IOException gone) {
@@ -780,27 +782,6 @@ class ScaleBenchmarkE2E {
           Runtime.getRuntime().availableProcessors(),
           nanos / 1e9);
     }
-  }
-
-  /** The pids of every pod process the local kubelet runs, in every namespace. */
-  private static List<Long> podPids(LocalCluster cluster) {
-    var pids = new ArrayList<Long>();
-    for (var ns : cluster.client().namespaces().list().getItems()) {
-      cluster.kubelet().processes(ns.getMetadata().getName()).values().stream()
-          .filter(p -> p.pid() > 0)
-          .forEach(p -> pids.add(p.pid()));
-    }
-    return pids;
-  }
-
-  /** {@code ns/pod} of every pod process the local kubelet runs. */
-  private static List<String> podNames(LocalCluster cluster) {
-    var names = new ArrayList<String>();
-    for (var ns : cluster.client().namespaces().list().getItems()) {
-      var namespace = ns.getMetadata().getName();
-      cluster.kubelet().processes(namespace).keySet().forEach(p -> names.add(namespace + "/" + p));
-    }
-    return names;
   }
 
   /** CPU time (user and system) process {@code pid} has used, from /proc/<pid>/stat. */
