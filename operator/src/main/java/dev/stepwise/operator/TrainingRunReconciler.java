@@ -110,8 +110,7 @@ import org.jboss.logging.Logger;
       @Dependent(name = "runtime-sa", type = RuntimeServiceAccountDependent.class),
       @Dependent(name = "runtime-role", type = RuntimeRoleDependent.class),
       // A RoleBinding to a Role that does not exist yet is refused to a non-admin (the API server
-      // checks the binder holds the Role's permissions), and the trainer's pods need their
-      // ServiceAccount: create those first.
+      // checks the binder holds the Role's permissions): the Role first.
       @Dependent(
           name = "runtime-rolebinding",
           type = RuntimeRoleBindingDependent.class,
@@ -121,10 +120,13 @@ import org.jboss.logging.Logger;
           type = RunDataPvcDependent.class,
           reconcilePrecondition = RunDataPvcDependent.NoExistingClaim.class),
       @Dependent(name = "trainer-service", type = TrainerServiceDependent.class),
+      // A pod whose ServiceAccount does not exist is refused, so the trainer waits for it; not for
+      // the RoleBinding: two RBAC writes in a row are the slowest chain of a run, and a trainer
+      // that reports before its binding exists is refused and retries (CheckpointReporter).
       @Dependent(
           name = "trainer",
           type = TrainerStatefulSetDependent.class,
-          dependsOn = {"runtime-rolebinding", "config"}),
+          dependsOn = {"runtime-sa", "config"}),
       @Dependent(
           name = "orchestrator",
           type = OrchestratorDeploymentDependent.class,

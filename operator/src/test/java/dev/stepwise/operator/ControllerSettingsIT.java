@@ -38,6 +38,16 @@ class ControllerSettingsIT {
   }
 
   @Test
+  void theOperatorWritesThroughTheConfiguredClient() {
+    // A ConfigurationServiceCustomizer that forgets the client leaves Java Operator SDK a default
+    // Fabric8 client: retries after 100 ms, not after the configured 1 s (the Retry-After of a
+    // 429).
+    var config = operator.getConfigurationService().getKubernetesClient().getConfiguration();
+    assertEquals(1000, config.getRequestRetryBackoffInterval());
+    assertEquals(5, config.getRequestRetryBackoffLimit());
+  }
+
+  @Test
   void bothControllersCacheTheirResourcesWithoutManagedFields() {
     for (var name : new String[] {"trainingrun", "checkpoint"}) {
       var config = operator.getRegisteredController(name).orElseThrow().getConfiguration();

@@ -53,7 +53,7 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
   private final RunIdentity identity;
   private final RunLayout layout;
 
-  /** Whether a report was given up on: the next successful one resyncs the volume. */
+  /** Whether a report or a resync was given up on: the next report that goes through resyncs. */
   private boolean lost;
 
   /**
@@ -88,9 +88,27 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
                       "reporting checkpoints as Checkpoint resources of TrainingRun %s/%s",
                       id.namespace(), id.run()));
               var reporter = new CheckpointReporter(inClusterClient(), id, layout);
-              reporter.worker.submit(() -> reporter.resync(new CheckpointStore(layout)));
+              reporter.worker.submit(() -> reporter.resyncWithRetries(new CheckpointStore(layout)));
               return reporter;
             });
+  }
+
+  /**
+   * {@link #resync} at a pod's start, again with back-off while the API server refuses or fails it
+   * (the pod may start before the RoleBinding that lets it report exists, or while the API server
+   * is down); after {@link #ATTEMPTS} tries it is left to the next report that goes through.
+   */
+  void resyncWithRetries(CheckpointStore store) {
+    for (var attempt = 1; ; attempt++) {
+      lost = false;
+      resync(store);
+      if (!lost || attempt == ATTEMPTS) {
+        return;
+      }
+      LOG.info(
+          String.format("resync of the volume's checkpoints: try %d failed, retrying", attempt));
+      sleep(200L << attempt);
+    }
   }
 
   /**
@@ -118,6 +136,7 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
               .filter(c -> c.getSpec().getStep() != null)
               .collect(Collectors.toMap(c -> c.getSpec().getStep(), c -> c, (a, b) -> a));
     } catch (KubernetesClientException e) {
+      lost = true;
       LOG.warn(
           String.format(
               "warning: could not list the Checkpoints of TrainingRun %s/%s to resync them with %s: %s",
@@ -153,6 +172,7 @@ public final class CheckpointReporter implements Consumer<Manifest>, AutoCloseab
                     + " as %s",
                 step, identity.checkpointName(step)));
       } catch (KubernetesClientException e) {
+        lost = true;
         LOG.warn(
             String.format(
                 "warning: could not report checkpoint step %d found on the volume: %s",

@@ -1,5 +1,6 @@
 package dev.stepwise.runtime.k8s;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -15,7 +16,10 @@ import dev.stepwise.runtime.checkpoint.RunLayout;
 import dev.stepwise.runtime.log.LogCapture;
 import io.fabric8.kubernetes.client.KubernetesClient;
 import io.fabric8.kubernetes.client.server.mock.EnableKubernetesMockClient;
+import io.fabric8.kubernetes.client.server.mock.KubernetesMockServer;
 import java.io.IOException;
+import java.net.HttpURLConnection;
+import java.net.URLEncoder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -33,6 +37,7 @@ class CheckpointReporterResyncTest {
   private static final RunIdentity RUN = new RunIdentity("r", NS, "uid-1");
 
   KubernetesClient client;
+  KubernetesMockServer server;
 
   @TempDir Path runDir;
 
@@ -118,6 +123,25 @@ class CheckpointReporterResyncTest {
     assertEquals(
         deleting.getMetadata().getResourceVersion(), after.getMetadata().getResourceVersion());
     assertTrue(logged.out().contains("is being deleted"), logged::out);
+  }
+
+  @Test
+  void theStartResyncIsTriedAgainWhileTheApiServerRefusesIt() throws IOException {
+    writeCheckpoint(5, 0);
+    // A pod may start before the operator has bound its Role: the first listing is refused.
+    server
+        .expect()
+        .get()
+        .withPath(
+            "/apis/stepwise.dev/v1alpha1/namespaces/%s/checkpoints?labelSelector=%s"
+                .formatted(NS, URLEncoder.encode(Constants.LABEL_TRAINING_RUN + "=r", UTF_8)))
+        .andReturn(HttpURLConnection.HTTP_FORBIDDEN, "{}")
+        .once();
+
+    reporter.resyncWithRetries(store);
+
+    assertEquals(CheckpointPhase.Ready, checkpoint(5).getStatus().getPhase());
+    assertTrue(logged.out().contains("try 1 failed, retrying"), logged::out);
   }
 
   @Test
