@@ -57,7 +57,7 @@ import org.junit.jupiter.api.Test;
  * <p>N is {@code -Dstepwise.scale.runs} (default 100; the README gives the 1000-run command), the
  * idle window {@code -Dstepwise.idle.seconds} (default 60), the first, uncounted burst {@code
  * -Dstepwise.scale.warmup} (default min(N, 100) runs), the number of measured bursts {@code
- * -Dstepwise.scale.bursts} (default 3: every figure above comes from the first; the others give
+ * -Dstepwise.scale.bursts} (default 5: every figure above comes from the first; the others give
  * their latencies, CPU and p50 ratios, and the median ratios are printed); {@code
  * -Dstepwise.scale.jfr=FILE} records the operator's JVM with JFR from the first burst until it is
  * idle.
@@ -69,7 +69,9 @@ class ScaleBenchmarkE2E {
   private static final String IDENTITY_FLOOR_NS = "e2e-scale-floor-sa";
   private static final int THREADS = 8;
   private static final int DEFAULT_WARMUP_RUNS = 100;
-  private static final int DEFAULT_BURSTS = 3;
+  // One burst's p50 ratio moves between ~0.6 and ~1.6 from burst to burst on two cores: the
+  // median of five is the figure compared with the goal.
+  private static final int DEFAULT_BURSTS = 5;
 
   private final int runs = Integer.getInteger("stepwise.scale.runs", 100);
   private final Duration idle = Duration.ofSeconds(Long.getLong("stepwise.idle.seconds", 60));
