@@ -95,6 +95,10 @@ class TrainerKillE2E {
         // A step whose directory does not exist yet: its save has not begun.
         var target = (newestDir(checkpoints) / INTERVAL + 1) * INTERVAL;
         var stepDir = checkpoints.resolve("step_" + target);
+        // Read before the moment, not between it and the kill: reading the pod's log takes longer
+        // than a small model's save, and a mid-save kill then landed after the manifest.
+        var starts = starts(kubelet.logs(NS, POD));
+        var pid = kubelet.processes(NS).get(POD).pid();
         awaitCreated(watcher, checkpoints, stepDir, tr);
         if (midSave) {
           LockSupport.parkNanos(random.nextInt(1_000_000)); // 0-1 ms into the save
@@ -105,8 +109,6 @@ class TrainerKillE2E {
           }
           LockSupport.parkNanos(random.nextInt(40_000_000)); // 0-40 ms into the report
         }
-        var starts = starts(kubelet.logs(NS, POD));
-        var pid = kubelet.processes(NS).get(POD).pid();
         kubelet.kill(NS, POD);
         // Once the process is gone, the volume holds what it left.
         tr.awaitTrue(
