@@ -95,8 +95,8 @@ class TrainerKillE2E {
         // A step whose directory does not exist yet: its save has not begun.
         var target = (newestDir(checkpoints) / INTERVAL + 1) * INTERVAL;
         var stepDir = checkpoints.resolve("step_" + target);
-        // Read before the moment, not between it and the kill: reading the pod's log takes longer
-        // than a small model's save, and a mid-save kill then landed after the manifest.
+        // Read before the moment, not between it and the kill: with the pod's log read in between,
+        // a small model's save often finished first and a mid-save kill landed after the manifest.
         var starts = starts(kubelet.logs(NS, POD));
         var pid = kubelet.processes(NS).get(POD).pid();
         awaitCreated(watcher, checkpoints, stepDir, tr);
