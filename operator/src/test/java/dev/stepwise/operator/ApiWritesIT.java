@@ -97,6 +97,33 @@ class ApiWritesIT {
     assertEquals(List.of(), idleWrites);
   }
 
+  @Test
+  void eachStatusWriteReadsTheRunOnce() {
+    var ns = "status-reads";
+    var mock = server.getKubernetesMockServer();
+    var run = client().resource(Fixtures.rlRunAlone(ns)).create();
+    var path =
+        "/apis/%s/namespaces/%s/trainingruns/%s"
+            .formatted(run.getApiVersion(), ns, run.getMetadata().getName());
+    var statusWrite = "PATCH " + path + "/status";
+    var requests = new ArrayList<String>();
+    // Only the operator sends requests for this run after its create (no polling here): until
+    // its status was written and nothing more came for 2 s.
+    await()
+        .atMost(Fixtures.TIMEOUT)
+        .during(Duration.ofSeconds(2))
+        .until(
+            () -> {
+              var taken = MockApiServer.takeRequests(mock);
+              requests.addAll(taken);
+              return requests.contains(statusWrite)
+                  && taken.stream().noneMatch(r -> r.contains(path));
+            });
+    var reads = requests.stream().filter(r -> r.equals("GET " + path)).count();
+    var statusWrites = requests.stream().filter(statusWrite::equals).count();
+    assertEquals(statusWrites, reads, "one GET of the run per status write: " + requests);
+  }
+
   /** Moves the writes recorded so far into {@code into}; true when there were none. */
   private boolean quiet(List<String> into) {
     var writes = MockApiServer.takeWrites(server.getKubernetesMockServer());

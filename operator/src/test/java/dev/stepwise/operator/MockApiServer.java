@@ -46,6 +46,20 @@ public class MockApiServer implements Consumer<KubernetesServer> {
     takeWrites(server);
   }
 
+  /** Takes every request recorded so far, as "METHOD path". */
+  public static List<String> takeRequests(KubernetesMockServer server) {
+    var requests = new ArrayList<String>();
+    try {
+      RecordedRequest request;
+      while ((request = server.takeRequest(1, TimeUnit.MILLISECONDS)) != null) {
+        requests.add(request.getMethod() + " " + request.getPath());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return requests;
+  }
+
   /**
    * Takes every request recorded so far and returns the writes among them as "METHOD path", leaving
    * out the test's own writes to TrainingRuns (the operator writes only their status).

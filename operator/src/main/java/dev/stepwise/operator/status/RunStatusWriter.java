@@ -62,10 +62,12 @@ public final class RunStatusWriter {
         .resourcePatch(
             run,
             r ->
+                // On the run itself, not by name: by name, Fabric8 7.5.2 reads the object again
+                // before it sends a patch given as text.
                 client
                     .resources(TrainingRun.class)
                     .inNamespace(namespace)
-                    .withName(name)
+                    .resource(run)
                     .subresource(STATUS)
                     .patch(PatchContext.of(PatchType.JSON), body),
             context.eventSourceRetriever().getControllerEventSource());
