@@ -43,7 +43,7 @@ public class MockApiServer implements Consumer<KubernetesServer> {
 
   /** Forgets every request recorded so far. */
   public static void drain(KubernetesMockServer server) {
-    takeWrites(server);
+    takeRequests(server);
   }
 
   /** Takes every request recorded so far, as "METHOD path". */
@@ -65,19 +65,13 @@ public class MockApiServer implements Consumer<KubernetesServer> {
    * out the test's own writes to TrainingRuns (the operator writes only their status).
    */
   public static List<String> takeWrites(KubernetesMockServer server) {
-    var writes = new ArrayList<String>();
-    try {
-      RecordedRequest request;
-      while ((request = server.takeRequest(1, TimeUnit.MILLISECONDS)) != null) {
-        var path = request.getPath();
-        var ownWrite = path.contains("/trainingruns") && !path.contains("/status");
-        if (WRITES.contains(request.getMethod()) && !ownWrite) {
-          writes.add(request.getMethod() + " " + path);
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    return writes;
+    return takeRequests(server).stream()
+        .filter(
+            request -> {
+              var method = request.substring(0, request.indexOf(' '));
+              var ownWrite = request.contains("/trainingruns") && !request.contains("/status");
+              return WRITES.contains(method) && !ownWrite;
+            })
+        .toList();
   }
 }

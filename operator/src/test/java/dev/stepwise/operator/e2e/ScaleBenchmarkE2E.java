@@ -117,8 +117,9 @@ class ScaleBenchmarkE2E {
       awaitChildren(NS, warmup);
       var warmupOperator = latencies(NS, warmup);
       warmupCpu = operator.cpuSeconds() - warmupCpu;
-      var warmupFloor = floor(cluster, operator, adminFloor, warmup).latencies();
-      var warmupIdentityFloor = floor(cluster, operator, identityFloor, warmup).latencies();
+      var warmupFloors = floors(cluster, operator, adminFloor, identityFloor, warmup);
+      var warmupFloor = warmupFloors.admin().latencies();
+      var warmupIdentityFloor = warmupFloors.identity().latencies();
       audit.mark();
       awaitIdle(audit, System.nanoTime(), new ArrayList<>());
       operator.awaitNoReconciles();
@@ -154,9 +155,10 @@ class ScaleBenchmarkE2E {
       var reconciles = operator.reconciles() - reconcilesBefore;
 
       // The floor: the same objects, created by the raw client with the same concurrency.
-      var floor = floor(cluster, operator, adminFloor, runObjects);
+      var floors = floors(cluster, operator, adminFloor, identityFloor, runObjects);
+      var floor = floors.admin();
       var floorLatencies = floor.latencies();
-      var identity = floor(cluster, operator, identityFloor, runObjects);
+      var identity = floors.identity();
       var floorShares = floor.cpu();
       var delivery = deliveryTime(client);
 
@@ -303,8 +305,9 @@ class ScaleBenchmarkE2E {
     var operatorLatencies = latencies(NS, runObjects);
     awaitIdle(audit, lastCreate, new ArrayList<>());
     operator.awaitNoReconciles();
-    var floor = floor(cluster, operator, adminFloor, runObjects);
-    var identity = floor(cluster, operator, identityFloor, runObjects);
+    var floors = floors(cluster, operator, adminFloor, identityFloor, runObjects);
+    var floor = floors.admin();
+    var identity = floors.identity();
     var ratio = pct(operatorLatencies, 50) / pct(floor.latencies(), 50);
     var identityRatio = pct(operatorLatencies, 50) / pct(identity.latencies(), 50);
     System.out.printf("  burst %d stages: %s%n", number, stages(runObjects));
@@ -485,6 +488,9 @@ class ScaleBenchmarkE2E {
   /** The floor's latencies (sorted) and the CPU its creates took, from the first to the last. */
   private record Floor(double[] latencies, CpuShares cpu) {}
 
+  /** Both floors of one burst. */
+  private record Floors(Floor admin, Floor identity) {}
+
   /** Where a floor creates its objects, and as whom. */
   private record FloorClient(String namespace, KubernetesClient client) {}
 
@@ -511,17 +517,35 @@ class ScaleBenchmarkE2E {
   }
 
   /**
-   * The floor for {@code runObjects}: the raw client {@code target} creates the children the
-   * operator made for them (in its namespace), from {@link #THREADS} threads. The CPU is counted
-   * from the first create (after the children were listed for templates) to the last child seen.
+   * Both floors for {@code runObjects}, one after the other, from the operator's children listed
+   * once.
+   */
+  private Floors floors(
+      LocalCluster cluster,
+      OperatorProbe operator,
+      FloorClient admin,
+      FloorClient identity,
+      List<TrainingRun> runObjects)
+      throws InterruptedException, IOException {
+    var templates = templates(cluster.client(), runObjects);
+    return new Floors(
+        floor(cluster, operator, admin, runObjects, templates),
+        floor(cluster, operator, identity, runObjects, templates));
+  }
+
+  /**
+   * One floor for {@code runObjects}: the raw client {@code target} creates the children the
+   * operator made for them ({@code templates}, moved to its namespace), from {@link #THREADS}
+   * threads. The CPU is counted from the first create to the last child seen.
    */
   private Floor floor(
       LocalCluster cluster,
       OperatorProbe operator,
       FloorClient target,
-      List<TrainingRun> runObjects)
+      List<TrainingRun> runObjects,
+      Map<String, List<HasMetadata>> templates)
       throws InterruptedException, IOException {
-    var templates = templates(cluster.client(), runObjects, target.namespace());
+    templates.values().forEach(objects -> objects.forEach(o -> strip(o, target.namespace())));
     var cpuBefore = CpuShares.now(cluster, operator);
     var start = System.nanoTime();
     runObjects.forEach(
@@ -540,9 +564,9 @@ class ScaleBenchmarkE2E {
         CpuShares.now(cluster, operator).minus(cpuBefore));
   }
 
-  /** The operator's children of each run, stripped of what the API server set, for the floor. */
+  /** The operator's children of each run, as listed (each floor {@link #strip}s them). */
   private static Map<String, List<HasMetadata>> templates(
-      KubernetesClient client, List<TrainingRun> runObjects, String namespace) {
+      KubernetesClient client, List<TrainingRun> runObjects) {
     var byRun = new ConcurrentHashMap<String, List<HasMetadata>>();
     for (var run : runObjects) {
       var name = run.getMetadata().getName();
@@ -569,14 +593,15 @@ class ScaleBenchmarkE2E {
           client.apps().statefulSets().inNamespace(NS).withLabelSelector(label).list().getItems());
       objects.addAll(
           client.apps().deployments().inNamespace(NS).withLabelSelector(label).list().getItems());
-      for (var object : objects) {
-        strip(object, namespace);
-      }
       byRun.put(name, objects);
     }
     return byRun;
   }
 
+  /**
+   * Moves {@code object} to {@code namespace}, without what the API server set; applied again it
+   * moves it on (the second floor of a burst reuses the first's objects).
+   */
   private static void strip(HasMetadata object, String namespace) {
     var old = object.getMetadata();
     var meta = new ObjectMeta();
