@@ -9,6 +9,7 @@ import io.fabric8.kubernetes.api.model.apps.StatefulSet;
 import io.javaoperatorsdk.operator.processing.event.source.filter.OnUpdateFilter;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Predicate;
 
 /**
  * Which updates of a run's child reconcile the run: a change outside its status (someone edited
@@ -16,8 +17,9 @@ import java.util.Optional;
  * children: a workload's ready replicas ({@link dev.stepwise.operator.status.Workload}) and the
  * trainer StatefulSet's update revision once it changes ({@link TrainerPods#deleteOutdated}; its
  * first value, set as the StatefulSet is created, outdates no pod). The other status writes of the
- * controllers (a Deployment's conditions, observedGeneration, replica counters) and what the volume
- * binder writes into a claim (its volume's name, its pv.kubernetes.io annotations) would otherwise
+ * controllers (a Deployment's conditions, observedGeneration, replica counters), the revision
+ * annotation the Deployment controller writes into a new Deployment, and what the volume binder
+ * writes into a claim (its volume's name, its pv.kubernetes.io annotations) would otherwise
  * reconcile every run several more times for nothing.
  */
 public class ChildUpdateFilter implements OnUpdateFilter<HasMetadata> {
@@ -71,20 +73,28 @@ public class ChildUpdateFilter implements OnUpdateFilter<HasMetadata> {
     if (child instanceof PersistentVolumeClaim) {
       withoutBinding(tree);
     }
+    if (child instanceof Deployment) {
+      withoutAnnotations(tree, key -> key.startsWith("deployment.kubernetes.io/"));
+    }
     return tree;
   }
 
   /** Drops what the volume binder writes into a claim: its volume's name, its annotations. */
   private static void withoutBinding(ObjectNode claim) {
-    if (claim.get("metadata") instanceof ObjectNode metadata
+    withoutAnnotations(claim, ChildUpdateFilter::isBinderAnnotation);
+    if (claim.get("spec") instanceof ObjectNode spec) {
+      spec.remove("volumeName");
+    }
+  }
+
+  /** Drops the annotations a controller writes (the deployment controller's revision, ...). */
+  private static void withoutAnnotations(ObjectNode child, Predicate<String> writtenByController) {
+    if (child.get("metadata") instanceof ObjectNode metadata
         && metadata.get("annotations") instanceof ObjectNode annotations) {
-      annotations.properties().removeIf(a -> isBinderAnnotation(a.getKey()));
+      annotations.properties().removeIf(a -> writtenByController.test(a.getKey()));
       if (annotations.isEmpty()) {
         metadata.remove("annotations");
       }
-    }
-    if (claim.get("spec") instanceof ObjectNode spec) {
-      spec.remove("volumeName");
     }
   }
 

@@ -28,6 +28,7 @@ import java.util.Optional;
         @Informer(
             labelSelector = Labels.MANAGED_SELECTOR,
             itemStore = CompactItemStore.class,
+            onAddFilter = OwnCreateFilter.class,
             onUpdateFilter = ChildUpdateFilter.class))
 public class RunDataPvcDependent
     extends KubernetesDependentResource<PersistentVolumeClaim, TrainingRun>
@@ -94,6 +95,12 @@ public class RunDataPvcDependent
         Context<TrainingRun> context) {
       return existingClaim(run) == null;
     }
+  }
+
+  @Override
+  public PersistentVolumeClaim create(
+      PersistentVolumeClaim desired, TrainingRun run, Context<TrainingRun> context) {
+    return OwnCreateFilter.created(super.create(desired, run, context));
   }
 
   @Override

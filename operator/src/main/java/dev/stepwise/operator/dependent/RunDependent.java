@@ -67,6 +67,11 @@ public abstract class RunDependent<R extends HasMetadata>
   }
 
   @Override
+  public R create(R desired, TrainingRun run, Context<TrainingRun> context) {
+    return OwnCreateFilter.created(super.create(desired, run, context));
+  }
+
+  @Override
   public Optional<R> getSecondaryResource(TrainingRun run, Context<TrainingRun> context) {
     return child(eventSource(), targetSecondaryResourceID(run, context), run);
   }

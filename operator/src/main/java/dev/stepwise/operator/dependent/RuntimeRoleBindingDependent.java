@@ -16,6 +16,7 @@ import io.javaoperatorsdk.operator.processing.dependent.kubernetes.KubernetesDep
         @Informer(
             labelSelector = Labels.MANAGED_SELECTOR,
             itemStore = CompactItemStore.class,
+            onAddFilter = OwnCreateFilter.class,
             onUpdateFilter = ChildUpdateFilter.class))
 public class RuntimeRoleBindingDependent extends RunDependent<RoleBinding> {
 

@@ -28,6 +28,7 @@ import java.util.Optional;
         @Informer(
             labelSelector = Labels.MANAGED_SELECTOR,
             itemStore = CompactItemStore.class,
+            onAddFilter = OwnCreateFilter.class,
             onUpdateFilter = ChildUpdateFilter.class))
 public class TrainerStatefulSetDependent extends RunDependent<StatefulSet> {
 

@@ -19,6 +19,7 @@ import java.util.TreeMap;
         @Informer(
             labelSelector = Labels.MANAGED_SELECTOR,
             itemStore = CompactItemStore.class,
+            onAddFilter = OwnCreateFilter.class,
             onUpdateFilter = ChildUpdateFilter.class))
 public class TrainingConfigMapDependent extends RunDependent<ConfigMap> {
 

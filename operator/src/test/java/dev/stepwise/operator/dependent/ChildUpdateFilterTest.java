@@ -164,6 +164,19 @@ class ChildUpdateFilterTest {
   }
 
   @Test
+  void theRevisionTheDeploymentControllerWritesReconcilesNothingButAnotherAnnotationDoes() {
+    var created = deployment("1", 1, null);
+    var revised = deployment("2", 1, null);
+    revised.getMetadata().getAnnotations().put("deployment.kubernetes.io/revision", "1");
+    assertFalse(filter.accept(revised, created));
+
+    var annotated = deployment("3", 1, null);
+    annotated.getMetadata().getAnnotations().put("deployment.kubernetes.io/revision", "1");
+    annotated.getMetadata().getAnnotations().put("team", "a");
+    assertTrue(filter.accept(annotated, revised));
+  }
+
+  @Test
   void anEditOutsideTheStatusReconcilesTheRun() {
     assertTrue(filter.accept(deployment("2", 2, null), deployment("1", 1, null)));
 
