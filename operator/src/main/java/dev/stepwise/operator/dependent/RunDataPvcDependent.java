@@ -100,7 +100,7 @@ public class RunDataPvcDependent
   @Override
   public PersistentVolumeClaim create(
       PersistentVolumeClaim desired, TrainingRun run, Context<TrainingRun> context) {
-    return OwnCreateFilter.created(super.create(desired, run, context));
+    return OwnCreateFilter.created(super.create(desired, run, context), eventSource());
   }
 
   @Override

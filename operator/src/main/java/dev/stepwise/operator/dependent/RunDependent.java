@@ -68,7 +68,7 @@ public abstract class RunDependent<R extends HasMetadata>
 
   @Override
   public R create(R desired, TrainingRun run, Context<TrainingRun> context) {
-    return OwnCreateFilter.created(super.create(desired, run, context));
+    return OwnCreateFilter.created(super.create(desired, run, context), eventSource());
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.stepwise.operator.validation;
 
 import dev.stepwise.api.TrainingRun;
+import dev.stepwise.operator.Labels;
 import dev.stepwise.operator.config.CompactItemStore;
 import io.fabric8.kubernetes.api.model.PersistentVolumeClaim;
 import io.javaoperatorsdk.operator.api.config.informer.InformerEventSourceConfiguration;
@@ -12,10 +13,14 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /**
- * The claims that runs name in spec.storage.existingClaim, served from an informer: validating a
- * run reads its claim from the cache and asks the API server only when the cache does not have it
- * (just created, or really missing), so a run whose claim exists costs no request per reconcile. A
- * claim that appears, changes or goes triggers the runs that name it.
+ * The claims that runs name in spec.storage.existingClaim, served from an informer on the claims
+ * the operator did not make: validating a run reads its claim from the cache and asks the API
+ * server only when the cache does not have it (just created, really missing, or a claim the
+ * operator made for another run), so a run whose claim exists costs no request per reconcile. A
+ * claim of the user's that appears, changes or goes triggers the runs that name it; one the
+ * operator makes is noticed by a run that waits for it at its next recheck. The operator's own
+ * claims are left out of this informer because their every event (creation, binding, status) would
+ * otherwise be received, stored and mapped twice, here and by the informer of the runs' claims.
  */
 public final class ExistingClaims {
 
@@ -35,6 +40,7 @@ public final class ExistingClaims {
         InformerEventSourceConfiguration.from(PersistentVolumeClaim.class, TrainingRun.class)
             .withItemStore(new CompactItemStore<>())
             .withName(EVENT_SOURCE)
+            .withLabelSelector(Labels.MANAGED_BY + "!=" + Labels.OPERATOR_NAME)
             .withSecondaryToPrimaryMapper(
                 (PersistentVolumeClaim c) ->
                     runs

@@ -24,15 +24,22 @@ class OwnCreateFilterTest {
 
   @Test
   void theAddedEventOfTheOperatorsOwnCreateIsDroppedOnce() {
-    OwnCreateFilter.created(config("run-config", "17"));
+    OwnCreateFilter.created(config("run-config", "17"), true);
 
     assertFalse(filter.accept(config("run-config", "17")), "the event of the create");
     assertTrue(filter.accept(config("run-config", "17")), "the same event again (a relist)");
   }
 
   @Test
+  void aCreateWhoseEventTheInformerHasNotReceivedIsLeftToTheSdk() {
+    OwnCreateFilter.created(config("early-config", "30"), false);
+
+    assertTrue(filter.accept(config("early-config", "30")), "not recorded");
+  }
+
+  @Test
   void anotherVersionKindOrNameIsSomeoneElsesChange() {
-    OwnCreateFilter.created(config("other-config", "21"));
+    OwnCreateFilter.created(config("other-config", "21"), true);
 
     assertTrue(filter.accept(config("other-config", "22")), "a later version");
     assertTrue(filter.accept(config("unknown-config", "21")), "another name");
@@ -50,9 +57,9 @@ class OwnCreateFilterTest {
 
   @Test
   void theRecordsAreBounded() {
-    OwnCreateFilter.created(config("oldest", "1"));
+    OwnCreateFilter.created(config("oldest", "1"), true);
     for (int i = 0; i < OwnCreateFilter.MAX_RECORDS; i++) {
-      OwnCreateFilter.created(config("bulk-" + i, "1"));
+      OwnCreateFilter.created(config("bulk-" + i, "1"), true);
     }
 
     assertTrue(filter.accept(config("oldest", "1")), "forgotten: costs one reconcile");
