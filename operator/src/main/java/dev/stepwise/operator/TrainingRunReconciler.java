@@ -228,7 +228,19 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
       return report(run, context, previous, accepted).rescheduleAfter(APPLY_RESUME);
     }
     run.setStatus(RunStatusCalculator.progress(run, checkpoints));
-    context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
+    try {
+      context.managedWorkflowAndDependentResourceContext().reconcileManagedWorkflow();
+    } catch (RuntimeException e) {
+      if (!ErrorMessages.isNamespaceTerminating(e)) {
+        throw e;
+      }
+      // The namespace is being deleted (its controller deletes the children, then the run): what
+      // it refuses to recreate goes with it, so neither a retry nor an error is due.
+      LOG.debugf(
+          "TrainingRun %s/%s: its namespace is being deleted, children not recreated",
+          run.getMetadata().getNamespace(), run.getMetadata().getName());
+      return UpdateControl.noUpdate();
+    }
     var quota = retain(run, checkpoints, context);
     TrainerPods.deleteOutdated(run, context);
     var pods = context.getSecondaryResources(Pod.class);
@@ -323,6 +335,10 @@ public class TrainingRunReconciler implements Reconciler<TrainingRun> {
   @Override
   public ErrorStatusUpdateControl<TrainingRun> updateErrorStatus(
       TrainingRun run, Context<TrainingRun> context, Exception e) {
+    if (ErrorMessages.isNamespaceTerminating(e)) {
+      // The run goes with its namespace: no retry, no Event (refused there too).
+      return ErrorStatusUpdateControl.<TrainingRun>noStatusUpdate().withNoRetry();
+    }
     if (!ErrorMessages.worthReporting(e, context.getRetryInfo())) {
       return ErrorStatusUpdateControl.noStatusUpdate();
     }

@@ -15,6 +15,7 @@ import dev.stepwise.operator.status.EventReason;
 import dev.stepwise.operator.status.EventRecorder;
 import io.fabric8.kubernetes.api.model.batch.v1.Job;
 import io.fabric8.kubernetes.client.KubernetesClient;
+import io.fabric8.kubernetes.client.KubernetesClientException;
 import io.fabric8.kubernetes.client.dsl.base.PatchContext;
 import io.fabric8.kubernetes.client.dsl.base.PatchType;
 import io.javaoperatorsdk.operator.api.config.informer.Informer;
@@ -138,7 +139,19 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
     if (decision.action() == Action.START_JOB) {
       var desired = CheckpointCleanupJob.desired(run, checkpoint);
       desired.getMetadata().getOwnerReferences().add(ControllerReference.of(checkpoint, true));
-      client.resource(desired).create();
+      try {
+        client.resource(desired).create();
+      } catch (KubernetesClientException e) {
+        if (!ErrorMessages.isNamespaceTerminating(e)) {
+          throw e;
+        }
+        // The namespace is being deleted, the run volume with it: nothing left to clean up, and
+        // a finalizer kept here would hold the namespace's deletion.
+        LOG.debugf(
+            "Checkpoint %s/%s: its namespace is being deleted, released without a cleanup Job",
+            ns, cached.getMetadata().getName());
+        return DeleteControl.defaultDelete();
+      }
     }
     // A decision that repeats (a deferred cleanup looked at again) writes nothing more.
     var changed =
@@ -167,6 +180,9 @@ public class CheckpointReconciler implements Reconciler<Checkpoint>, Cleaner<Che
   @Override
   public ErrorStatusUpdateControl<Checkpoint> updateErrorStatus(
       Checkpoint checkpoint, Context<Checkpoint> context, Exception e) {
+    if (ErrorMessages.isNamespaceTerminating(e)) {
+      return ErrorStatusUpdateControl.<Checkpoint>noStatusUpdate().withNoRetry();
+    }
     if (!ErrorMessages.worthReporting(e, context.getRetryInfo())) {
       return ErrorStatusUpdateControl.noStatusUpdate();
     }

@@ -1,9 +1,14 @@
 package dev.stepwise.operator.status;
 
 import io.fabric8.kubernetes.client.KubernetesClientException;
+import io.javaoperatorsdk.operator.AggregatedOperatorException;
 import io.javaoperatorsdk.operator.api.reconciler.RetryInfo;
 import java.net.HttpURLConnection;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /** One line for humans from a reconcile error, for a condition message or an Event. */
 public final class ErrorMessages {
@@ -36,12 +41,45 @@ public final class ErrorMessages {
   }
 
   static boolean isConflict(Throwable e) {
-    for (var cause = e; cause != null; cause = cause.getCause()) {
-      if (cause instanceof KubernetesClientException k
-          && k.getCode() == HttpURLConnection.HTTP_CONFLICT) {
-        return true;
+    return apiErrors(e).anyMatch(k -> k.getCode() == HttpURLConnection.HTTP_CONFLICT);
+  }
+
+  /**
+   * Whether the API server refused a write because the namespace is being deleted (the
+   * NamespaceLifecycle admission answers 403 with a cause of type {@code NamespaceTerminating},
+   * which the API's JSON, and so Fabric8, calls the cause's reason): everything in it goes with it,
+   * so nothing is left to build or clean up, and retrying only repeats the refusal until the
+   * namespace is gone.
+   */
+  public static boolean isNamespaceTerminating(Throwable e) {
+    return apiErrors(e)
+        .map(KubernetesClientException::getStatus)
+        .filter(s -> s != null && s.getDetails() != null && s.getDetails().getCauses() != null)
+        .flatMap(s -> s.getDetails().getCauses().stream())
+        .anyMatch(c -> NAMESPACE_TERMINATING.equals(c.getReason()));
+  }
+
+  private static final String NAMESPACE_TERMINATING = "NamespaceTerminating";
+
+  /**
+   * The API errors in {@code e}: along its causes and into every step of a failed workflow (Java
+   * Operator SDK aggregates the errors of a run's children, without a cause).
+   */
+  private static Stream<KubernetesClientException> apiErrors(Throwable e) {
+    var found = new ArrayList<KubernetesClientException>();
+    var pending = new ArrayDeque<Throwable>(List.of(e));
+    while (!pending.isEmpty()) {
+      var next = pending.pop();
+      if (next instanceof KubernetesClientException k) {
+        found.add(k);
+      }
+      if (next instanceof AggregatedOperatorException aggregated) {
+        pending.addAll(aggregated.getAggregatedExceptions().values());
+      }
+      if (next.getCause() != null && next.getCause() != next) {
+        pending.push(next.getCause());
       }
     }
-    return false;
+    return found.stream();
   }
 }

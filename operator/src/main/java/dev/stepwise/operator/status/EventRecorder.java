@@ -52,8 +52,10 @@ public class EventRecorder {
                         .build());
       }
     } catch (RuntimeException e) {
-      // An event is a courtesy to humans: never fail a reconcile because of one.
-      LOG.warnf(
+      // An event is a courtesy to humans: never fail a reconcile because of one. In a namespace
+      // being deleted none can be recorded, and nobody is left to read it.
+      LOG.logf(
+          ErrorMessages.isNamespaceTerminating(e) ? Logger.Level.DEBUG : Logger.Level.WARN,
           e,
           "could not record event %s on %s %s/%s",
           reason,
