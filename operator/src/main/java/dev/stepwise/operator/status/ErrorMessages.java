@@ -6,16 +6,22 @@ import io.javaoperatorsdk.operator.api.reconciler.RetryInfo;
 import java.net.HttpURLConnection;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
 
-/** One line for humans from a reconcile error, for a condition message or an Event. */
+/**
+ * One line for humans from a reconcile error, for a condition message or an Event, and what kind of
+ * error it is (worth reporting, a refusal of a namespace being deleted).
+ */
 public final class ErrorMessages {
 
   /** Kubernetes caps an Event message near 1 KiB; conditions take more, but a line is enough. */
   static final int MAX_LENGTH = 512;
 
+  /** The cause the API server gives for a create refused in a namespace being deleted. */
   private ErrorMessages() {}
 
   public static String of(Exception e) {
@@ -67,16 +73,20 @@ public final class ErrorMessages {
    */
   private static Stream<KubernetesClientException> apiErrors(Throwable e) {
     var found = new ArrayList<KubernetesClientException>();
+    var seen = Collections.newSetFromMap(new IdentityHashMap<Throwable, Boolean>());
     var pending = new ArrayDeque<Throwable>(List.of(e));
     while (!pending.isEmpty()) {
       var next = pending.pop();
+      if (!seen.add(next)) {
+        continue; // a cause cycle
+      }
       if (next instanceof KubernetesClientException k) {
         found.add(k);
       }
       if (next instanceof AggregatedOperatorException aggregated) {
         pending.addAll(aggregated.getAggregatedExceptions().values());
       }
-      if (next.getCause() != null && next.getCause() != next) {
+      if (next.getCause() != null) {
         pending.push(next.getCause());
       }
     }
