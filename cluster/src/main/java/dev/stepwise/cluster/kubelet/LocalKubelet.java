@@ -289,6 +289,7 @@ public final class LocalKubelet implements AutoCloseable {
     proxies.values().forEach(ServiceProxy::close);
     images.archives().ifPresent(ImageArchives::close);
     stops.shutdownNow();
+    provisioner.close();
     for (var informer : List.of(podInformer, claimInformer, volumeInformer)) {
       if (informer != null) {
         informer.close();

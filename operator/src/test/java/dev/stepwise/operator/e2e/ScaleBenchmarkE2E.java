@@ -36,6 +36,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -278,10 +279,35 @@ class ScaleBenchmarkE2E {
     } finally {
       watches.forEach(SharedIndexInformer::close);
       identityFloor.client().close();
-      client.namespaces().withName(NS).delete();
-      client.namespaces().withName(FLOOR_NS).delete();
-      client.namespaces().withName(IDENTITY_FLOOR_NS).delete();
     }
+  }
+
+  /**
+   * Deletes the benchmark's namespaces and waits until they and their volumes are gone: the next
+   * test must not start on a cluster still deleting thousands of objects (a later E2E's run once
+   * waited minutes for its claim to bind, and for its volume to be reclaimed, behind them).
+   */
+  @AfterEach
+  void deleteTheNamespacesAndWaitForThem() {
+    var client = RealCluster.get().client();
+    var namespaces = List.of(NS, FLOOR_NS, IDENTITY_FLOOR_NS);
+    namespaces.forEach(ns -> client.namespaces().withName(ns).delete());
+    var start = System.nanoTime();
+    await()
+        .atMost(Duration.ofMinutes(15))
+        .pollInterval(Duration.ofSeconds(2))
+        .until(
+            () ->
+                namespaces.stream().allMatch(ns -> client.namespaces().withName(ns).get() == null)
+                    && client.persistentVolumes().list().getItems().stream()
+                        .noneMatch(
+                            pv ->
+                                pv.getSpec().getClaimRef() != null
+                                    && namespaces.contains(
+                                        pv.getSpec().getClaimRef().getNamespace())));
+    System.out.printf(
+        "  cleanup: the benchmark's namespaces and volumes gone %.0f s after their deletion%n",
+        (System.nanoTime() - start) / 1e9);
   }
 
   /**
