@@ -20,8 +20,11 @@ import org.junit.jupiter.api.Test;
  * a namespace being deleted; the operator must neither fight that (recreate what goes, retry the
  * refusals, warn about them) nor hold the deletion up (a Checkpoint's finalizer waiting for a
  * cleanup Job that can no longer be created). Asserts that the namespace is gone within {@link
- * #GONE} and that the operator logged no warning or error about it; prints how long it took and the
- * operator's requests the API server refused there (audit log).
+ * #GONE}, that the operator logged no warning about a refusal of the namespace being deleted and no
+ * error about the namespace; prints how long it took and the operator's requests the API server
+ * refused there (audit log). A child deleted by the namespace controller while a reconcile updates
+ * it answers 404, which the next reconcile settles and which is logged as a warning like any such
+ * race: not counted.
  */
 class NamespaceDeletionE2E {
 
@@ -101,17 +104,26 @@ class NamespaceDeletionE2E {
     assertEquals(
         List.of(),
         warnings.subList(warningsBefore.size(), warnings.size()),
-        "the operator's warnings and errors about the namespace being deleted");
+        "the operator's errors about the namespace, and its warnings about the namespace's"
+            + " refusals");
   }
 
-  /** The operator's WARN and ERROR log lines that name {@link #NS}, oldest first. */
+  /**
+   * The operator's log lines, oldest first, that name {@link #NS} and are errors, or warnings about
+   * a write the namespace refused: a reconcile failed on a forbidden create, or an Event that could
+   * not be recorded.
+   */
   private static List<String> operatorWarningsAbout(LocalCluster cluster) {
     return cluster
         .kubelet()
         .logs(LocalCluster.OPERATOR_NAMESPACE, LocalCluster.RELEASE)
         .lines()
-        .filter(line -> line.contains(" WARN ") || line.contains(" ERROR "))
         .filter(line -> line.contains(NS))
+        .filter(
+            line ->
+                line.contains(" ERROR ")
+                    || (line.contains(" WARN ")
+                        && (line.contains("forbidden") || line.contains("could not record event"))))
         .toList();
   }
 }
