@@ -50,9 +50,9 @@ import org.junit.jupiter.api.Test;
  * RoleBinding a non-admin creates against the creator's own permissions (RBAC escalation checks: a
  * median 98-137 ms per create here, against 6 ms for the admin) and skips that for the admin, so
  * only the second floor asks of the API server the work the operator's path must. Also: operator
- * writes per run (audit log), reconciles per run (the operator's own metrics; asserted below 1.5)
- * and heap per run (after a full GC, past a first burst that warms the operator up, with the
- * classes that grew most), time from the last create until the operator is idle, and operator
+ * writes per run (audit log), reconciles per run (the operator's own metrics; asserted below 1.5,
+ * plus one) and heap per run (after a full GC, past a first burst that warms the operator up, with
+ * the classes that grew most), time from the last create until the operator is idle, and operator
  * writes in an idle window with N runs under management (asserted to be 0).
  *
  * <p>N is {@code -Dstepwise.scale.runs} (default 100; the README gives the 1000-run command), the
@@ -270,10 +270,11 @@ class ScaleBenchmarkE2E {
           !Double.isNaN(reconciles),
           "the operator publishes JOSDK's reconcile counter on /q/metrics");
       // A new run is reconciled once: its own creates and what controllers write into its
-      // children start no other reconcile (2.01 per run before OwnCreateFilter; bound loose, as
-      // a retried reconcile is no fault).
+      // children start no other reconcile (2.01 per run before OwnCreateFilter). The bound is
+      // loose, as a retried reconcile is no fault, and allows one stray reconcile (a burst of one
+      // run counted one of the first burst's).
       assertTrue(
-          reconciles / runs < 1.5,
+          reconciles < 1.5 * runs + 1,
           "reconciles per run of a burst: %.2f (the operator's own writes start reconciles)"
               .formatted(reconciles / runs));
     } finally {
